@@ -1,0 +1,3 @@
+from pagecore._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""The `pagecore` command: variants, verify, bench, report, choose, compare."""
+
+import argparse
+import json
+import sys
+
+from pagecore._errors import PagecoreError
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse exits 2 with usage on bad input already; keep its message to
+    # one line so every bad input reads the same way.
+    def error(self, message):
+        raise PagecoreError(message)
+
+
+def _cmd_variants(args):
+    from pagecore._variants import VARIANTS
+
+    rows = [v.as_dict() for v in VARIANTS.values()
+            if args.kind is None or v.kind == args.kind]
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from tabulate import tabulate
+
+    print(tabulate([(r["name"], r["kind"], r["commit"], r["summary"]) for r in rows],
+                   headers=["variant", "kind", "commit", "summary"], tablefmt="simple",
+                   maxcolwidths=[None, None, 28, 60]))
+    return 0
+
+
+def _register_variants(sub):
+    p = sub.add_parser("variants", help="list the modelled variants and their commits")
+    p.add_argument("--json", action="store_true", help="machine-readable list")
+    p.add_argument("--kind", choices=["writeback", "dirty"], default=None)
+    p.set_defaults(func=_cmd_variants)
+
+
+def _registrars():
+    # Imported lazily per module so that `pagecore variants` works even when
+    # an optional piece (plotting, say) cannot be imported.
+    yield _register_variants
+    import importlib
+
+    for mod, fn in (("pagecore._verify", "register"),
+                    ("pagecore._benchcli", "register"),
+                    ("pagecore._report", "register")):
+        try:
+            m = importlib.import_module(mod)
+        except ImportError as e:
+            if e.name != mod:
+                raise
+            continue
+        yield getattr(m, fn)
+
+
+def build_parser():
+    parser = _Parser(prog="pagecore", description=__doc__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for register in _registrars():
+        register(sub)
+    return parser
+
+
+def main(argv=None):
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.func(args) or 0
+    except PagecoreError as e:
+        print("pagecore: %s" % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pagecore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,2 @@
+class PagecoreError(Exception):
+    """Bad input: the CLI prints 'pagecore: <message>' and exits 2, no traceback."""

@@ -1,0 +1,111 @@
+"""The variant table: every end-of-writeback and clear_page_dirty_for_io variant.
+
+Each entry names its source, and the few parameters on which the shared
+mechanism (wait table, wake walk, wait loop) differs between kernels.  The
+algorithms themselves live once, in _core.pxi; a variant only selects.
+"""
+
+from dataclasses import dataclass, field
+
+from pagecore._errors import PagecoreError
+
+# wake_page_function / wait_on_page_bit_common generations (KERNEL.md section 3)
+WAKE_PRE58 = 0   # 4.14 .. 5.7: waker stops at a set bit, waiter re-tests in a loop
+WAKE_58 = 1      # 2a9127fcf229: waker checks the bit, strict lock hand-off
+WAKE_59 = 2      # 5ef64cc8987a: controlled unfairness, WQ_FLAG_CUSTOM hand-off
+
+# end_page_writeback shapes (KERNEL.md section 4)
+END_ORIGINAL = 0            # test_clear_page_writeback; smp_mb__after_atomic; wake_up_page
+END_GET_PUT_ON_WAITERS = 1  # seed 001 as posted
+END_GET_PUT = 2             # 073861ed77b6
+END_WAKE_UNDER_IPAGES = 3   # Hugh, 4 Jan 2021
+END_CMPXCHG_CLEAR = 4       # seeds 002/004
+END_FOLIO = 5               # 2580d554585c
+
+# clear_page_dirty_for_io shapes (KERNEL.md section 5.3)
+CPDFIO_2619 = 0
+CPDFIO_SET_PAGE_DIRTY = 1
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str          # "writeback" or "dirty"
+    summary: str
+    commit: str
+    wake_gen: int = WAKE_59
+    bookmarks: bool = True
+    end_wb: int = END_ORIGINAL
+    wait_loop: bool = False     # wait_on_page_writeback: while instead of if
+    folio_layout: bool = False  # 6.6 flag layout: PG_writeback bit 1, PG_dirty bit 4
+    cpdfio: int = -1
+    scenarios: tuple = field(default=())
+
+    def as_dict(self):
+        return {"name": self.name, "kind": self.kind, "summary": self.summary,
+                "commit": self.commit, "scenarios": list(self.scenarios)}
+
+
+_WB = ("writeback-set-again", "page-reuse")
+_DIRTY = ("mmap-lost-write",)
+
+VARIANTS = {v.name: v for v in [
+    Variant("pre-5.8", "writeback",
+            "4.14-5.7: clear, smp_mb__after_atomic, wake_up_page; the waker stops at a "
+            "set bit and woken waiters re-queue and re-test it",
+            "v5.7 (before 2a9127fcf229; bookmarks since 2554db916586)",
+            wake_gen=WAKE_PRE58, scenarios=_WB),
+    Variant("original", "writeback",
+            "5.9: test_clear_page_writeback under i_pages lock, smp_mb__after_atomic, "
+            "wake_up_page with no page reference; `if (PageWriteback)` wait",
+            "2a9127fcf229 + 5ef64cc8987a (v5.9)", scenarios=_WB),
+    Variant("loop-in-wait", "writeback",
+            "as original, but wait_on_page_writeback loops while PageWriteback",
+            "c2407cf7d22d", wait_loop=True, scenarios=_WB),
+    Variant("get-put-on-waiters", "writeback",
+            "i_pages lock; TestClearPageWriteback; get_page if PageWaiters; unlock; "
+            "wake_up_page_bit; put_page",
+            "seed 001 (Hugh Dickins, Nov 2020 posting)",
+            end_wb=END_GET_PUT_ON_WAITERS, scenarios=_WB),
+    Variant("get-put", "writeback",
+            "get_page unconditionally around clear, barrier, wake_up_page, put_page",
+            "073861ed77b6 (v5.10)", end_wb=END_GET_PUT, scenarios=_WB),
+    Variant("wake-under-i_pages", "writeback",
+            "clear and wake_up_page_bit while still holding i_pages lock; no reference; "
+            "the wake walk runs under i_pages lock",
+            "Hugh Dickins, 4 Jan 2021 (not merged)",
+            end_wb=END_WAKE_UNDER_IPAGES, scenarios=_WB),
+    Variant("cmpxchg-clear-in-wakeup", "writeback",
+            "PG_writeback cleared by cmpxchg when !PG_waiters, else at the end of "
+            "wake_up_page_bit under the bucket lock",
+            "seeds 002/004 (Linus Torvalds, 25 Nov 2020 sketch)",
+            end_wb=END_CMPXCHG_CLEAR, scenarios=_WB),
+    Variant("shipped-5.10", "writeback",
+            "5.10 stable: get-put end_page_writeback + loop-in-wait wait_on_page_writeback",
+            "073861ed77b6 + c2407cf7d22d (v5.10.y)",
+            end_wb=END_GET_PUT, wait_loop=True, scenarios=_WB),
+    Variant("folio-6.7", "writeback",
+            "folio_get; i_pages lock; folio_xor_flags_has_waiters (PG_writeback bit 1); "
+            "unlock; folio_wake_bit without bookmarks; folio_put",
+            "2580d554585c (v6.7)", end_wb=END_FOLIO, bookmarks=False, wait_loop=True,
+            folio_layout=True, scenarios=_WB),
+    Variant("cpdfio-2.6.19", "dirty",
+            "clear_page_dirty_for_io: TestClearPageDirty, then page_mkclean with its "
+            "result ignored",
+            "v2.6.19 (before 7658cc289288)", cpdfio=CPDFIO_2619, scenarios=_DIRTY),
+    Variant("cpdfio-set-page-dirty", "dirty",
+            "clear_page_dirty_for_io: if (page_mkclean(page)) set_page_dirty(page); then "
+            "TestClearPageDirty",
+            "7658cc289288", cpdfio=CPDFIO_SET_PAGE_DIRTY, scenarios=_DIRTY),
+]}
+
+WRITEBACK_VARIANTS = [n for n, v in VARIANTS.items() if v.kind == "writeback"]
+DIRTY_VARIANTS = [n for n, v in VARIANTS.items() if v.kind == "dirty"]
+
+
+def get_variant(name):
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise PagecoreError("unknown variant %r (known: %s)"
+                            % (name, ", ".join(VARIANTS))) from None
