@@ -1,0 +1,548 @@
+# The Python face of the model.  Pages and mappings are named by small
+# integers (their index in the pool); every call that can sleep or spin
+# releases the GIL, so Python threads driving the model race for real.
+
+from pagecore._errors import PagecoreError
+from pagecore._variants import get_variant
+
+INSTRUMENTED = bool(PC_INSTRUMENTED)
+
+cdef address_space *mappings = NULL
+cdef int nmappings = 0
+cdef wait_page_queue *parked = NULL
+cdef long nparked = 0
+cdef long parked_cap = 0
+cdef object current_variant = None
+
+EVENTS = ("atomic_rmw", "cmpxchg", "barrier", "lock", "walked", "wakeups", "sleeps")
+BUGS = ("bug_on", "freed_page", "not_under_writeback", "bad_page", "lost_write")
+RACE_POINTS = tuple([pc_race_point_names[i].decode() for i in range(<int>RP_NR)])
+
+
+cdef page *_page(long pid) except NULL:
+    if A.pages == NULL:
+        raise PagecoreError("the model is not configured: call configure() first")
+    if pid < 0 or pid >= A.npages:
+        raise PagecoreError("page %d out of range 0..%d" % (pid, A.npages - 1))
+    return &A.pages[pid]
+
+
+cdef address_space *_mapping(int mid) except NULL:
+    if mid < 0 or mid >= nmappings:
+        raise PagecoreError("mapping %d out of range 0..%d" % (mid, nmappings - 1))
+    return &mappings[mid]
+
+
+cdef int _rp(name) except -1:
+    try:
+        return RACE_POINTS.index(name)
+    except ValueError:
+        raise PagecoreError("unknown race point %r (known: %s)"
+                            % (name, ", ".join(RACE_POINTS))) from None
+
+
+def configure(variant="original", table_bits=8, npages=256, nmappings_=8):
+    """Reset the model for @variant: a fresh page pool, wait table and
+    mappings.  No thread may be inside the model while this runs."""
+    global page_wait_table, PAGE_WAIT_TABLE_BITS, mappings, nmappings
+    global current_variant, PG_writeback, PG_dirty
+    cdef long i
+    v = get_variant(variant)
+    if not 1 <= table_bits <= 24:
+        raise PagecoreError("table_bits must be in 1..24")
+    if npages < 1:
+        raise PagecoreError("npages must be > 0")
+    if nmappings_ < 1:
+        raise PagecoreError("nmappings must be > 0")
+    unpark_colliding()
+    free(page_wait_table)
+    free(A.pages)
+    free(mappings)
+    page_wait_table = <wait_queue_head *>calloc(1 << table_bits, sizeof(wait_queue_head))
+    A.pages = NULL
+    if posix_memalign(<void **>&A.pages, 64, npages * sizeof(page)) != 0:
+        A.pages = NULL
+    mappings = <address_space *>calloc(nmappings_, sizeof(address_space))
+    if page_wait_table == NULL or A.pages == NULL or mappings == NULL:
+        raise MemoryError()
+    memset(A.pages, 0, npages * sizeof(page))
+    PAGE_WAIT_TABLE_BITS = table_bits
+    for i in range(1 << table_bits):
+        spin_lock_init(&page_wait_table[i].lock)
+        INIT_LIST_HEAD(&page_wait_table[i].head)
+    spin_lock_init(&A.lock)
+    A.npages = npages
+    A.free_list = NULL
+    A.nr_free = 0
+    # Push in reverse so that page 0 is handed out first.
+    for i in range(npages - 1, -1, -1):
+        A.pages[i].pc_id = i
+        A.pages[i].pc_free = 1
+        A.pages[i].pc_next_free = A.free_list
+        A.free_list = &A.pages[i]
+        A.nr_free += 1
+    nmappings = nmappings_
+    for i in range(nmappings_):
+        spin_lock_init(&mappings[i].i_pages_lock)
+        mappings[i].use_writeback_tags = 1
+        mappings[i].id = i
+    V.wake_gen = v.wake_gen
+    V.bookmarks = v.bookmarks
+    V.end_wb = v.end_wb
+    V.wait_loop = v.wait_loop
+    V.folio_layout = v.folio_layout
+    V.cpdfio = v.cpdfio
+    PG_writeback = 1 if v.folio_layout else 15
+    PG_dirty = 4 if v.folio_layout else 3
+    current_variant = v.name
+    clear_abort()
+    events_reset()
+    bugs_reset()
+    rp_reset()
+
+
+def set_wake_generation(gen):
+    """Select the wake_page_function / wait_on_page_bit_common generation
+    ("pre-5.8", "5.8" or "5.9") independently of the variant."""
+    gens = {"pre-5.8": WAKE_PRE58, "5.8": WAKE_58, "5.9": WAKE_59}
+    if gen not in gens:
+        raise PagecoreError("unknown wake generation %r (known: %s)" % (gen, ", ".join(gens)))
+    V.wake_gen = gens[gen]
+
+
+def set_bookmarks(on):
+    V.bookmarks = bool(on)
+
+
+def variant():
+    return current_variant
+
+
+def table_bits():
+    return PAGE_WAIT_TABLE_BITS
+
+
+def page_bits():
+    """The flag numbering in force: 5.10, or 6.6's for folio-6.7."""
+    return {"PG_locked": PG_locked, "PG_dirty": PG_dirty, "PG_waiters": PG_waiters,
+            "PG_writeback": PG_writeback, "PG_reclaim": PG_reclaim}
+
+
+# ---- pages and mappings ---------------------------------------------------
+
+def alloc_page_():
+    """A fresh page with one reference, or -1 when the pool is empty."""
+    cdef page *p
+    if A.pages == NULL:
+        raise PagecoreError("the model is not configured: call configure() first")
+    p = alloc_page()
+    return -1 if p == NULL else p.pc_id
+
+
+def nr_free_pages():
+    return A.nr_free
+
+
+def page_info(long pid):
+    cdef page *p = _page(pid)
+    m = p.mapping
+    return {"flags": READ_ONCE_ul(&p.flags), "refcount": atomic_read(&p._refcount),
+            "gen": p.pc_gen, "free": bool(p.pc_free), "index": p.index,
+            "mapping": (-1 if m == NULL or <unsigned long>m == PAGE_POISON_MAPPING
+                        else m.id),
+            "marks": p.xa_marks}
+
+
+def page_flags(long pid):
+    return READ_ONCE_ul(&_page(pid).flags)
+
+
+def page_count(long pid):
+    return atomic_read(&_page(pid)._refcount)
+
+
+def PageWriteback_(long pid):
+    return bool(PageWriteback(_page(pid)))
+
+
+def PageWaiters_(long pid):
+    return bool(PageWaiters(_page(pid)))
+
+
+def PageLocked_(long pid):
+    return bool(PageLocked(_page(pid)))
+
+
+def PageDirty_(long pid):
+    return bool(PageDirty(_page(pid)))
+
+
+def SetPageReclaim(long pid):
+    set_bit(PG_reclaim, &_page(pid).flags)
+
+
+def mapping_info(int mid):
+    cdef address_space *m = _mapping(mid)
+    return {"nrpages": m.nrpages, "dirty": m.nr_marked[0], "writeback": m.nr_marked[1],
+            "towrite": m.nr_marked[2], "use_writeback_tags": bool(m.use_writeback_tags)}
+
+
+def set_mapping_writeback_tags(int mid, bint on):
+    """Off models swap: !mapping_use_writeback_tags()."""
+    _mapping(mid).use_writeback_tags = on
+
+
+def get_page_(long pid):
+    get_page(_page(pid))
+
+
+def put_page_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        put_page(p)
+
+
+def add_to_page_cache_(long pid, int mid, unsigned long index=0):
+    cdef page *p = _page(pid)
+    cdef address_space *m = _mapping(mid)
+    with nogil:
+        add_to_page_cache(p, m, index)
+
+
+def delete_from_page_cache_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        delete_from_page_cache(p)
+
+
+def truncate_inode_page_(long pid):
+    """Truncate a page the caller holds a reference on; drops that reference."""
+    cdef page *p = _page(pid)
+    with nogil:
+        truncate_inode_page(p)
+
+
+# ---- the page lock and writeback ------------------------------------------
+
+def lock_page_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        lock_page(p)
+
+
+def trylock_page_(long pid):
+    cdef page *p = _page(pid)
+    return bool(trylock_page(p))
+
+
+def unlock_page_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        unlock_page(p)
+
+
+def put_and_wait_on_page_locked_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        put_and_wait_on_page_locked(p)
+
+
+def wait_on_page_bit_(long pid, int bit_nr):
+    cdef page *p = _page(pid)
+    with nogil:
+        wait_on_page_bit(p, bit_nr)
+
+
+def set_page_writeback_(long pid):
+    """__test_set_page_writeback(); the caller holds the page lock."""
+    cdef page *p = _page(pid)
+    cdef int ret
+    with nogil:
+        ret = set_page_writeback(p)
+    return bool(ret)
+
+
+def end_page_writeback_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        end_page_writeback(p)
+
+
+def wait_on_page_writeback_(long pid):
+    cdef page *p = _page(pid)
+    with nogil:
+        wait_on_page_writeback(p)
+
+
+cdef int write_cache_pages_one(page *p, bint start_writeback) noexcept nogil:
+    # The part of write_cache_pages() (WB_SYNC_ALL) that the seed races hit:
+    # lock_page; wait_on_page_writeback; BUG_ON(PageWriteback); start the
+    # next writeback under the page lock.
+    cdef int bug = 0
+    lock_page(p)
+    wait_on_page_writeback(p)
+    if PageWriteback(p):
+        pc_bug(PC_BUG_WRITEBACK_AFTER_WAIT, p, "write_cache_pages", READ_ONCE_ul(&p.flags), 0)
+        bug = 1
+    elif start_writeback:
+        set_page_writeback(p)
+    unlock_page(p)
+    return bug
+
+
+def write_cache_pages_page(long pid, bint start_writeback=True):
+    """lock_page, wait_on_page_writeback, BUG_ON(PageWriteback), then (if
+    asked) set_page_writeback and unlock_page.  True if the BUG_ON fired."""
+    cdef page *p = _page(pid)
+    cdef int bug
+    with nogil:
+        bug = write_cache_pages_one(p, start_writeback)
+    return bool(bug)
+
+
+# ---- the wait table -------------------------------------------------------
+
+def bucket_of(long pid):
+    return hash_ptr(_page(pid), PAGE_WAIT_TABLE_BITS)
+
+
+def bucket_len(unsigned long bucket):
+    """Entries queued in a bucket now (bookmarks excluded)."""
+    cdef wait_queue_head *q
+    cdef list_head *e
+    cdef long n = 0
+    if page_wait_table == NULL:
+        raise PagecoreError("the model is not configured: call configure() first")
+    if bucket >= (1UL << PAGE_WAIT_TABLE_BITS):
+        raise PagecoreError("bucket %d out of range" % bucket)
+    q = &page_wait_table[bucket]
+    with nogil:
+        spin_lock(&q.lock)
+        e = q.head.next
+        while e != &q.head:
+            if not ((<wait_queue_entry *>e).flags & WQ_FLAG_BOOKMARK):
+                n += 1
+            e = e.next
+        spin_unlock(&q.lock)
+    return n
+
+
+def park_colliding(long pid, long n, int bit_nr=-1):
+    """Queue @n entries for other pages, all hashing to @pid's bucket, behind
+    whatever is queued there.  They wait on @bit_nr (PG_writeback by
+    default) of their own pages, so a wake of @pid walks past them."""
+    global parked, nparked, parked_cap
+    cdef page *p = _page(pid)
+    cdef unsigned long bucket = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
+    cdef wait_queue_head *q = &page_wait_table[bucket]
+    cdef wait_page_queue *w
+    cdef long i, start
+    cdef void *newmem
+    if n < 0:
+        raise PagecoreError("n must be >= 0")
+    if bit_nr < 0:
+        bit_nr = PG_writeback
+    if nparked + n > parked_cap:
+        # Entries already queued must not move: grow by a new block only
+        # when nothing is parked.
+        if nparked:
+            raise PagecoreError("unpark_colliding() before parking more than %d" % parked_cap)
+        newmem = calloc(n, sizeof(wait_page_queue))
+        if newmem == NULL:
+            raise MemoryError()
+        free(parked)
+        parked = <wait_page_queue *>newmem
+        parked_cap = n
+    start = nparked
+    with nogil:
+        spin_lock(&q.lock)
+        for i in range(start, start + n):
+            w = &parked[i]
+            INIT_LIST_HEAD(&w.wait.entry)
+            w.wait.flags = 0
+            w.wait.private = NULL
+            w.wait.func = (wake_page_function_pre58 if V.wake_gen == WAKE_PRE58 else
+                           wake_page_function_58 if V.wake_gen == WAKE_58 else
+                           wake_page_function_59)
+            w.bit_nr = bit_nr
+            w.page = <page *>colliding_address(bucket, <uint64_t>(i + 1), PAGE_WAIT_TABLE_BITS)
+            __add_wait_queue_entry_tail(q, &w.wait)
+        spin_unlock(&q.lock)
+    nparked = start + n
+    return n
+
+
+def unpark_colliding():
+    """Take every parked entry off its bucket."""
+    global nparked
+    cdef long i
+    cdef wait_page_queue *w
+    cdef wait_queue_head *q
+    for i in range(nparked):
+        w = &parked[i]
+        q = &page_wait_table[hash_ptr(w.page, PAGE_WAIT_TABLE_BITS)]
+        spin_lock(&q.lock)
+        if not list_empty(&w.wait.entry):
+            list_del_init(&w.wait.entry)
+        spin_unlock(&q.lock)
+    nparked = 0
+
+
+# ---- tasks and the watchdog -----------------------------------------------
+
+def task_attach(name=None):
+    """Give the calling thread a task_struct named @name; returns its pid."""
+    cdef task_struct *t
+    if name is None:
+        t = pc_task_attach(NULL)
+    else:
+        b = str(name).encode()[:31]
+        t = pc_task_attach(b)
+    return t.pid
+
+
+def task_detach():
+    pc_task_detach()
+
+
+def current_pid():
+    return pc_current().pid
+
+
+def tasks():
+    """Every live task: pid, name, state, and where it sleeps or is parked."""
+    cdef int i
+    cdef task_struct *t
+    out = []
+    for i in range(PC_MAX_TASKS):
+        t = &pc_tasks[i]
+        if not __atomic_load_int(&t.in_use):
+            continue
+        st = __atomic_load_int(&t.state) & ~PC_TASK_ASLEEP
+        where = t.where
+        wp = <page *>t.wait_page
+        out.append({"pid": t.pid, "comm": t.comm.decode(errors="replace"),
+                    "state": {0: "R", 1: "S", 2: "D"}.get(st, str(st)),
+                    "asleep": bool(__atomic_load_int(&t.state) & PC_TASK_ASLEEP),
+                    "where": where.decode() if where != NULL else None,
+                    "page": (wp.pc_id if wp != NULL and A.pages != NULL
+                             and wp >= A.pages and wp < A.pages + A.npages else None),
+                    "bit": t.wait_bit if t.wait_page != NULL else None})
+    return out
+
+
+def abort_all():
+    """The watchdog's way out: every sleeper and every parked task gives up."""
+    global pc_abort
+    cdef int i
+    __atomic_store_int(&pc_abort, 1)
+    for i in range(PC_MAX_TASKS):
+        if __atomic_load_int(&pc_tasks[i].in_use):
+            wake_up_state(&pc_tasks[i], TASK_NORMAL)
+    for i in range(RP_NR):
+        pc_gate_release(i)
+
+
+def clear_abort():
+    __atomic_store_int(&pc_abort, 0)
+
+
+def aborted():
+    return bool(__atomic_load_int(&pc_abort))
+
+
+# ---- events, bugs, race points --------------------------------------------
+
+def events():
+    """Counts since events_reset(), summed over threads (instrumented build;
+    the timed build counts nothing and returns zeros)."""
+    return {name: __atomic_load_ul(&pc_events[i]) for i, name in enumerate(EVENTS)}
+
+
+def events_reset():
+    cdef int i
+    for i in range(PC_EV_NR):
+        __atomic_store_ul(&pc_events[i], 0)
+
+
+def bugs():
+    return {name: __atomic_load_ul(&pc_bug_counts[i]) for i, name in enumerate(BUGS)}
+
+
+def bug_log():
+    cdef unsigned long i, n = min(__atomic_load_ul(&pc_bug_logged), <unsigned long>PC_BUG_LOG)
+    cdef pc_bug_record *r
+    cdef page *p
+    out = []
+    for i in range(n):
+        r = &pc_bug_log[i]
+        p = <page *>r.page
+        out.append({"kind": BUGS[r.kind], "pid": r.pid,
+                    "comm": r.comm.decode(errors="replace"),
+                    "page": (p.pc_id if p != NULL and A.pages != NULL
+                             and p >= A.pages and p < A.pages + A.npages else None),
+                    "site": r.site.decode() if r.site != NULL else None,
+                    "a": r.a, "b": r.b})
+    return out
+
+
+def bugs_reset():
+    pc_bug_reset()
+
+
+cdef _need_instr():
+    if not PC_INSTRUMENTED:
+        raise PagecoreError("race points need the instrumented build (pagecore.instr)")
+
+
+def rp_arm(name, int count=1, int pid=0):
+    """Park the next @count tasks (or only task @pid) that reach race point @name."""
+    _need_instr()
+    cdef int rp = _rp(name)
+    pc_gates[rp].target_pid = pid
+    __atomic_store_int(&pc_gates[rp].armed, count)
+
+
+def rp_wait(name, int n=1, double timeout=5.0):
+    """Wait until @n tasks are parked at @name; False on timeout."""
+    _need_instr()
+    cdef int rp = _rp(name)
+    cdef long ns = <long>(timeout * 1e9)
+    cdef int ok
+    with nogil:
+        ok = pc_gate_wait_arrived(rp, n, ns)
+    return bool(ok)
+
+
+def rp_release(name):
+    cdef int rp = _rp(name)
+    pc_gate_release(rp)
+
+
+def rp_parked(name):
+    return __atomic_load_int(&pc_gates[_rp(name)].arrived)
+
+
+def rp_delay(name, long ns, double prob=1.0):
+    """Stress: widen race point @name by @ns nanoseconds with probability @prob."""
+    _need_instr()
+    cdef int rp = _rp(name)
+    if ns < 0 or not 0.0 <= prob <= 1.0:
+        raise PagecoreError("delay must be >= 0 and prob in 0..1")
+    pc_gates[rp].delay_ns = ns
+    pc_gates[rp].prob = <unsigned int>(prob * 65536)
+
+
+def rp_hits(name):
+    return __atomic_load_ul(&pc_gates[_rp(name)].hits)
+
+
+def rp_reset():
+    cdef int i
+    for i in range(RP_NR):
+        pc_gates[i].armed = 0
+        pc_gates[i].target_pid = 0
+        pc_gates[i].delay_ns = 0
+        pc_gates[i].prob = 0
+        pc_gates[i].hits = 0
+        pc_gate_release(i)

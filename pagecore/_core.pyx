@@ -1,0 +1,9 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# pagecore._core: the timed build: race points and event counters compile to nothing.
+# Both builds compile the same model; setup.py sets the macro.
+
+cdef extern from "includes/runtime.h":
+    pass
+
+include "_model.pxi"
+include "_api.pxi"

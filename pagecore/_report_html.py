@@ -1,0 +1,223 @@
+"""The report as a list of blocks, rendered twice: Markdown and one self-contained HTML page.
+
+The report code builds a Doc once; render_markdown() and render_html() only lay it out, so
+the two files can never disagree on a number.  Inline markup in text is limited to `code`
+and **bold**, which both outputs understand.
+"""
+
+import base64
+import html
+import os
+import re
+from dataclasses import dataclass
+
+
+@dataclass
+class Cell:
+    """A table cell that carries a CSS class (HTML only) and optional evidence lines."""
+
+    text: str
+    cls: str = ""
+    details: tuple = ()
+
+
+class Doc:
+    def __init__(self, title):
+        self.title = title
+        self.blocks = []
+
+    def heading(self, level, text, anchor=None):
+        self.blocks.append(("heading", level, text, anchor or _slug(text)))
+
+    def para(self, text, cls=""):
+        self.blocks.append(("para", text, cls))
+
+    def bullets(self, items):
+        if items:
+            self.blocks.append(("bullets", list(items)))
+
+    def table(self, headers, rows, align=None, caption=""):
+        # align: one of "left"/"right" per column; numbers are right-aligned
+        align = list(align or ["left"] * len(headers))
+        self.blocks.append(("table", list(headers), [list(r) for r in rows], align, caption))
+
+    def image(self, filename, alt, caption=""):
+        self.blocks.append(("image", filename, alt, caption))
+
+    def details(self, summary, doc):
+        self.blocks.append(("details", summary, doc))
+
+    def pre(self, text):
+        self.blocks.append(("pre", text))
+
+
+def _slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _cell_text(c):
+    return c.text if isinstance(c, Cell) else str(c)
+
+
+# -- Markdown -----------------------------------------------------------------------------
+
+def _md_escape_cell(text):
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(doc):
+    from tabulate import tabulate
+
+    out = ["# " + doc.title, ""]
+    _md_blocks(doc.blocks, out, tabulate)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _md_blocks(blocks, out, tabulate):
+    for b in blocks:
+        kind = b[0]
+        if kind == "heading":
+            out += ["#" * b[1] + " " + b[2], ""]
+        elif kind == "para":
+            text = b[1]
+            if b[2] == "warn":
+                text = "> **Warning:** " + text
+            out += [text, ""]
+        elif kind == "bullets":
+            out += ["- " + item for item in b[1]] + [""]
+        elif kind == "table":
+            headers, rows, align, caption = b[1:]
+            if caption:
+                out += [caption, ""]
+            body = [[_md_escape_cell(_cell_text(c)) for c in r] for r in rows]
+            out += [tabulate(body, headers=[_md_escape_cell(h) for h in headers],
+                             tablefmt="github", colalign=align, disable_numparse=True), ""]
+            # evidence behind a cell goes under the table, named by row and column
+            ev = []
+            for r in rows:
+                for h, c in zip(headers, r):
+                    if isinstance(c, Cell) and c.details:
+                        ev.append("- **%s / %s**:" % (_cell_text(r[0]), h))
+                        ev += ["  - " + line for line in c.details]
+            if ev:
+                out += ["<details><summary>Evidence</summary>", ""] + ev + ["", "</details>", ""]
+        elif kind == "image":
+            out += ["![%s](%s)" % (b[2], b[1])]
+            out += (["", "*%s*" % b[3]] if b[3] else []) + [""]
+        elif kind == "details":
+            out += ["<details><summary>%s</summary>" % html.escape(b[1]), ""]
+            _md_blocks(b[2].blocks, out, tabulate)
+            out += ["</details>", ""]
+        elif kind == "pre":
+            out += ["```", b[1].rstrip("\n"), "```", ""]
+
+
+# -- HTML ---------------------------------------------------------------------------------
+
+_CSS = """
+body { font: 15px/1.5 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       color: #1d2330; margin: 0; background: #f6f7f9; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; background: #fff;
+       box-shadow: 0 0 12px rgba(0,0,0,.06); }
+h1 { font-size: 26px; margin: 8px 0 4px; }
+h2 { font-size: 21px; margin-top: 40px; padding-bottom: 4px; border-bottom: 2px solid #e3e6ea; }
+h3 { font-size: 17px; margin-top: 28px; }
+code { font: 13px/1.4 Menlo, Consolas, monospace; background: #f0f2f5; padding: 1px 4px;
+       border-radius: 3px; }
+pre { font: 13px/1.45 Menlo, Consolas, monospace; background: #f0f2f5; padding: 10px 12px;
+      overflow-x: auto; border-radius: 4px; }
+table { border-collapse: collapse; margin: 10px 0 18px; font-size: 13.5px; }
+caption { caption-side: top; text-align: left; color: #555; padding-bottom: 4px; }
+th, td { border: 1px solid #d8dce2; padding: 4px 9px; vertical-align: top; }
+th { background: #eef1f5; position: sticky; top: 0; }
+tbody tr:nth-child(even) td { background: #fafbfc; }
+td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.clean { background: #dff3e1 !important; }
+td.racy { background: #f9d6d5 !important; }
+td.unverified { background: #eceef1 !important; color: #555; }
+td.best { font-weight: 600; }
+td.sig-worse { color: #a31515; }
+td.sig-better { color: #17692b; }
+details { margin: 4px 0 10px; }
+details summary { cursor: pointer; color: #2856a3; }
+td details { margin: 2px 0 0; font-size: 12.5px; }
+td details ul { margin: 2px 0; padding-left: 16px; }
+.warn { background: #fff4d6; border-left: 4px solid #e0a800; padding: 8px 12px; }
+.answer { background: #e9f2fe; border-left: 4px solid #2f6fd6; padding: 8px 12px; }
+figure { margin: 14px 0 24px; }
+figure img { max-width: 100%; border: 1px solid #e3e6ea; }
+figcaption { color: #555; font-size: 13.5px; }
+nav ul { columns: 2; font-size: 14px; }
+"""
+
+
+def _inline(text):
+    s = html.escape(text, quote=False)
+    s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+    s = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", s)
+    return s
+
+
+def render_html(doc, basedir):
+    """One page, images inlined as data URIs so the file can be mailed or archived alone."""
+    toc = [(b[3], b[2]) for b in doc.blocks if b[0] == "heading" and b[1] == 2]
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           "<title>%s</title>" % html.escape(doc.title), "<style>%s</style>" % _CSS,
+           "</head><body><main>", "<h1>%s</h1>" % _inline(doc.title)]
+    if toc:
+        out.append("<nav><ul>%s</ul></nav>" % "".join(
+            '<li><a href="#%s">%s</a></li>' % (a, _inline(t)) for a, t in toc))
+    _html_blocks(doc.blocks, out, basedir)
+    out.append("</main></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _html_cell(c, align, tag="td"):
+    text = _cell_text(c)
+    classes = ["r"] if align == "right" else []
+    inner = _inline(text)
+    if isinstance(c, Cell):
+        if c.cls:
+            classes.append(c.cls)
+        if c.details:
+            inner += ("<details><summary>evidence</summary><ul>%s</ul></details>"
+                      % "".join("<li>%s</li>" % _inline(d) for d in c.details))
+    cls = ' class="%s"' % " ".join(classes) if classes else ""
+    return "<%s%s>%s</%s>" % (tag, cls, inner, tag)
+
+
+def _html_blocks(blocks, out, basedir):
+    for b in blocks:
+        kind = b[0]
+        if kind == "heading":
+            out.append('<h%d id="%s">%s</h%d>' % (b[1], b[3], _inline(b[2]), b[1]))
+        elif kind == "para":
+            cls = ' class="%s"' % b[2] if b[2] else ""
+            out.append("<p%s>%s</p>" % (cls, _inline(b[1])))
+        elif kind == "bullets":
+            out.append("<ul>%s</ul>" % "".join("<li>%s</li>" % _inline(i) for i in b[1]))
+        elif kind == "table":
+            headers, rows, align, caption = b[1:]
+            out.append("<table>")
+            if caption:
+                out.append("<caption>%s</caption>" % _inline(caption))
+            out.append("<thead><tr>%s</tr></thead><tbody>" % "".join(
+                _html_cell(h, a, "th") for h, a in zip(headers, align)))
+            for r in rows:
+                out.append("<tr>%s</tr>" % "".join(_html_cell(c, a) for c, a in zip(r, align)))
+            out.append("</tbody></table>")
+        elif kind == "image":
+            with open(os.path.join(basedir, b[1]), "rb") as f:
+                data = base64.b64encode(f.read()).decode("ascii")
+            out.append('<figure><img alt="%s" src="data:image/png;base64,%s">'
+                       % (html.escape(b[2]), data))
+            if b[3]:
+                out.append("<figcaption>%s</figcaption>" % _inline(b[3]))
+            out.append("</figure>")
+        elif kind == "details":
+            out.append("<details><summary>%s</summary>" % _inline(b[1]))
+            _html_blocks(b[2].blocks, out, basedir)
+            out.append("</details>")
+        elif kind == "pre":
+            out.append("<pre>%s</pre>" % html.escape(b[1]))

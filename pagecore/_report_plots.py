@@ -1,0 +1,192 @@
+"""The report's figures: matplotlib, Agg backend, PNG at 110 dpi.
+
+Every function takes plain numbers already in the unit it draws (ns, Mops/s) and writes one
+PNG.  A variant keeps its colour in every figure; a machine keeps its colour in bar charts,
+where the variant is on the axis instead.  Racy variants are hatched or dashed, so a cheap
+but wrong variant cannot be mistaken for a candidate at a glance.
+"""
+
+import math
+
+DPI = 110
+BOOKMARK = 64   # WAITQUEUE_WALK_BREAK_CNT: the walk parks a bookmark after 64 entries
+
+# a qualitative palette long enough for every variant in pagecore._variants
+_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+            "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939"]
+_MACHINE = ["#3b6fb6", "#e08a2c", "#4a9c5d", "#9b59b6", "#c0392b", "#7f8c8d"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold",
+        "axes.labelsize": 9.5, "legend.fontsize": 8.5, "axes.spines.top": False,
+        "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+        "grid.linestyle": "-", "figure.facecolor": "white",
+    })
+    return plt
+
+
+def variant_color(variant):
+    from pagecore._variants import VARIANTS
+
+    names = list(VARIANTS) + ["pagecore", "plain-c"]
+    if variant in names:
+        return _PALETTE[names.index(variant) % len(_PALETTE)]
+    return _PALETTE[sum(map(ord, variant)) % len(_PALETTE)]
+
+
+def _save(fig, path):
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def _grid(plt, n, ncols, w=10.0, h=2.9):
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h * nrows + 0.6), squeeze=False)
+    flat = [a for row in axes for a in row]
+    for a in flat[n:]:
+        a.set_visible(False)
+    return fig, flat[:n]
+
+
+def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
+    """Horizontal bars, one panel per case: cost of each variant with its 95% CI.
+
+    panels: [(panel title, [(variant, {machine: (mean_ns, ci_ns)})])]
+    """
+    from matplotlib.patches import Patch
+
+    plt = _plt()
+    nvar = max(len(rows) for _, rows in panels)
+    fig, axes = _grid(plt, len(panels), ncols, h=0.34 * nvar * max(1, len(machines) * 0.75)
+                      + 0.9)
+    height = 0.8 / len(machines)
+    for ax, (ptitle, rows) in zip(axes, panels):
+        top = max((v[0] + v[1] for _, d in rows for v in d.values()), default=1) or 1
+        for i, (variant, data) in enumerate(rows):
+            for j, m in enumerate(machines):
+                if m not in data:
+                    continue
+                mean, ci = data[m]
+                y = i + (j - (len(machines) - 1) / 2) * height
+                bad = variant in racy
+                ax.barh(y, mean, height * 0.92, xerr=ci, color=_MACHINE[j % len(_MACHINE)],
+                        alpha=0.45 if bad else 0.9, hatch="///" if bad else None,
+                        edgecolor="#444" if bad else "none", linewidth=0.4,
+                        error_kw={"elinewidth": 1, "capsize": 2.5, "ecolor": "#222"})
+                ax.text(mean + ci + top * 0.015, y, _short(mean), va="center", fontsize=7.5,
+                        color="#333")
+        labels = [v + ("  (baseline)" if v == baseline else "") for v, _ in rows]
+        ax.set_yticks(range(len(rows)), labels)
+        for tick, (v, _) in zip(ax.get_yticklabels(), rows):
+            if v == baseline:
+                tick.set_fontweight("bold")
+            if v in racy:
+                tick.set_color("#a31515")
+        ax.invert_yaxis()
+        ax.set_xlim(0, top * 1.18)
+        ax.set_xlabel("ns/op (bars: mean, whiskers: 95% CI)")
+        ax.set_title(ptitle)
+        ax.grid(axis="y", visible=False)
+    handles = [Patch(color=_MACHINE[j % len(_MACHINE)], label=m) for j, m in enumerate(machines)]
+    if racy:
+        handles.append(Patch(facecolor="white", edgecolor="#444", hatch="///",
+                             label="racy (fails verification)"))
+    fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save(fig, path)
+
+
+def _short(ns):
+    if ns >= 1000:
+        return "{:,.0f}".format(ns)
+    return "%.3g" % ns
+
+
+def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
+    """Cost against chain length, log-log, with each variant's straight-line fit.
+
+    panels: [(panel title, {variant: [(chain, mean_ns, ci_ns)]}, {variant: (b, a, se_b)})]
+    """
+    import numpy as np
+
+    plt = _plt()
+    fig, axes = _grid(plt, len(panels), 2 if len(panels) > 1 else 1, h=4.2)
+    for ax, (ptitle, series, fits) in zip(axes, panels):
+        xmax = max(c for pts in series.values() for c, _, _ in pts)
+        for variant, pts in series.items():
+            col = variant_color(variant)
+            bad = variant in racy
+            xs = [p[0] for p in pts]
+            ax.errorbar(xs, [p[1] for p in pts], yerr=[p[2] for p in pts], fmt="o", ms=3.5,
+                        color=col, capsize=2, elinewidth=1, alpha=0.6 if bad else 1.0)
+            b, a, se = fits[variant]
+            fx = np.concatenate([[0.0], np.geomspace(0.5, max(xmax, 1), 200)])
+            err = "" if math.isnan(se) else " ±%.2g" % se
+            ax.plot(fx, a + b * fx, "--" if bad else "-", color=col, lw=1.3,
+                    alpha=0.6 if bad else 0.9,
+                    label="%s%s: %.3g%s ns/entry" % (variant, " (racy)" if bad else "", b, err))
+        ax.set_xscale("symlog", linthresh=1, linscale=0.4)
+        ax.set_yscale("log")
+        ticks = [t for t in (0, 1, 4, 16, 64, 256, 1024, 4096, 16384) if t <= xmax * 1.01]
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_xlim(-0.2, xmax * 1.4)
+        ax.axvline(BOOKMARK, color="#555", ls=":", lw=1.2)
+        ax.text(BOOKMARK * 1.06, 0.97, "bookmark after %d entries" % BOOKMARK,
+                transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="#444")
+        ax.set_xlabel("other waiters in the same hash bucket (chain length, log scale)")
+        ax.set_ylabel(ylabel + " (log scale)")
+        ax.set_title(ptitle)
+        ax.legend(loc="upper left", frameon=True, framealpha=0.9,
+                  title="fit: cost = a + b x chain", title_fontsize=8)
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save(fig, path)
+
+
+def scaling(path, title, panels, racy=()):
+    """Total throughput against threads, with the ideal linear-scaling line.
+
+    panels: [(panel title, {variant: [(threads, mops, ci_mops)]}, nproc or None)]
+    """
+    plt = _plt()
+    fig, axes = _grid(plt, len(panels), 2, h=3.9)
+    for ax, (ptitle, series, nproc) in zip(axes, panels):
+        threads = sorted({t for pts in series.values() for t, _, _ in pts})
+        one = [p[1] for pts in series.values() for p in pts if p[0] == 1]
+        if one:
+            ref = max(one)
+            ax.plot(threads, [ref * t for t in threads], "--", color="#777", lw=1.2,
+                    label="linear scaling (best 1-thread x threads)")
+        for variant, pts in series.items():
+            bad = variant in racy
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts],
+                        fmt="o-" if not bad else "o--", ms=3.5, lw=1.5, capsize=2,
+                        color=variant_color(variant), alpha=0.6 if bad else 1.0,
+                        label=variant + (" (racy)" if bad else ""))
+        if nproc:
+            ax.axvline(nproc, color="#555", ls=":", lw=1.2)
+            ax.text(nproc, 0.02, " nproc=%d" % nproc, transform=ax.get_xaxis_transform(),
+                    fontsize=8, color="#444")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(threads, [str(t) for t in threads])
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("threads (log scale)")
+        ax.set_ylabel("total throughput, Mops/s")
+        ax.set_title(ptitle)
+        ax.legend(loc="upper left", frameon=True, framealpha=0.9)
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return _save(fig, path)

@@ -1,0 +1,405 @@
+/*
+ * pagecore/includes/atomic.h: the kernel's bitops, barriers, spinlock and
+ * task sleep/wake, in user space, under the kernel's names.
+ *
+ * Why the __atomic builtins and not <stdatomic.h>: the kernel mixes access
+ * sizes on one word.  clear_bit_unlock_is_negative_byte() and
+ * xor_unlock_is_negative_byte() do a locked byte operation on the low byte of
+ * page->flags while every other bitop works on the whole long.  C11 atomics
+ * cannot express a byte RMW on part of an _Atomic long; the GCC/Clang
+ * builtins work on plain storage of any size, as the kernel's asm does.
+ *
+ * Ordering follows Documentation/atomic_t.txt and atomic_bitops.txt:
+ * non-value-returning RMWs (set_bit, clear_bit, atomic_inc) are unordered,
+ * value-returning RMWs (test_and_set_bit, atomic_dec_and_test, cmpxchg) are
+ * fully ordered, the _lock/_unlock forms are acquire/release.
+ *
+ * Two builds compile this header.  The timed build leaves PAGECORE_INSTRUMENT
+ * undefined and every pc_ev()/pc_race()/pc_touch() compiles to nothing, so a
+ * timed loop pays only for the atomics the kernel itself executes.  The
+ * instrumented build counts each event and can pause or slow a thread at a
+ * named race point.
+ */
+#ifndef PAGECORE_ATOMIC_H
+#define PAGECORE_ATOMIC_H
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BITS_PER_LONG (8 * (int)sizeof(long))
+#define BIT_MASK(nr) (1UL << ((nr) % BITS_PER_LONG))
+
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define barrier() __asm__ __volatile__("" ::: "memory")
+
+/* ------------------------------------------------------------------ */
+/* Event counters and race points (instrumented build only)            */
+/* ------------------------------------------------------------------ */
+
+enum pc_event {
+    PC_EV_ATOMIC_RMW,   /* locked read-modify-write other than cmpxchg */
+    PC_EV_CMPXCHG,      /* compare-and-exchange attempts */
+    PC_EV_BARRIER,      /* explicit barriers the source names (smp_mb*) */
+    PC_EV_LOCK,         /* spin_lock + spin_unlock round trips */
+    PC_EV_WALKED,       /* wait-queue entries visited by a wake walk */
+    PC_EV_WAKEUPS,      /* tasks moved from sleeping to running */
+    PC_EV_SLEEPS,       /* times a task really slept (futex wait) */
+    PC_EV_NR
+};
+
+/*
+ * Named race points: places in the modelled functions where a window
+ * opens between two steps of the source.  Verification pauses a thread here
+ * (replay) or widens the window with a delay (stress).
+ */
+enum pc_race_point {
+    RP_EWB_AFTER_CLEAR,     /* end_page_writeback: PG_writeback clear, wake not yet done */
+    RP_EWB_UNDER_IPAGES,    /* end_page_writeback: bit cleared, i_pages lock still held */
+    RP_WAKE_BREATHER,       /* wake_up_page_bit: bucket lock dropped at a bookmark */
+    RP_WAKE_BEFORE_CLEAR,   /* wake_up_page_bit (cmpxchg-clear): walk done, bit not yet clear */
+    RP_WAIT_QUEUED,         /* wait_on_page_bit_common: queued, not yet asleep */
+    RP_WAIT_WOKEN,          /* wait_on_page_bit_common: woken, not yet returned */
+    RP_CPDFIO_MID,          /* clear_page_dirty_for_io: between its two steps */
+    RP_WRITEPAGE_MID,       /* writepage: between buffers */
+    RP_TRUNCATE_BEFORE_FREE,/* truncation: page out of the cache, last ref not yet dropped */
+    RP_NR
+};
+
+/* Task states, the kernel's values. */
+#define TASK_RUNNING 0x0000
+#define TASK_INTERRUPTIBLE 0x0001
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_NORMAL (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)
+/* Model-only: the task is (about to be) inside futex_wait on ->state. */
+#define PC_TASK_ASLEEP 0x10000
+
+struct task_struct {
+    int state;                  /* futex word */
+    int in_use;
+    int pid;
+    int sigkill;                /* the watchdog's way out, see io_schedule() */
+    const char *where;          /* where it sleeps or spins, for the watchdog */
+    const void *wait_page;
+    int wait_bit;
+    char comm[32];
+};
+
+/*
+ * Each Cython module is one translation unit, so these definitions are
+ * private to the build (timed or instrumented) that includes them.
+ */
+#define PC_MAX_TASKS 4096
+static struct task_struct pc_tasks[PC_MAX_TASKS];
+static __thread struct task_struct *pc_current_task;
+static int pc_abort;            /* set by the watchdog: every sleep and pause gives up */
+static struct task_struct *pc_task_attach(const char *name);
+static void pc_task_detach(void);
+
+static inline struct task_struct *pc_current(void)
+{
+    if (__builtin_expect(pc_current_task == NULL, 0))
+        return pc_task_attach(NULL);
+    return pc_current_task;
+}
+#define current (pc_current())
+
+static unsigned long pc_events[PC_EV_NR];
+#ifdef PAGECORE_INSTRUMENT
+static void pc_race(int rp);
+#define pc_ev(e) __atomic_fetch_add(&pc_events[(e)], 1, __ATOMIC_RELAXED)
+#define pc_ev_n(e, n) __atomic_fetch_add(&pc_events[(e)], (n), __ATOMIC_RELAXED)
+#define PC_INSTRUMENTED 1
+#else
+#define pc_ev(e) ((void)0)
+#define pc_ev_n(e, n) ((void)0)
+#define pc_race(rp) ((void)0)
+#define PC_INSTRUMENTED 0
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Barriers                                                            */
+/* ------------------------------------------------------------------ */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("pause" ::: "memory");
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    barrier();
+#endif
+}
+
+static inline void smp_mb(void)
+{
+    pc_ev(PC_EV_BARRIER);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
+ * On x86 every locked RMW is a full barrier, so the kernel makes
+ * smp_mb__{before,after}_atomic() a compiler barrier there; elsewhere it is a
+ * real fence.  The model does the same, so its cost on x86 is the kernel's.
+ */
+static inline void smp_mb__after_atomic(void)
+{
+    pc_ev(PC_EV_BARRIER);
+#if defined(__x86_64__) || defined(__i386__)
+    barrier();
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+#define smp_mb__before_atomic smp_mb__after_atomic
+
+#define smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* Typed spellings for Cython, which cannot call a generic macro. */
+#define __pc_load_acquire_ul(p) smp_load_acquire(p)
+#define __pc_load_acquire_u(p) smp_load_acquire(p)
+#define __pc_store_release_u(p, v) smp_store_release((p), (v))
+#define __pc_load_acquire_ptr(p) smp_load_acquire(p)
+#define __pc_store_release_ptr(p, v) smp_store_release((p), (v))
+#define __pc_read_once_ul(p) READ_ONCE(*(p))
+#define __pc_store_uint(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define __pc_store_int(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define __pc_load_int(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define __pc_load_ul(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define __pc_store_ul(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define __pc_write_once_ul(p, v) WRITE_ONCE(*(p), (v))
+
+/* ------------------------------------------------------------------ */
+/* Bitops                                                              */
+/* ------------------------------------------------------------------ */
+
+static inline int test_bit(long nr, const unsigned long *addr)
+{
+    return (__atomic_load_n(addr, __ATOMIC_RELAXED) >> nr) & 1UL;
+}
+
+static inline void set_bit(long nr, unsigned long *addr)
+{
+    pc_ev(PC_EV_ATOMIC_RMW);
+    __atomic_fetch_or(addr, BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+static inline void clear_bit(long nr, unsigned long *addr)
+{
+    pc_ev(PC_EV_ATOMIC_RMW);
+    __atomic_fetch_and(addr, ~BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+static inline int test_and_set_bit(long nr, unsigned long *addr)
+{
+    unsigned long mask = BIT_MASK(nr);
+    pc_ev(PC_EV_ATOMIC_RMW);
+    return (__atomic_fetch_or(addr, mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+static inline int test_and_set_bit_lock(long nr, unsigned long *addr)
+{
+    unsigned long mask = BIT_MASK(nr);
+    pc_ev(PC_EV_ATOMIC_RMW);
+    return (__atomic_fetch_or(addr, mask, __ATOMIC_ACQUIRE) & mask) != 0;
+}
+
+static inline int test_and_clear_bit(long nr, unsigned long *addr)
+{
+    unsigned long mask = BIT_MASK(nr);
+    pc_ev(PC_EV_ATOMIC_RMW);
+    return (__atomic_fetch_and(addr, ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
+}
+
+static inline void clear_bit_unlock(long nr, unsigned long *addr)
+{
+    pc_ev(PC_EV_ATOMIC_RMW);
+    __atomic_fetch_and(addr, ~BIT_MASK(nr), __ATOMIC_RELEASE);
+}
+
+/*
+ * unlock_page(): clear PG_locked and learn whether PG_waiters (bit 7, the
+ * sign bit of the same byte) is set, in one locked byte operation.  x86 does
+ * it as `lock andb` and reads the sign flag; so does this (little-endian:
+ * bit nr < 8 lives in byte 0).
+ */
+static inline int clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr)
+{
+    signed char *byte = (signed char *)addr;
+    pc_ev(PC_EV_ATOMIC_RMW);
+    return __atomic_and_fetch(byte, (signed char)~(1 << nr), __ATOMIC_RELEASE) < 0;
+}
+
+/*
+ * 6.6's xor_unlock_is_negative_byte(), the heart of
+ * folio_xor_flags_has_waiters(): flip the bits of @mask (all in the low byte)
+ * with release order and report whether bit 7 of the byte, PG_waiters, was
+ * set.  x86: one `lock xorb`, result in the sign flag.
+ */
+static inline int xor_unlock_is_negative_byte(unsigned long mask, unsigned long *addr)
+{
+    signed char *byte = (signed char *)addr;
+    pc_ev(PC_EV_ATOMIC_RMW);
+    return __atomic_xor_fetch(byte, (signed char)mask, __ATOMIC_RELEASE) < 0;
+}
+
+/* The kernel's cmpxchg(): fully ordered, returns the value it found. */
+static inline unsigned long cmpxchg(unsigned long *ptr, unsigned long old, unsigned long new_)
+{
+    pc_ev(PC_EV_CMPXCHG);
+    __atomic_compare_exchange_n(ptr, &old, new_, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return old;
+}
+
+/* ------------------------------------------------------------------ */
+/* atomic_t                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct { int counter; } atomic_t;
+
+static inline int atomic_read(const atomic_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
+static inline void atomic_set(atomic_t *v, int i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
+
+static inline void atomic_inc(atomic_t *v)
+{
+    pc_ev(PC_EV_ATOMIC_RMW);
+    __atomic_fetch_add(&v->counter, 1, __ATOMIC_RELAXED);
+}
+
+static inline int atomic_dec_and_test(atomic_t *v)
+{
+    pc_ev(PC_EV_ATOMIC_RMW);
+    return __atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Spinlock                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Test-and-test-and-set.  The kernel spins with preemption and interrupts
+ * off, so a lock holder is never descheduled; user space cannot promise
+ * that, and with more threads than cores a waiter spinning on a preempted
+ * holder burns the holder's time slice.  After a bounded spin the waiter
+ * therefore yields.  The uncontended path is the kernel's: one locked RMW to
+ * take, one store-release to drop.
+ */
+typedef struct { int locked; } spinlock_t;
+#define PC_SPIN_BEFORE_YIELD 256
+
+static inline void spin_lock_init(spinlock_t *l) { l->locked = 0; }
+
+static inline void spin_lock(spinlock_t *l)
+{
+    pc_ev(PC_EV_LOCK);
+    while (__builtin_expect(__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE), 0)) {
+        int spins = 0;
+        while (READ_ONCE(l->locked)) {
+            if (++spins < PC_SPIN_BEFORE_YIELD) {
+                cpu_relax();
+            } else {
+                spins = 0;
+                sched_yield();
+            }
+        }
+    }
+}
+
+static inline int spin_trylock(spinlock_t *l)
+{
+    return !READ_ONCE(l->locked) && !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+    __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+static inline int spin_is_locked(spinlock_t *l) { return READ_ONCE(l->locked); }
+
+/* ------------------------------------------------------------------ */
+/* Sleeping and waking                                                 */
+/* ------------------------------------------------------------------ */
+
+static inline long pc_futex(int *uaddr, int op, int val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* set_current_state(): smp_store_mb(), a store then a full barrier. */
+static inline void set_current_state(int state)
+{
+    __atomic_exchange_n(&current->state, state, __ATOMIC_SEQ_CST);
+}
+
+static inline void __set_current_state(int state)
+{
+    WRITE_ONCE(current->state, state);
+}
+
+/*
+ * try_to_wake_up(): if @p is in one of @state, make it TASK_RUNNING and, if
+ * it really went to sleep, wake it from its futex.  The cmpxchg orders the
+ * waker's earlier stores (WQ_FLAG_WOKEN) before its read of p->state; it
+ * pairs with the barrier in set_current_state() on the sleeper's side.
+ */
+static inline int wake_up_state(struct task_struct *p, unsigned int state)
+{
+    int old = __atomic_load_n(&p->state, __ATOMIC_SEQ_CST);
+
+    while (old & state) {
+        if (__atomic_compare_exchange_n(&p->state, &old, TASK_RUNNING, 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+            pc_ev(PC_EV_WAKEUPS);
+            if (old & PC_TASK_ASLEEP)
+                pc_futex(&p->state, FUTEX_WAKE_PRIVATE, 1, NULL);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#define wake_up_process(p) wake_up_state((p), TASK_NORMAL)
+
+/*
+ * schedule() for a task that set its state: sleep until a waker makes it
+ * TASK_RUNNING.  The model adds one exit the kernel's TASK_UNINTERRUPTIBLE
+ * sleep does not have: when the watchdog sets pc_abort (a racy variant has
+ * lost a wakeup), the sleeper gives up, so the hang is reported instead of
+ * kept.  The futex sleep is bounded only so that pc_abort is seen.
+ */
+static inline void io_schedule(void)
+{
+    struct task_struct *t = current;
+    int s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    int slept = 0;
+
+    while (s != TASK_RUNNING) {
+        if (READ_ONCE(pc_abort) || READ_ONCE(t->sigkill))
+            break;
+        if (!(s & PC_TASK_ASLEEP)) {
+            if (!__atomic_compare_exchange_n(&t->state, &s, s | PC_TASK_ASLEEP, 0,
+                                             __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+                continue;
+            s |= PC_TASK_ASLEEP;
+        }
+        if (!slept) {
+            pc_ev(PC_EV_SLEEPS);
+            slept = 1;
+        }
+        pc_futex(&t->state, FUTEX_WAIT_PRIVATE, s, &ts);
+        s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+    }
+    __atomic_store_n(&t->state, TASK_RUNNING, __ATOMIC_RELAXED);
+}
+
+#endif /* PAGECORE_ATOMIC_H */

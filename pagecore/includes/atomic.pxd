@@ -1,0 +1,151 @@
+# Cython twin of atomic.h and runtime.h: the kernel's bitops, barriers,
+# spinlock and sleep/wake, and the model's runtime (tasks, race points).
+
+cdef extern from "includes/atomic.h" nogil:
+    int BITS_PER_LONG
+    unsigned long BIT_MASK(long nr)
+
+    enum pc_event:
+        PC_EV_ATOMIC_RMW
+        PC_EV_CMPXCHG
+        PC_EV_BARRIER
+        PC_EV_LOCK
+        PC_EV_WALKED
+        PC_EV_WAKEUPS
+        PC_EV_SLEEPS
+        PC_EV_NR
+
+    enum pc_race_point:
+        RP_EWB_AFTER_CLEAR
+        RP_EWB_UNDER_IPAGES
+        RP_WAKE_BREATHER
+        RP_WAKE_BEFORE_CLEAR
+        RP_WAIT_QUEUED
+        RP_WAIT_WOKEN
+        RP_CPDFIO_MID
+        RP_WRITEPAGE_MID
+        RP_TRUNCATE_BEFORE_FREE
+        RP_NR
+
+    int TASK_RUNNING
+    int TASK_INTERRUPTIBLE
+    int TASK_UNINTERRUPTIBLE
+    int TASK_NORMAL
+    int PC_TASK_ASLEEP
+
+    struct task_struct:
+        int state
+        int in_use
+        int pid
+        int sigkill
+        const char *where
+        const void *wait_page
+        int wait_bit
+        char comm[32]
+
+    int PC_MAX_TASKS
+    task_struct pc_tasks[]
+    int pc_abort
+    task_struct *pc_current()
+    task_struct *pc_task_attach(const char *name)
+    void pc_task_detach()
+
+    const int PC_INSTRUMENTED
+    void pc_ev(int ev)
+    void pc_ev_n(int ev, unsigned long n)
+    void pc_race(int rp)
+
+    void barrier()
+    void cpu_relax()
+    void smp_mb()
+    void smp_mb__after_atomic()
+    void smp_mb__before_atomic()
+    # typed per use: the macros are generic in C
+    unsigned long smp_load_acquire "__pc_load_acquire_ul"(unsigned long *p)
+    unsigned int smp_load_acquire_uint "__pc_load_acquire_u"(unsigned int *p)
+    void smp_store_release_uint "__pc_store_release_u"(unsigned int *p, unsigned int v)
+    void *smp_load_acquire_ptr "__pc_load_acquire_ptr"(void **p)
+    void smp_store_release_ptr "__pc_store_release_ptr"(void **p, void *v)
+    void __atomic_store_uint "__pc_store_uint"(unsigned int *p, unsigned int v)
+    void __atomic_store_int "__pc_store_int"(int *p, int v)
+    int __atomic_load_int "__pc_load_int"(int *p)
+    unsigned long __atomic_load_ul "__pc_load_ul"(unsigned long *p)
+    void __atomic_store_ul "__pc_store_ul"(unsigned long *p, unsigned long v)
+    unsigned long READ_ONCE_ul "__pc_read_once_ul"(unsigned long *p)
+    void WRITE_ONCE_ul "__pc_write_once_ul"(unsigned long *p, unsigned long v)
+
+    int test_bit(long nr, const unsigned long *addr)
+    void set_bit(long nr, unsigned long *addr)
+    void clear_bit(long nr, unsigned long *addr)
+    int test_and_set_bit(long nr, unsigned long *addr)
+    int test_and_set_bit_lock(long nr, unsigned long *addr)
+    int test_and_clear_bit(long nr, unsigned long *addr)
+    void clear_bit_unlock(long nr, unsigned long *addr)
+    int clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr)
+    int xor_unlock_is_negative_byte(unsigned long mask, unsigned long *addr)
+    unsigned long cmpxchg(unsigned long *ptr, unsigned long old, unsigned long new)
+
+    ctypedef struct atomic_t:
+        int counter
+    int atomic_read(const atomic_t *v)
+    void atomic_set(atomic_t *v, int i)
+    void atomic_inc(atomic_t *v)
+    int atomic_dec_and_test(atomic_t *v)
+
+    ctypedef struct spinlock_t:
+        int locked
+    void spin_lock_init(spinlock_t *l)
+    void spin_lock(spinlock_t *l)
+    int spin_trylock(spinlock_t *l)
+    void spin_unlock(spinlock_t *l)
+    int spin_is_locked(spinlock_t *l)
+
+    void set_current_state(int state)
+    void __set_current_state(int state)
+    int wake_up_state(task_struct *p, unsigned int state)
+    void io_schedule()
+
+
+cdef extern from "includes/runtime.h" nogil:
+    struct pc_gate:
+        int armed
+        int target_pid
+        int arrived
+        int release_gen
+        long delay_ns
+        unsigned int prob
+        unsigned long hits
+    pc_gate pc_gates[]
+    const char *pc_race_point_names[]
+    unsigned long pc_events[]
+    void pc_task_where(const char *where, const void *page, int bit)
+    int pc_gate_wait_arrived(int rp, int n, long timeout_ns)
+    void pc_gate_release(int rp)
+    void pc_delay_ns(long ns)
+    unsigned int pc_rand()
+
+    enum pc_bug_kind:
+        PC_BUG_WRITEBACK_AFTER_WAIT
+        PC_BUG_FREED_PAGE
+        PC_BUG_NOT_UNDER_WRITEBACK
+        PC_BUG_BAD_PAGE
+        PC_BUG_LOST_WRITE
+        PC_BUG_NR
+    const char *pc_bug_names[]
+    struct pc_bug_record:
+        int kind
+        int pid
+        const void *page
+        unsigned long a
+        unsigned long b
+        const char *site
+        char comm[32]
+    int PC_BUG_LOG
+    pc_bug_record pc_bug_log[]
+    unsigned long pc_bug_logged
+    unsigned long pc_bug_counts[]
+    void pc_bug(int kind, const void *page, const char *site, unsigned long a, unsigned long b)
+    void pc_bug_reset()
+    void pc_touch_begin(const void *p, unsigned int gen)
+    void pc_touch_end()
+    void pc_touch(const void *p, unsigned int gen, int freed, const char *site)
