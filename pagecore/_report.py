@@ -86,7 +86,7 @@ class Result:
 
     @property
     def key(self):
-        return "/".join([self.suite, self.case] + ["%s=%s" % kv for kv in self.params])
+        return "/".join([self.suite, self.case] + ["{}={}".format(*kv) for kv in self.params])
 
     def param(self, name):
         return _num(dict(self.params).get(name))
@@ -216,7 +216,7 @@ def load_results(paths=None):
                 seen.add(real)
                 _load_file(rs, machine, f)
     if not any(m.results or m.verify for m in rs.machines.values()):
-        raise PagecoreError("no pagecore results in %s" % ", ".join(paths))
+        raise PagecoreError("no pagecore results in {}".format(", ".join(paths)))
     return rs
 
 
@@ -224,7 +224,7 @@ def _json_files(d):
     try:
         names = sorted(os.listdir(d))
     except OSError as e:
-        raise PagecoreError("%s: cannot read directory: %s" % (d, e.strerror)) from None
+        raise PagecoreError(f"{d}: cannot read directory: {e.strerror}") from None
     return [os.path.join(d, n) for n in names
             if n.endswith(".json") and os.path.isfile(os.path.join(d, n))]
 
@@ -232,7 +232,7 @@ def _json_files(d):
 def _discover(p):
     """(machine, file) pairs under p; a machine is named by its directory."""
     if not os.path.exists(p):
-        raise PagecoreError("%s: no such file or directory" % p)
+        raise PagecoreError(f"{p}: no such file or directory")
     if not os.path.isdir(p):
         return [(_machine_of(p), p)]
     found = [(_machine_of(f), f) for f in _json_files(p)]
@@ -241,7 +241,7 @@ def _discover(p):
         if os.path.isdir(sub):
             found += [(n, f) for f in _json_files(sub)]
     if not found:
-        raise PagecoreError("%s: no result files (expected <machine>/<suite>.json)" % p)
+        raise PagecoreError(f"{p}: no result files (expected <machine>/<suite>.json)")
     return found
 
 
@@ -256,16 +256,17 @@ def _read_json(path):
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
-        raise PagecoreError("%s: cannot read: %s" % (path, e.strerror)) from None
+        raise PagecoreError(f"{path}: cannot read: {e.strerror}") from None
     if not raw.strip():
-        raise PagecoreError("%s: empty file" % path)
+        raise PagecoreError(f"{path}: empty file")
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise PagecoreError("%s: not valid JSON (not UTF-8 text)" % path) from None
+        raise PagecoreError(f"{path}: not valid JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as e:
-        raise PagecoreError("%s: not valid JSON: %s at line %d column %d"
-                            % (path, e.msg, e.lineno, e.colno)) from None
+        raise PagecoreError(
+            f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
 
 
 def _load_file(rs, machine, path):
@@ -275,8 +276,7 @@ def _load_file(rs, machine, path):
     elif isinstance(data, dict) and "benchmarks" in data and "version" in data:
         _load_suite(rs, machine, path, data)
     else:
-        raise PagecoreError("%s: neither a pyperf result file nor a pagecore verify file"
-                            % path)
+        raise PagecoreError(f"{path}: neither a pyperf result file nor a pagecore verify file")
 
 
 def _load_suite(rs, machine, path, data):
@@ -286,10 +286,10 @@ def _load_suite(rs, machine, path, data):
 
     try:
         suite = pyperf.BenchmarkSuite.loads(json.dumps(data))
-    except Exception as e:  # pyperf raises ValueError, KeyError, TypeError on bad files
-        raise PagecoreError("%s: not a valid pyperf result file: %s"
-                            % (path, str(e).splitlines()[0] if str(e) else type(e).__name__)
-                            ) from None
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        # what pyperf raises on a file of the right shape but wrong content
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise PagecoreError(f"{path}: not a valid pyperf result file: {why}") from None
     m = rs.machine(machine)
     m.files.append(path)
     loaded = skipped = 0
@@ -305,8 +305,8 @@ def _load_suite(rs, machine, path, data):
         samples = ([statistics.fmean(v) for v in runs] if len(runs) > 1 else list(runs[0]))
         meta = bench.get_metadata()
         if name in m.results:
-            rs.notes.append("%s: %s also in %s; the later file is used"
-                            % (machine, name, m.results[name].name))
+            rs.notes.append(f"{machine}: {name} is in more than one file; the last one read "
+                            "is used")
         m.results[name] = Result(machine, name, *parsed, samples=tuple(samples),
                                  events=parse_events(meta.get("pagecore_events")))
         loaded += 1
@@ -317,22 +317,24 @@ def _load_suite(rs, machine, path, data):
         if dates:
             m.meta.setdefault("dates", []).extend(d.strftime("%Y-%m-%d") for d in dates)
     if not loaded:
-        raise PagecoreError("%s: not a pagecore result file (no benchmark is named "
-                            "suite/case/variant)" % path)
+        raise PagecoreError(f"{path}: not a pagecore result file (no benchmark is named "
+                            "suite/case/variant)")
     if skipped:
-        rs.notes.append("%s: %d benchmarks with names not of the form suite/case/variant "
-                        "were ignored" % (path, skipped))
+        rs.notes.append(
+            f"{path}: {skipped} benchmarks with names not of the form suite/case/variant "
+            "were ignored"
+        )
 
 
 def _load_verify(m, path, rows):
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise PagecoreError("%s: verify result %d is not an object" % (path, i))
+            raise PagecoreError(f"{path}: verify result {i} is not an object")
         for k in ("variant", "scenario"):
             if not isinstance(row.get(k), str):
-                raise PagecoreError("%s: verify result %d has no %r string" % (path, i, k))
+                raise PagecoreError(f"{path}: verify result {i} has no {k!r} string")
         if not isinstance(row.get("failures", []), list):
-            raise PagecoreError("%s: verify result %d: 'failures' must be a list" % (path, i))
+            raise PagecoreError(f"{path}: verify result {i}: 'failures' must be a list")
     m.verify.extend(rows)
     m.files.append(path)
 
@@ -361,7 +363,7 @@ class Change:
 
     def text(self):
         mark = {True: " *", False: " ~", None: " ?"}[self.significant]
-        return "%+.1f%% ±%.1f%%%s" % (self.pct, self.sd_pct, mark)
+        return f"{self.pct:+.1f}% ±{self.sd_pct:.1f}%{mark}"
 
     def css(self):
         if not self.significant:
@@ -395,22 +397,22 @@ def linfit(xs, ys):
 def fmt_ns(seconds):
     ns = seconds * 1e9
     if abs(ns) >= 1000:
-        return "{:,.0f}".format(ns)
+        return f"{ns:,.0f}"
     if abs(ns) >= 100:
-        return "%.0f" % ns
+        return f"{ns:.0f}"
     if abs(ns) >= 10:
-        return "%.1f" % ns
-    return "%.2f" % ns
+        return f"{ns:.1f}"
+    return f"{ns:.2f}"
 
 
 def fmt_cost(r):
-    return "%s ±%.1f%%" % (fmt_ns(r.mean), r.rsd * 100)
+    return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%"
 
 
 def fmt_events(ev):
     if ev is None:
         return "–"
-    nz = ["%s=%g" % (k, v) for k, v in ev.items() if v]
+    nz = [f"{k}={v:g}" for k, v in ev.items() if v]
     return " ".join(nz) if nz else "none"
 
 
@@ -464,7 +466,7 @@ def status(rs, variant, table=None):
         return "unverified", "no verification results"
     table = verdicts(rs) if table is None else table
     cells = table.get(variant, {})
-    failing = ["%s (%s)" % (s, ", ".join(c.failures)) for s, c in cells.items() if c.failures]
+    failing = ["{} ({})".format(s, ", ".join(c.failures)) for s, c in cells.items() if c.failures]
     if failing:
         return "racy", "fails " + "; ".join(failing)
     missing = [s for s in expected_scenarios(variant, table) if s not in cells]
@@ -477,14 +479,14 @@ def evidence_lines(verdict):
     lines = []
     for machine, row in verdict.rows:
         counts = row.get("counts")
-        head = "**%s, %s**" % (machine, row.get("mode", "?"))
+        head = "**{}, {}**".format(machine, row.get("mode", "?"))
         if isinstance(counts, dict) and counts:
-            head += ": " + ", ".join("%s=%s" % (k, _fmt_count(v)) for k, v in counts.items())
+            head += ": " + ", ".join(f"{k}={_fmt_count(v)}" for k, v in counts.items())
         lines.append(head)
         ev = row.get("evidence") or []
         for item in (ev if isinstance(ev, list) else [ev]):
             if isinstance(item, dict):
-                lines.append(", ".join("%s=%s" % (k, _fmt_count(v)) for k, v in item.items()))
+                lines.append(", ".join(f"{k}={_fmt_count(v)}" for k, v in item.items()))
             else:
                 lines.append(str(item))
     return lines
@@ -492,7 +494,7 @@ def evidence_lines(verdict):
 
 def _fmt_count(v):
     if isinstance(v, int) and not isinstance(v, bool):
-        return "{:,}".format(v)
+        return f"{v:,}"
     return str(v)
 
 
@@ -505,17 +507,17 @@ def parse_key(key):
         segs = ["hotpath"] + segs
     suite, case, rest = segs[0], segs[1], segs[2:]
     if suite not in SUITES:
-        raise PagecoreError("weight key %r: unknown suite %r (known: %s)"
-                            % (key, suite, ", ".join(SUITES)))
+        raise PagecoreError(f"weight key {key!r}: unknown suite {suite!r} "
+                            f"(known: {', '.join(SUITES)})")
     params = []
     for s in rest:
         k, sep, v = s.partition("=")
         if not sep or not k or not v:
-            raise PagecoreError("weight key %r: %r must be param=value (a weight names a "
-                                "benchmark without its variant)" % (key, s))
+            raise PagecoreError(f"weight key {key!r}: {s!r} must be param=value (a weight names a "
+                                "benchmark without its variant)")
         params.append((k, v))
     if not case:
-        raise PagecoreError("weight key %r: missing case" % key)
+        raise PagecoreError(f"weight key {key!r}: missing case")
     return _term(suite, case, params)
 
 
@@ -525,7 +527,7 @@ def _kind_of_key(key):
 
 def _weight_value(key, v):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-        raise PagecoreError("weight for %r must be a number >= 0, not %r" % (key, v))
+        raise PagecoreError(f"weight for {key!r} must be a number >= 0, not {v!r}")
     return float(v)
 
 
@@ -543,12 +545,12 @@ def load_weights_file(path):
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except OSError as e:
-        raise PagecoreError("%s: cannot read: %s" % (path, e.strerror)) from None
+        raise PagecoreError(f"{path}: cannot read: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise PagecoreError("%s: not valid TOML: %s" % (path, e)) from None
+        raise PagecoreError(f"{path}: not valid TOML: {e}") from None
     table = data.get("weights", data)
     if not isinstance(table, dict) or not table:
-        raise PagecoreError("%s: no weights (expected a [weights] table of key = number)" % path)
+        raise PagecoreError(f"{path}: no weights (expected a [weights] table of key = number)")
     return {k: _weight_value(k, v) for k, v in table.items()}
 
 
@@ -558,11 +560,11 @@ def parse_weight_args(items):
         # the key itself holds '=' (chain=4): the weight is after the last one
         k, sep, v = item.rpartition("=")
         if not sep or not k:
-            raise PagecoreError("--weight %r must be KEY=WEIGHT" % item)
+            raise PagecoreError(f"--weight {item!r} must be KEY=WEIGHT")
         try:
             out[k] = _weight_value(k, float(v))
         except ValueError:
-            raise PagecoreError("--weight %r: weight must be a number >= 0" % item) from None
+            raise PagecoreError(f"--weight {item!r}: weight must be a number >= 0") from None
     return out
 
 
@@ -593,8 +595,8 @@ def check_mix(rs, mix, user_keys):
         if mix.get(k, 0) > 0 and parse_key(k) not in terms:
             suite = parse_key(k)[0]
             near = sorted({r.key for r in rs.results(suite)})[:4]
-            raise PagecoreError("weight key %r matches no benchmark in the results%s"
-                                % (k, " (e.g. %s)" % ", ".join(near) if near else ""))
+            eg = f" (e.g. {', '.join(near)})" if near else ""
+            raise PagecoreError(f"weight key {k!r} matches no benchmark in the results{eg}")
 
 
 # -- choosing a fix -----------------------------------------------------------------------
@@ -694,7 +696,7 @@ def choose(rs, mix=None, kind="writeback", baseline=None):
             if parse_key(k) in by_term:
                 used[k] = w
             else:
-                dropped.append((k, "not measured on %s" % m.name))
+                dropped.append((k, f"not measured on {m.name}"))
         c = Choice(m.name, kind, used, dropped, [], [], rs.has_verify, baseline_name=baseline)
         choices.append(c)
         if not used:
@@ -704,7 +706,7 @@ def choose(rs, mix=None, kind="writeback", baseline=None):
             missing = [k for k, (w, r) in parts.items() if r is None]
             state, reason = status(rs, v, table)
             if missing:
-                reason = ("%s; " % reason if state == "racy" else "") + \
+                reason = (f"{reason}; " if state == "racy" else "") + \
                     "not measured: " + ", ".join(missing)
                 c.excluded.append((v, reason, None))
                 continue
@@ -727,7 +729,7 @@ def reasoning(c, table=None):
     """The argument behind a ranking, one sentence per line (shared by report and CLI)."""
     lines = []
     if not c.mix:
-        return ["No term of the mix was measured on %s: nothing to rank." % c.machine]
+        return [f"No term of the mix was measured on {c.machine}: nothing to rank."]
     if not c.verified:
         lines.append("No verification results: the ranking below includes variants that may "
                      "be racy. Run `pagecore verify --json results/<machine>/verify.json`.")
@@ -737,21 +739,22 @@ def reasoning(c, table=None):
         return lines
     best = c.ranked[0]
     key, share = best.dominant()
-    lines.append("**%s** is cheapest: %s per operation of the mix (95%% CI ±%s); its largest "
-                 "term is `%s` (%.0f%% of its cost)."
-                 % (best.variant, _ns(best.cost), _ns(Z95 * best.se), key, share * 100))
+    lines.append(f"**{best.variant}** is cheapest: {_ns(best.cost)} per operation of the mix "
+                 f"(95% CI ±{_ns(Z95 * best.se)}); its largest term is `{key}` "
+                 f"({share * 100:.0f}% of its cost).")
     for g in c.gaps():
-        s = ("%s is %s (%.1f%%) cheaper than %s, %s. The gap is mostly `%s` (%s of it)."
-             % (g.cheaper.variant, _ns(g.diff), g.pct, g.dearer.variant,
-                "a significant difference" if g.significant
-                else "within noise: treat them as a tie", g.main_key, _ns(g.main_part)))
+        verdict = ("a significant difference" if g.significant
+                   else "within noise: treat them as a tie")
+        s = (f"{g.cheaper.variant} is {_ns(g.diff)} ({g.pct:.1f}%) cheaper than "
+             f"{g.dearer.variant}, {verdict}. The gap is mostly `{g.main_key}` "
+             f"({_ns(g.main_part)} of it).")
         if g.flip:
             k, w, at = g.flip
-            s += (" The order flips if the weight of `%s` %s from %.2f to %.2f (others fixed)."
-                  % (k, "rises" if at > w else "falls", w, at))
+            s += (f" The order flips if the weight of `{k}` {'rises' if at > w else 'falls'} "
+                  f"from {w:.2f} to {at:.2f} (others fixed).")
         else:
-            s += (" %s costs at least as much in every term: no mix of these terms puts it "
-                  "ahead." % g.dearer.variant)
+            s += (f" {g.dearer.variant} costs at least as much in every term: no mix of these "
+                  "terms puts it ahead.")
         lines.append(s)
     base = c.baseline
     for rk in c.ranked:
@@ -759,11 +762,11 @@ def reasoning(c, table=None):
             continue
         buys = _buys(rk.variant, c.baseline_name, table)
         d = rk.cost - base.cost
-        lines.append("%s %s for %s%s (%+.1f%%) per operation of the mix against %s."
-                     % (rk.variant, buys, "+" if d >= 0 else "", _ns(d),
-                        d / base.cost * 100 if base.cost else 0.0, c.baseline_name))
+        pct = d / base.cost * 100 if base.cost else 0.0
+        lines.append(f"{rk.variant} {buys} for {'+' if d >= 0 else ''}{_ns(d)} ({pct:+.1f}%) "
+                     f"per operation of the mix against {c.baseline_name}.")
     for v, reason, _ in c.excluded:
-        lines.append("%s is excluded: %s." % (v, reason))
+        lines.append(f"{v} is excluded: {reason}.")
     return lines
 
 
@@ -773,8 +776,8 @@ def _buys(variant, baseline, table):
     fixed = [s for s, vd in table.get(baseline, {}).items()
              if vd.failures and s in table.get(variant, {})
              and not table[variant][s].failures]
-    return "closes %s (which %s fails)" % (", ".join(fixed), baseline) if fixed \
-        else "closes no scenario that %s fails" % baseline
+    return "closes {} (which {} fails)".format(", ".join(fixed), baseline) if fixed \
+        else f"closes no scenario that {baseline} fails"
 
 
 def ranking_table(c):
@@ -786,12 +789,12 @@ def ranking_table(c):
         nxt = ""
         if i < len(gaps):
             g = gaps[i]
-            nxt = "-%s (%.1f%%)%s" % (_ns(g.diff), g.pct, " *" if g.significant else " ~")
+            nxt = "-{} ({:.1f}%){}".format(_ns(g.diff), g.pct, " *" if g.significant else " ~")
         vsb = ""
         if c.baseline is not None and c.baseline.cost:
             vsb = "%+.1f%%" % ((rk.cost / c.baseline.cost - 1) * 100)
         rows.append([str(i + 1), rk.variant, fmt_ns(rk.cost), "±" + fmt_ns(Z95 * rk.se), nxt,
-                     "%s (%.0f%%)" % (key, share * 100), vsb])
+                     f"{key} ({share * 100:.0f}%)", vsb])
     headers = ["rank", "variant", "ns/op of mix", "95% CI", "vs next", "largest term (share)",
                "vs " + c.baseline_name]
     return headers, rows
@@ -806,15 +809,15 @@ def compare(old, new):
     else:
         pairs = [(n, old.machines[n], new.machines[n]) for n in old.machines if n in new.machines]
         if not pairs:
-            raise PagecoreError("no machine in common between the two result sets (%s; %s)"
-                                % (", ".join(old.machines), ", ".join(new.machines)))
+            raise PagecoreError("no machine in common between the two result sets "
+                                f"({', '.join(old.machines)}; {', '.join(new.machines)})")
     rows = []
     for label, mo, mn in pairs:
         names = [n for n in mo.results if n in mn.results]
         names.sort(key=lambda n: (_suite_order(mo.results[n].suite), n))
         for n in names:
             ro, rn = mo.results[n], mn.results[n]
-            rows.append(("%s: %s" % (label, n) if label else n, ro, rn, change(ro, rn)))
+            rows.append((f"{label}: {n}" if label else n, ro, rn, change(ro, rn)))
     if not rows:
         raise PagecoreError("no benchmark in common between the two result sets")
     return rows
@@ -833,8 +836,8 @@ def check_baseline(rs, baseline):
 
     get_variant(baseline)
     if not any(r.variant == baseline for r in rs.results()):
-        raise PagecoreError("baseline variant %r has no results (measured: %s)"
-                            % (baseline, ", ".join(rs.variants())))
+        raise PagecoreError(f"baseline variant {baseline!r} has no results "
+                            f"(measured: {', '.join(rs.variants())})")
 
 
 def write_report(results_paths=None, outdir="reports", name=None, baseline="original",
@@ -862,7 +865,7 @@ def _write(rs, outdir, name, baseline, mix):
             if f.startswith("fig-") and f.endswith(".png"):
                 os.remove(os.path.join(d, f))   # plots of an earlier report in the same place
     except OSError as e:
-        raise PagecoreError("%s: cannot write: %s" % (d, e.strerror)) from None
+        raise PagecoreError(f"{d}: cannot write: {e.strerror}") from None
     doc = build(rs, d, baseline, mix)
     md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
     with open(md, "w", encoding="utf-8") as f:
@@ -870,6 +873,493 @@ def _write(rs, outdir, name, baseline, mix):
     with open(page, "w", encoding="utf-8") as f:
         f.write(render_html(doc, d))
     return page
+
+
+# -- the report body ----------------------------------------------------------------------
+
+_TERM_NOTES = {
+    "hotpath/end_page_writeback_no_waiters": "nobody waits: the common case",
+    "hotpath/wait_on_page_writeback_clear": "fsync/truncate finding writeback done",
+    "hotpath/end_page_writeback_one_waiter": "a waiter to wake",
+    "hashchain/end_page_writeback/bits=8/chain=4": "the wake walks a shared bucket",
+    "dirty/cpdfio_writepage/state=unmapped": "writepage of an unmapped page",
+    "dirty/cpdfio_writepage/state=mapped_clean": "mapped, PTEs clean",
+    "dirty/cpdfio_writepage/state=mapped_dirty": "mapped, written through a PTE",
+}
+
+_SUITE_TITLES = {
+    "floor": ("Floor: pagecore's primitives against plain C",
+              ("The same primitive timed by pagecore and by an independent plain C program in "
+              "the same run. The change column is pagecore against plain C: a large gap means "
+              "the model's own overhead would blur the differences between variants.")),
+    "hotpath": ("Hot path: one operation, one thread",
+                ("Uncontended cost of each operation per variant. This is where the fixes "
+                "differ most often: an extra get/put pair is two atomics on every "
+                "end_page_writeback.")),
+    "contention": ("Contention: throughput against threads",
+                   ("Values are time per operation per thread; throughput is threads / time. "
+                   "`shared` runs every thread on one page (one cache line, one bucket), "
+                   "`distinct` gives each thread its own page.")),
+    "hashchain": ("Hash chains: the cost of sharing a wait-table bucket",
+                  ("Each point wakes one page whose bucket also holds `chain` waiters for other "
+                  "pages. The slope of the fit is the cost per colliding entry; past 64 "
+                  "entries the walk parks a bookmark and drops the bucket lock (kernels "
+                  "4.14 to 6.6; folio-6.7 has no bookmarks).")),
+    "dirty": ("Dirty path: clear_page_dirty_for_io",
+              ("writepage of a page in each state; the fix re-dirties the page when "
+              "page_mkclean found a dirty PTE, so it costs more only in `mapped_dirty`.")),
+}
+
+
+def _sortable(v):
+    return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+
+
+def _index(rs, suite, where=None):
+    """[((case, params), [variants])] in a reading order, and (machine, case, params, variant)
+    -> Result."""
+    cases, groups, look = [], {}, {}
+    for r in rs.results(suite):
+        if where is not None and not where(r):
+            continue
+        if r.case not in cases:
+            cases.append(r.case)
+        groups.setdefault((r.case, r.params), set()).add(r.variant)
+        look[(r.machine, r.case, r.params, r.variant)] = r
+    keys = sorted(groups, key=lambda k: (cases.index(k[0]),
+                                         [(p, _sortable(_num(v))) for p, v in k[1]]))
+    return [(k, _order_variants(groups[k])) for k in keys], look
+
+
+def _suite_baseline(suite, baseline):
+    if suite == "floor":
+        return FLOOR_BASELINE
+    kind = "dirty" if suite == "dirty" else "writeback"
+    return baseline if _variant_kind(baseline) == kind else DEFAULT_BASELINE[kind]
+
+
+def _machines_in(look):
+    return list(dict.fromkeys(k[0] for k in look))
+
+
+def _mcol(m, machines, what):
+    return f"{m} {what}" if len(machines) > 1 else what
+
+
+def _vlabel(v, racy):
+    return v + " (racy)" if v in racy else v
+
+
+def _cost_table(doc, rs, suite, base, racy, where=None):
+    from pagecore._report_html import Cell
+
+    groups, look = _index(rs, suite, where)
+    machines = _machines_in(look)
+    has_params = any(k[1] for k, _ in groups)
+    headers = ["case"] + (["params"] if has_params else []) + ["variant"]
+    for m in machines:
+        headers += [_mcol(m, machines, "ns/op ±sd"), _mcol(m, machines, "%change")]
+    headers.append("events/op")
+    align = ["left"] * (len(headers) - 2 * len(machines) - 1) + ["right"] * 2 * len(machines)
+    align.append("left")
+    rows = []
+    for (case, params), variants in groups:
+        for i, v in enumerate(variants):
+            row = [case if i == 0 else ""]
+            if has_params:
+                row.append(" ".join("{}={}".format(*kv) for kv in params) if i == 0 else "")
+            row.append(_vlabel(v, racy))
+            ev = None
+            for m in machines:
+                r, b = look.get((m, case, params, v)), look.get((m, case, params, base))
+                if r is None:
+                    row += ["–", ""]
+                    continue
+                ev = ev or r.events
+                row.append(fmt_cost(r))
+                if v == base:
+                    row.append("baseline")
+                elif b is None:
+                    row.append("")
+                else:
+                    ch = change(b, r)
+                    row.append(Cell(ch.text(), ch.css()))
+            row.append(fmt_events(ev))
+            rows.append(row)
+    doc.table(headers, rows, align)
+
+
+def _bar_panels(rs, suite, where=None):
+    groups, look = _index(rs, suite, where)
+    machines = _machines_in(look)
+    panels = []
+    for (case, params), variants in groups:
+        title = case + "".join(", {}={}".format(*kv) for kv in params)
+        rows = []
+        for v in variants:
+            data = {}
+            for m in machines:
+                r = look.get((m, case, params, v))
+                if r is not None:
+                    data[m] = (r.mean * 1e9, r.ci * 1e9)
+            rows.append((v, data))
+        panels.append((title, rows))
+    return panels, machines
+
+
+def _fig(doc, d, fname, alt, caption, fn, *args, **kw):
+    path = os.path.join(d, fname)
+    fn(path, *args, **kw)
+    doc.image(fname, alt, caption)
+
+
+def _section_bars(doc, rs, d, suite, baseline, racy, ncols):
+    from pagecore import _report_plots as plots
+
+    base = _suite_baseline(suite, baseline)
+    title, intro = _SUITE_TITLES.get(suite, (suite, ""))
+    doc.heading(2, title, suite)
+    if intro:
+        doc.para(intro)
+    doc.para(f"Change is against `{base}`.")
+    _cost_table(doc, rs, suite, base, racy)
+    panels, machines = _bar_panels(rs, suite)
+    _fig(doc, d, f"fig-{suite}.png", f"{suite}: cost per variant",
+         "Cost per variant, bars are means, whiskers 95% confidence intervals over runs; "
+         "hatched bars fail verification.", plots.cost_bars, title, panels, machines,
+         racy=racy, baseline=base, ncols=ncols)
+
+
+def _section_contention(doc, rs, d, baseline, racy):
+    from pagecore import _report_plots as plots
+    from pagecore._report_html import Cell, Doc
+
+    base = _suite_baseline("contention", baseline)
+    title, intro = _SUITE_TITLES["contention"]
+    doc.heading(2, title, "contention")
+    doc.para(intro)
+    tgroups, look = _index(rs, "contention", lambda r: r.param("threads") is not None)
+    machines = _machines_in(look)
+    series = {}   # (machine, case) -> variant -> {threads: Result}
+    for (m, case, params, v), r in look.items():
+        series.setdefault((m, case), {}).setdefault(v, {})[r.param("threads")] = r
+    at = {}
+    for m in machines:
+        ts = sorted({t for (mm, _), per in series.items() if mm == m
+                     for pts in per.values() for t in pts})
+        nproc = rs.machines[m].meta.get("cpu_count")
+        under = [t for t in ts if nproc is None or t <= nproc]
+        at[m] = max(under or ts)
+    headers, align = ["case", "variant"], ["left", "left"]
+    for m in machines:
+        headers += [_mcol(m, machines, "Mops/s, 1 thread"),
+                    _mcol(m, machines, f"Mops/s, {at[m]} threads"),
+                    _mcol(m, machines, f"scaling at {at[m]}"),
+                    _mcol(m, machines, f"%change at {at[m]}")]
+        align += ["right"] * 4
+    rows = []
+    cases = list(dict.fromkeys(k[0] for k, _ in tgroups))
+    for case in cases:
+        variants = _order_variants({v for (m, c), per in series.items() if c == case
+                                    for v in per})
+        for i, v in enumerate(variants):
+            row = [case if i == 0 else "", _vlabel(v, racy)]
+            for m in machines:
+                pts = series.get((m, case), {}).get(v, {})
+                one, top = pts.get(1), pts.get(at[m])
+                bpts = series.get((m, case), {}).get(base, {})
+                row.append("%.2f" % (1 / one.mean / 1e6) if one else "–")
+                row.append("%.2f" % (at[m] / top.mean / 1e6) if top else "–")
+                row.append("%.0f%%" % (one.mean / top.mean * 100) if one and top else "–")
+                if v == base:
+                    row.append("baseline")
+                elif top and bpts.get(at[m]):
+                    ch = change(bpts[at[m]], top)
+                    row.append(Cell(ch.text(), ch.css()))
+                else:
+                    row.append("")
+            rows.append(row)
+    doc.table(headers, rows, align, caption="Scaling is throughput at N threads over N times "
+              "the 1-thread throughput (100% = linear). %change is the per-operation cost at "
+              f"N threads against `{base}`.")
+    panels = []
+    for (m, case), per in series.items():
+        s = {}
+        for v in _order_variants(per):
+            s[v] = [(t, t / r.mean / 1e6, t / r.mean / 1e6 * r.ci / r.mean)
+                    for t, r in sorted(per[v].items())]
+        panels.append((f"{m}: {case}" if len(machines) > 1 else case, s,
+                       rs.machines[m].meta.get("cpu_count")))
+    _fig(doc, d, "fig-contention.png", "throughput against threads",
+         "Total throughput against threads (error bars: 95% CI); the dashed line is linear "
+         "scaling from the best 1-thread throughput; past nproc threads share cores.",
+         plots.scaling, title, panels, racy=racy)
+    full = Doc("")
+    _cost_table(full, rs, "contention", base, racy)
+    doc.details("All contention measurements (ns per operation per thread)", full)
+
+
+def _fits(look, m, case, bits):
+    out = {}
+    for (mm, c, params, v), r in look.items():
+        p = dict(params)
+        if mm == m and c == case and p.get("bits") == bits and "chain" in p:
+            out.setdefault(v, {})[_num(p["chain"])] = r
+    return out
+
+
+def _section_hashchain(doc, rs, d, baseline, racy):
+    from pagecore import _report_plots as plots
+    from pagecore._report_html import Doc
+
+    base = _suite_baseline("hashchain", baseline)
+    title, intro = _SUITE_TITLES["hashchain"]
+    doc.heading(2, title, "hashchain")
+    doc.para(intro)
+    groups, look = _index(rs, "hashchain", lambda r: r.param("chain") is not None)
+    machines = _machines_in(look)
+    cases = list(dict.fromkeys(k[0] for k, _ in groups))
+    for case in cases:
+        bitsl = sorted({dict(k[1]).get("bits") for k, _ in groups if k[0] == case},
+                       key=lambda b: _sortable(_num(b)))
+        what = ("i_pages lock hold time" if case == "ipages_hold" else "cost of " + case)
+        doc.heading(3, f"{what} against chain length", "hashchain-" + case)
+        headers, align = ["bits", "variant"], ["left", "left"]
+        for m in machines:
+            headers += [_mcol(m, machines, "ns/entry ±err"), _mcol(m, machines, "ns at 0"),
+                        _mcol(m, machines, "ns at max"), _mcol(m, machines, "step 64→65")]
+            align += ["right"] * 4
+        rows, panels = [], []
+        fitted = {}
+        for bits in bitsl:
+            for m in machines:
+                per = _fits(look, m, case, bits)
+                if not per:
+                    continue
+                s, f = {}, {}
+                for v in _order_variants(per):
+                    pts = sorted(per[v].items())
+                    s[v] = [(c, r.mean * 1e9, r.ci * 1e9) for c, r in pts]
+                    f[v] = linfit([c for c, _ in pts], [r.mean * 1e9 for _, r in pts])
+                    fitted[(m, bits, v)] = (f[v], per[v])
+                where = f"{m}: " if len(machines) > 1 else ""
+                size = f" ({2 ** int(bits)} buckets)" if str(bits).isdigit() else ""
+                panels.append((f"{where}{case}, bits={bits}{size}", s, f))
+            variants = _order_variants({k[2] for k in fitted if k[1] == bits})
+            for i, v in enumerate(variants):
+                row = [str(bits) if i == 0 else "", _vlabel(v, racy)]
+                for m in machines:
+                    if (m, bits, v) not in fitted:
+                        row += ["–"] * 4
+                        continue
+                    (b, _a, se), pts = fitted[(m, bits, v)]
+                    row.append("{:.3g} ±{}".format(b, "?" if math.isnan(se) else f"{se:.2g}"))
+                    row.append(fmt_ns(pts[min(pts)].mean))
+                    row.append(fmt_ns(pts[max(pts)].mean))
+                    step = (pts[65].mean - pts[64].mean) * 1e9 - b if 64 in pts and 65 in pts \
+                        else None
+                    row.append(f"{step:+.1f}" if step is not None else "–")
+                rows.append(row)
+        doc.table(headers, rows, align, caption="ns/entry is the slope of a least-squares line "
+                  "through every chain length (± its standard error); step 64→65 is the cost "
+                  "of the 65th entry beyond the slope: the bookmark.")
+        _fig(doc, d, f"fig-hashchain-{case}.png", what + " against chain length",
+             "Log-log; points are means with 95% CI, lines the least-squares fit whose slope "
+             "(ns per colliding entry, ± standard error) is in the legend. The dotted line "
+             "marks the 64-entry bookmark boundary.",
+             plots.hashchain, what.capitalize() + " against hash-chain length", panels,
+             racy=racy, ylabel="ns/op" if case != "ipages_hold" else "ns held")
+    full = Doc("")
+    _cost_table(full, rs, "hashchain", base, racy)
+    doc.details("All hash-chain measurements", full)
+
+
+def _section_matrix(doc, rs, table):
+    from pagecore._report_html import Cell
+
+    doc.heading(2, "Verification matrix", "verification")
+    if not rs.has_verify:
+        doc.para("No verify results were given (results/<machine>/verify.json, written by "
+                 "`pagecore verify --json FILE`): no variant can be called correct, and the "
+                 "ranking below is by cost alone.", "warn")
+        return
+    doc.para("A variant passes when every result for it, in every mode (replay of the "
+             "seeds' interleavings, random stress) and on every machine, has no failures. "
+             "Open a cell's evidence for the counts and the failing interleaving.")
+    scen = []
+    for v in table:
+        for s in expected_scenarios(v, table):
+            if s not in scen:
+                scen.append(s)
+    variants = _order_variants(set(table) | {v for v in rs.variants() if _variant_kind(v)})
+    rows = []
+    for v in variants:
+        row = [v, _variant_kind(v) or "?"]
+        exp = expected_scenarios(v, table)
+        for s in scen:
+            vd = table.get(v, {}).get(s)
+            if vd is None:
+                row.append(Cell("not run", "unverified") if s in exp else "n/a")
+            elif vd.failures:
+                row.append(Cell("racy: {} ({})".format(", ".join(vd.failures), ", ".join(vd.modes)),
+                                "racy", tuple(evidence_lines(vd))))
+            else:
+                row.append(Cell("clean ({}; {} ops)".format(", ".join(vd.modes),
+                                                        _fmt_count(int(vd.ops))),
+                                "clean", tuple(evidence_lines(vd))))
+        state, _ = status(rs, v, table)
+        row.append(Cell(state, state))
+        rows.append(row)
+    doc.table(["variant", "kind"] + scen + ["verdict"], rows)
+
+
+def _section_choosing(doc, rs, choices, mix, table, baseline):
+    from pagecore._report_html import Doc
+
+    doc.heading(2, "Choosing a fix", "choosing")
+    doc.para("Each operation of the workload mix gets a weight (its relative frequency); a "
+             "variant's weighted cost is the sum of weight × cost, in ns per operation of the "
+             "mix. Only variants that pass every verification scenario are ranked. The gap to "
+             "the next variant is significant (`*`) when it exceeds 1.96 × the combined "
+             "standard error, else `~` (a tie). The flip point moves one weight, the others "
+             "fixed, to where two neighbours cost the same.")
+    doc.table(["term (benchmark without variant)", "weight", "ranks", "what it stands for"],
+              [[k, f"{w:g}", _kind_of_key(k), _TERM_NOTES.get(k, "")]
+               for k, w in mix.items()], ["left", "right", "left", "left"],
+              caption="The mix%s. Change it with `--weights FILE` (TOML) or `--weight KEY=W`."
+              % (" (the default)" if mix == DEFAULT_MIX else " (given on the command line)"))
+    for c in choices:
+        doc.heading(3, f"{c.machine}: {c.kind} fixes", f"choose-{c.machine}-{c.kind}")
+        for k, why in c.dropped:
+            doc.para(f"Dropped from the mix: `{k}` ({why}).")
+        if not c.verified:
+            doc.para("No verification results: these variants are ranked by cost only and "
+                     "may be racy.", "warn")
+        if c.ranked:
+            headers, rows = ranking_table(c)
+            doc.table(headers, rows, ["right", "left", "right", "right", "right", "left",
+                                      "right"])
+        doc.bullets(reasoning(c, table))
+        every = c.ranked + [rk for _, _, rk in c.excluded if rk is not None]
+        if every:
+            terms = list(c.mix)
+            rows = []
+            for rk in every:
+                rows.append([_vlabel(rk.variant, {x for x, _, _ in c.excluded})]
+                            + [fmt_ns(rk.parts[k][1].mean) for k in terms]
+                            + [fmt_ns(rk.cost)])
+            brk = Doc("")
+            brk.table(["variant"] + [f"{k} (w {c.mix[k]:g})" for k in terms]
+                      + ["weighted"], rows, ["left"] + ["right"] * (len(terms) + 1),
+                      caption="ns/op per term; weighted = Σ w × cost.")
+            doc.details("Term by term: where each variant's cost comes from", brk)
+
+
+def _answer(doc, choices):
+    doc.heading(2, "Answer", "answer")
+    for c in choices:
+        doc.para(_answer_line(c), "answer")
+
+
+def _answer_line(c):
+    if not c.mix:
+        return f"On **{c.machine}** no term of the {c.kind} mix was measured."
+    if not c.ranked:
+        return (f"On **{c.machine}** no {c.kind} variant passes every verification scenario: "
+                "nothing to recommend.")
+    best = c.ranked[0]
+    which = "correct" if c.verified else "(unverified)"
+    s = (f"On **{c.machine}** the cheapest {which} {c.kind} fix is **{best.variant}**: "
+         f"{_ns(best.cost)} per operation of the mix (±{_ns(Z95 * best.se)})")
+    if len(c.ranked) > 1:
+        g = c.gaps()[0]
+        s += ", {} ({:.1f}%) below {} ({})".format(_ns(g.diff), g.pct, g.dearer.variant,
+                                             "significant" if g.significant else "a tie")
+    if c.baseline is not None and c.baseline is not best and c.baseline.cost:
+        s += f"; {(best.cost / c.baseline.cost - 1) * 100:+.1f}% against {c.baseline.variant}"
+        if c.baseline.state == "racy":
+            s += " (racy)"
+    return s + "."
+
+
+def _section_machines(doc, rs):
+    rows = []
+    for m in rs.machines.values():
+        ns = sorted(r.n for r in m.results.values())
+        dates = sorted(set(m.meta.get("dates", [])))
+        meta = m.meta
+        rows.append([m.name, str(meta.get("hostname", "–")), str(meta.get("cpu_count", "–")),
+                     str(m.meta.get("cpu_model_name", "–")), ", ".join(m.suites()) or "–",
+                     "yes" if m.verify else "no", str(ns[len(ns) // 2]) if ns else "–",
+                     " to ".join(dict.fromkeys([dates[0], dates[-1]])) if dates else "–"])
+    doc.heading(2, "Machines", "machines")
+    doc.table(["machine", "hostname", "CPUs", "CPU", "suites", "verify", "runs/bench", "date"],
+              rows, ["left", "left", "right", "left", "left", "left", "right", "left"])
+
+
+def _section_method(doc, rs):
+    doc.heading(2, "How to read this report", "method")
+    doc.bullets([
+        ("All costs are seconds per operation as pyperf measured them, shown in ns. A cost "
+        "`45.2 ±0.8%` is the mean over runs ± the standard deviation between runs."),
+        ("Each pyperf run is a separate process, so runs are the samples: a benchmark's "
+        "sample is its per-run means. Confidence intervals are 95% Student t intervals of "
+        "the mean over runs."),
+        ("`+12.3% ±1.1% *`: the variant costs 12.3% more than the baseline, ± the standard "
+        "deviation of that ratio; `*` marks a significant change (Welch's t-test on the run "
+        "means, 95%, pyperf's t table), `~` a change within noise, `?` one run only."),
+        ("events/op are the model's own per-operation counts (atomics, barriers, lock round "
+        "trips, entries walked, wakeups), from the `pagecore_events` metadata; – when not "
+        "recorded."),
+        ("Several machines merge into one report, a column per machine; machines are named "
+        "by their results directory."),
+    ])
+    files = [f for m in rs.machines.values() for f in m.files]
+    doc.details(f"Input files ({len(files)})", _doc_of_bullets([f"`{f}`" for f in files]))
+
+
+def _doc_of_bullets(items):
+    from pagecore._report_html import Doc
+
+    d = Doc("")
+    d.bullets(items)
+    return d
+
+
+def build(rs, d, baseline, mix):
+    """The whole report as a Doc; figures are written into d as they are built."""
+    import datetime
+
+    from pagecore._report_html import Doc
+
+    doc = Doc("pagecore overhead report: " + ", ".join(rs.machines))
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    n = len(rs.machines)
+    doc.para(f"Generated {when} from {n} machine{'s' if n != 1 else ''}. Baseline: "
+             f"`{_suite_baseline('hotpath', baseline)}` (floor: `{FLOOR_BASELINE}`, dirty path: "
+             f"`{_suite_baseline('dirty', baseline)}`).")
+    table = verdicts(rs)
+    racy = {v for v in rs.variants() if status(rs, v, table)[0] == "racy"}
+    choices = choose(rs, mix, "writeback", baseline) + choose(rs, mix, "dirty", baseline)
+    _answer(doc, choices)
+    if rs.notes:
+        doc.bullets(rs.notes)
+    _section_machines(doc, rs)
+    _section_choosing(doc, rs, choices, mix, table, baseline)
+    _section_matrix(doc, rs, table)
+    suites = rs.suites()
+    for suite in suites:
+        if suite == "contention":
+            _section_contention(doc, rs, d, baseline, racy)
+        elif suite == "hashchain":
+            _section_hashchain(doc, rs, d, baseline, racy)
+        else:
+            _section_bars(doc, rs, d, suite, baseline, racy, ncols=3)
+    missing = [s for s in SUITES if s not in suites]
+    if missing:
+        doc.para("Not in these results: {}.".format(", ".join(missing)))
+    _section_method(doc, rs)
+    return doc
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -889,8 +1379,8 @@ def _cmd_report(args):
     check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
     page = _write(rs, args.output, args.name or default_name(rs), args.baseline, mix)
-    print("report: %s" % page)
-    print("        %s" % os.path.join(os.path.dirname(page), "report.md"))
+    print(f"report: {page}")
+    print("        {}".format(os.path.join(os.path.dirname(page), "report.md")))
     return 0
 
 
@@ -909,11 +1399,11 @@ def _cmd_choose(args):
             if printed:
                 print()
             printed = True
-            print("%s: %s variants, ranked by weighted cost (ns per operation of the mix)"
-                  % (c.machine, kind))
-            print("mix: " + ", ".join("%g x %s" % (w, k) for k, w in c.mix.items()))
+            print(f"{c.machine}: {kind} variants, ranked by weighted cost "
+                  "(ns per operation of the mix)")
+            print("mix: " + ", ".join(f"{w:g} x {k}" for k, w in c.mix.items()))
             for k, why in c.dropped:
-                print("  dropped from the mix: %s (%s)" % (k, why))
+                print(f"  dropped from the mix: {k} ({why})")
             if c.ranked:
                 headers, rows = ranking_table(c)
                 print(tabulate(rows, headers=headers, disable_numparse=True,
@@ -922,7 +1412,7 @@ def _cmd_choose(args):
             for line in reasoning(c, table):
                 print("- " + line.replace("**", "").replace("`", ""))
     if not printed:
-        raise PagecoreError("no %s variants in the results" % " or ".join(kinds))
+        raise PagecoreError("no {} variants in the results".format(" or ".join(kinds)))
     return 0
 
 
@@ -940,9 +1430,9 @@ def _cmd_compare(args):
         out.append([label, fmt_cost(ro), fmt_cost(rn), ch.text(), verdict])
     print(tabulate(out, headers=["benchmark", "old ns/op", "new ns/op", "change", "significance"],
                    colalign=("left", "right", "right", "right", "left"), disable_numparse=True))
-    print("%d benchmarks: %d slower, %d faster, %d not significant%s (Welch's t-test, 95%%)"
-          % (len(rows), counts["slower"], counts["faster"], counts["not significant"],
-             ", %d unknown (one run)" % counts["unknown"] if counts["unknown"] else ""))
+    unknown = f", {counts['unknown']} unknown (one run)" if counts["unknown"] else ""
+    print(f"{len(rows)} benchmarks: {counts['slower']} slower, {counts['faster']} faster, "
+          f"{counts['not significant']} not significant{unknown} (Welch's t-test, 95%)")
     return 0
 
 

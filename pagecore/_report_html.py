@@ -97,15 +97,15 @@ def _md_blocks(blocks, out, tabulate):
             for r in rows:
                 for h, c in zip(headers, r):
                     if isinstance(c, Cell) and c.details:
-                        ev.append("- **%s / %s**:" % (_cell_text(r[0]), h))
+                        ev.append(f"- **{_cell_text(r[0])} / {h}**:")
                         ev += ["  - " + line for line in c.details]
             if ev:
                 out += ["<details><summary>Evidence</summary>", ""] + ev + ["", "</details>", ""]
         elif kind == "image":
-            out += ["![%s](%s)" % (b[2], b[1])]
-            out += (["", "*%s*" % b[3]] if b[3] else []) + [""]
+            out += [f"![{b[2]}]({b[1]})"]
+            out += (["", f"*{b[3]}*"] if b[3] else []) + [""]
         elif kind == "details":
-            out += ["<details><summary>%s</summary>" % html.escape(b[1]), ""]
+            out += [f"<details><summary>{html.escape(b[1], quote=False)}</summary>", ""]
             _md_blocks(b[2].blocks, out, tabulate)
             out += ["</details>", ""]
         elif kind == "pre":
@@ -163,11 +163,11 @@ def render_html(doc, basedir):
     toc = [(b[3], b[2]) for b in doc.blocks if b[0] == "heading" and b[1] == 2]
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           "<title>%s</title>" % html.escape(doc.title), "<style>%s</style>" % _CSS,
-           "</head><body><main>", "<h1>%s</h1>" % _inline(doc.title)]
+           f"<title>{html.escape(doc.title)}</title>", f"<style>{_CSS}</style>",
+           "</head><body><main>", f"<h1>{_inline(doc.title)}</h1>"]
     if toc:
-        out.append("<nav><ul>%s</ul></nav>" % "".join(
-            '<li><a href="#%s">%s</a></li>' % (a, _inline(t)) for a, t in toc))
+        out.append("<nav><ul>{}</ul></nav>".format("".join(
+            f'<li><a href="#{a}">{_inline(t)}</a></li>' for a, t in toc)))
     _html_blocks(doc.blocks, out, basedir)
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
@@ -181,43 +181,44 @@ def _html_cell(c, align, tag="td"):
         if c.cls:
             classes.append(c.cls)
         if c.details:
-            inner += ("<details><summary>evidence</summary><ul>%s</ul></details>"
-                      % "".join("<li>%s</li>" % _inline(d) for d in c.details))
-    cls = ' class="%s"' % " ".join(classes) if classes else ""
-    return "<%s%s>%s</%s>" % (tag, cls, inner, tag)
+            items = "".join(f"<li>{_inline(d)}</li>" for d in c.details)
+            inner += f"<details><summary>evidence</summary><ul>{items}</ul></details>"
+    cls = ' class="{}"'.format(" ".join(classes)) if classes else ""
+    return f"<{tag}{cls}>{inner}</{tag}>"
 
 
 def _html_blocks(blocks, out, basedir):
     for b in blocks:
         kind = b[0]
         if kind == "heading":
-            out.append('<h%d id="%s">%s</h%d>' % (b[1], b[3], _inline(b[2]), b[1]))
+            out.append(f'<h{b[1]} id="{b[3]}">{_inline(b[2])}</h{b[1]}>')
         elif kind == "para":
-            cls = ' class="%s"' % b[2] if b[2] else ""
-            out.append("<p%s>%s</p>" % (cls, _inline(b[1])))
+            cls = f' class="{b[2]}"' if b[2] else ""
+            out.append(f"<p{cls}>{_inline(b[1])}</p>")
         elif kind == "bullets":
-            out.append("<ul>%s</ul>" % "".join("<li>%s</li>" % _inline(i) for i in b[1]))
+            out.append("<ul>{}</ul>".format("".join(f"<li>{_inline(i)}</li>" for i in b[1])))
         elif kind == "table":
             headers, rows, align, caption = b[1:]
             out.append("<table>")
             if caption:
-                out.append("<caption>%s</caption>" % _inline(caption))
-            out.append("<thead><tr>%s</tr></thead><tbody>" % "".join(
-                _html_cell(h, a, "th") for h, a in zip(headers, align)))
+                out.append(f"<caption>{_inline(caption)}</caption>")
+            out.append("<thead><tr>{}</tr></thead><tbody>".format("".join(
+                _html_cell(h, a, "th") for h, a in zip(headers, align))))
             for r in rows:
-                out.append("<tr>%s</tr>" % "".join(_html_cell(c, a) for c, a in zip(r, align)))
+                cells = "".join(_html_cell(c, a) for c, a in zip(r, align))
+                out.append(f"<tr>{cells}</tr>")
             out.append("</tbody></table>")
         elif kind == "image":
             with open(os.path.join(basedir, b[1]), "rb") as f:
                 data = base64.b64encode(f.read()).decode("ascii")
-            out.append('<figure><img alt="%s" src="data:image/png;base64,%s">'
-                       % (html.escape(b[2]), data))
+            alt = html.escape(b[2])
+            out.append(f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">')
             if b[3]:
-                out.append("<figcaption>%s</figcaption>" % _inline(b[3]))
+                out.append(f"<figcaption>{_inline(b[3])}</figcaption>")
             out.append("</figure>")
         elif kind == "details":
-            out.append("<details><summary>%s</summary>" % _inline(b[1]))
+            out.append(f"<details><summary>{_inline(b[1])}</summary>")
             _html_blocks(b[2].blocks, out, basedir)
             out.append("</details>")
         elif kind == "pre":
-            out.append("<pre>%s</pre>" % html.escape(b[1]))
+            out.append(f"<pre>{html.escape(b[1])}</pre>")

@@ -86,7 +86,7 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
                         error_kw={"elinewidth": 1, "capsize": 2.5, "ecolor": "#222"})
                 ax.text(mean + ci + top * 0.015, y, _short(mean), va="center", fontsize=7.5,
                         color="#333")
-        labels = [v + ("  (baseline)" if v == baseline else "") for v, _ in rows]
+        labels = [v + (" (baseline)" if v == baseline else "") for v, _ in rows]
         ax.set_yticks(range(len(rows)), labels)
         for tick, (v, _) in zip(ax.get_yticklabels(), rows):
             if v == baseline:
@@ -99,7 +99,7 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
         ax.set_title(ptitle)
         ax.grid(axis="y", visible=False)
     handles = [Patch(color=_MACHINE[j % len(_MACHINE)], label=m) for j, m in enumerate(machines)]
-    if racy:
+    if any(v in racy for _, rows in panels for v, _ in rows):
         handles.append(Patch(facecolor="white", edgecolor="#444", hatch="///",
                              label="racy (fails verification)"))
     fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
@@ -111,8 +111,8 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
 
 def _short(ns):
     if ns >= 1000:
-        return "{:,.0f}".format(ns)
-    return "%.3g" % ns
+        return f"{ns:,.0f}"
+    return f"{ns:.3g}"
 
 
 def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
@@ -134,17 +134,17 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
                         color=col, capsize=2, elinewidth=1, alpha=0.6 if bad else 1.0)
             b, a, se = fits[variant]
             fx = np.concatenate([[0.0], np.geomspace(0.5, max(xmax, 1), 200)])
-            err = "" if math.isnan(se) else " ±%.2g" % se
+            err = "" if math.isnan(se) else f" ±{se:.2g}"
             ax.plot(fx, a + b * fx, "--" if bad else "-", color=col, lw=1.3,
                     alpha=0.6 if bad else 0.9,
-                    label="%s%s: %.3g%s ns/entry" % (variant, " (racy)" if bad else "", b, err))
+                    label=f"{variant}{' (racy)' if bad else ''}: {b:.3g}{err} ns/entry")
         ax.set_xscale("symlog", linthresh=1, linscale=0.4)
         ax.set_yscale("log")
         ticks = [t for t in (0, 1, 4, 16, 64, 256, 1024, 4096, 16384) if t <= xmax * 1.01]
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.set_xlim(-0.2, xmax * 1.4)
         ax.axvline(BOOKMARK, color="#555", ls=":", lw=1.2)
-        ax.text(BOOKMARK * 1.06, 0.97, "bookmark after %d entries" % BOOKMARK,
+        ax.text(BOOKMARK * 1.06, 0.97, f"bookmark after {BOOKMARK} entries",
                 transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="#444")
         ax.set_xlabel("other waiters in the same hash bucket (chain length, log scale)")
         ax.set_ylabel(ylabel + " (log scale)")
@@ -178,7 +178,7 @@ def scaling(path, title, panels, racy=()):
                         label=variant + (" (racy)" if bad else ""))
         if nproc:
             ax.axvline(nproc, color="#555", ls=":", lw=1.2)
-            ax.text(nproc, 0.02, " nproc=%d" % nproc, transform=ax.get_xaxis_transform(),
+            ax.text(nproc, 0.02, f" nproc={nproc}", transform=ax.get_xaxis_transform(),
                     fontsize=8, color="#444")
         ax.set_xscale("log", base=2)
         ax.set_xticks(threads, [str(t) for t in threads])

@@ -24,12 +24,13 @@ EVENT_NAMES = ("atomic_rmw", "barrier", "cmpxchg", "lock", "sleeps", "wakeups", 
 
 
 def events(**kw):
-    return " ".join("%s=%g" % (k, kw.get(k, 0)) for k in EVENT_NAMES)
+    return " ".join(f"{k}={kw.get(k, 0):g}" for k in EVENT_NAMES)
 
 
 def bench(machine, cpus, name, ns, rsd=0.01, ev=None, runs=3, values=2):
     meta = {"name": name, "hostname": machine + ".example", "cpu_count": cpus,
-            "cpu_model_name": "Synthetic CPU @ 3.0GHz", "loops": 1000}
+            "cpu_model_name": "Synthetic CPU @ 3.0GHz", "loops": 1000,
+            "date": "2021-01-04T12:00:00", "duration": 0.5}
     if ev is not None:
         meta["pagecore_events"] = ev
     out = []
@@ -53,7 +54,8 @@ HOT = {
     "loop-in-wait": (14.1, 160.5, 3.6, 61.0),
     "shipped-5.10": (22.6, 170.0, 3.6, 69.0),
     "wake-under-i_pages": (15.0, 175.0, 3.0, 62.0),
-    "folio-6.7": (19.0, 150.0, 3.2, 64.0),
+    # folio-6.7's while-loop wait re-reads the flags: dearer when writeback is already done
+    "folio-6.7": (19.0, 150.0, 6.0, 64.0),
 }
 HOT_EVENTS = {
     "original": events(atomic_rmw=1, barrier=1, lock=1),
@@ -77,7 +79,7 @@ def hotpath(machine, cpus, scale):
                  ("unlock_page_no_waiters", 6.0, events(atomic_rmw=1)),
                  ("unlock_page_waiters", 150.0, events(atomic_rmw=1, lock=1, wakeups=1))]
         for case, ns, ev in cases:
-            out.append(bench(machine, cpus, "hotpath/%s/%s" % (case, v), ns * scale, ev=ev))
+            out.append(bench(machine, cpus, f"hotpath/{case}/{v}", ns * scale, ev=ev))
     dump(machine, "hotpath", out)
 
 
@@ -86,9 +88,9 @@ def floor(machine, cpus, scale):
             "wake_no_waiter": 95.0, "cacheline_bounce": 36.0}
     out = []
     for case, ns in base.items():
-        out.append(bench(machine, cpus, "floor/%s/pagecore" % case, ns * scale * 1.04,
+        out.append(bench(machine, cpus, f"floor/{case}/pagecore", ns * scale * 1.04,
                          ev=events(atomic_rmw=1) if case == "locked_rmw" else None))
-        out.append(bench(machine, cpus, "floor/%s/plain-c" % case, ns * scale))
+        out.append(bench(machine, cpus, f"floor/{case}/plain-c", ns * scale))
     dump(machine, "floor", out)
 
 
@@ -103,7 +105,7 @@ def contention(machine, cpus, scale):
                 # per-op time per thread: the shared line serialises a share of each op,
                 # and past nproc threads share cores
                 per_op = one * (1 + share * (busy - 1)) * (t / busy)
-                out.append(bench(machine, cpus, "contention/%s/%s/threads=%d" % (case, v, t),
+                out.append(bench(machine, cpus, f"contention/{case}/{v}/threads={t}",
                                  per_op, rsd=0.03))
     dump(machine, "contention", out)
 
@@ -116,14 +118,14 @@ def hashchain(machine, cpus, scale):
         for c in chains:
             ns = HOT[v][1] + slope * c + (35.0 * (c // 65) if bookmarks else 0.0)
             out.append(bench(machine, cpus,
-                             "hashchain/end_page_writeback/%s/bits=8/chain=%d" % (v, c),
+                             f"hashchain/end_page_writeback/{v}/bits=8/chain={c}",
                              ns * scale, rsd=0.02,
                              ev=events(atomic_rmw=2, lock=2, wakeups=1, walked=c + 1)))
     for v in ("original", "wake-under-i_pages"):
         for c in chains:
             # the walk runs under i_pages only in wake-under-i_pages
             ns = 25.0 + (2.1 * c if v == "wake-under-i_pages" else 0.0)
-            out.append(bench(machine, cpus, "hashchain/ipages_hold/%s/bits=8/chain=%d" % (v, c),
+            out.append(bench(machine, cpus, f"hashchain/ipages_hold/{v}/bits=8/chain={c}",
                              ns * scale, rsd=0.02))
     dump(machine, "hashchain", out)
 
@@ -134,7 +136,7 @@ def dirty(machine, cpus, scale):
         for state, ns in (("unmapped", 40.0), ("mapped_clean", 90.0), ("mapped_dirty", 95.0)):
             ev = events(atomic_rmw=1 + (extra if state == "mapped_dirty" else 0))
             ns2 = ns + (12.0 if extra and state == "mapped_dirty" else extra)
-            out.append(bench(machine, cpus, "dirty/cpdfio_writepage/%s/state=%s" % (v, state),
+            out.append(bench(machine, cpus, f"dirty/cpdfio_writepage/{v}/state={state}",
                              ns2 * scale, ev=ev))
     dump(machine, "dirty", out)
 
