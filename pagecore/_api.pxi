@@ -546,3 +546,127 @@ def rp_reset():
         pc_gates[i].prob = 0
         pc_gates[i].hits = 0
         pc_gate_release(i)
+
+
+# ---- the primitives, for the tests ----------------------------------------
+
+def bitop(name, unsigned long word, long arg):
+    """Apply one bitop of includes/atomic.h to a copy of @word; returns
+    (result, new word).  For cmpxchg, @arg packs nothing: use cmpxchg_()."""
+    cdef unsigned long w = word
+    cdef long r = 0
+    if name == "set_bit":
+        set_bit(arg, &w)
+    elif name == "clear_bit":
+        clear_bit(arg, &w)
+    elif name == "test_bit":
+        r = test_bit(arg, &w)
+    elif name == "test_and_set_bit":
+        r = test_and_set_bit(arg, &w)
+    elif name == "test_and_set_bit_lock":
+        r = test_and_set_bit_lock(arg, &w)
+    elif name == "test_and_clear_bit":
+        r = test_and_clear_bit(arg, &w)
+    elif name == "clear_bit_unlock":
+        clear_bit_unlock(arg, &w)
+    elif name == "clear_bit_unlock_is_negative_byte":
+        r = clear_bit_unlock_is_negative_byte(arg, &w)
+    elif name == "xor_unlock_is_negative_byte":
+        r = xor_unlock_is_negative_byte(<unsigned long>arg, &w)
+    else:
+        raise PagecoreError("unknown bitop %r" % name)
+    return r, w
+
+
+def cmpxchg_(unsigned long word, unsigned long old, unsigned long new):
+    """The kernel's cmpxchg on a copy of @word: (value found, new word)."""
+    cdef unsigned long w = word
+    cdef unsigned long r = cmpxchg(&w, old, new)
+    return r, w
+
+
+def atomic_dec_and_test_(int v):
+    cdef atomic_t a
+    atomic_set(&a, v)
+    return bool(atomic_dec_and_test(&a)), atomic_read(&a)
+
+
+cdef spinlock_t test_lock
+cdef long test_counter = 0
+
+
+def locked_increments(long n):
+    """@n increments of a plain counter under one spinlock; threads calling
+    this concurrently must lose none."""
+    global test_counter
+    cdef long i
+    with nogil:
+        for i in range(n):
+            spin_lock(&test_lock)
+            test_counter += 1
+            spin_unlock(&test_lock)
+
+
+def locked_counter(reset=False):
+    global test_counter
+    v = test_counter
+    if reset:
+        test_counter = 0
+    return v
+
+
+cdef long page_lock_counter = 0
+
+
+def page_lock_increments(long pid, long n):
+    """@n increments of a plain counter under lock_page(): lock_page is a
+    real mutual exclusion, including its hand-offs."""
+    global page_lock_counter
+    cdef page *p = _page(pid)
+    cdef long i
+    with nogil:
+        for i in range(n):
+            lock_page(p)
+            page_lock_counter += 1
+            unlock_page(p)
+            if pc_abort:
+                break
+
+
+def page_lock_counter_(reset=False):
+    global page_lock_counter
+    v = page_lock_counter
+    if reset:
+        page_lock_counter = 0
+    return v
+
+
+def sleep_until_woken(double timeout=5.0):
+    """set_current_state + io_schedule: returns True if a waker (not the
+    timeout or the watchdog) made this task runnable."""
+    cdef task_struct *t = pc_current()
+    set_current_state(TASK_UNINTERRUPTIBLE)
+    with nogil:
+        io_schedule()
+    return not pc_abort
+
+
+def wake_up_pid(int pid):
+    """wake_up_state(TASK_NORMAL) on the task with @pid: True if it woke it."""
+    cdef int i
+    for i in range(PC_MAX_TASKS):
+        if __atomic_load_int(&pc_tasks[i].in_use) and pc_tasks[i].pid == pid:
+            return bool(wake_up_state(&pc_tasks[i], TASK_NORMAL))
+    raise PagecoreError("no task with pid %d" % pid)
+
+
+def task_state(int pid):
+    cdef int i
+    for i in range(PC_MAX_TASKS):
+        if __atomic_load_int(&pc_tasks[i].in_use) and pc_tasks[i].pid == pid:
+            return __atomic_load_int(&pc_tasks[i].state)
+    return None
+
+
+def hash_ptr_(unsigned long value, int bits):
+    return hash_ptr(<void *>value, bits)
