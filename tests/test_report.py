@@ -1,0 +1,365 @@
+"""The overhead report: built from the small result set in tests/data/report.
+
+The data (two machines, see tests/data/report/make_data.py) is synthetic, so every number the
+report prints can be recomputed here from the pyperf files themselves.  Nothing here needs
+the compiled core: the report reads JSON only.
+"""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+import pyperf
+import pytest
+
+from pagecore import _cli, _report
+from pagecore._errors import PagecoreError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data", "report")
+ALPHA = os.path.join(DATA, "alpha")
+BETA = os.path.join(DATA, "beta")
+
+
+@pytest.fixture(autouse=True)
+def only_report_commands(monkeypatch):
+    # The CLI also registers verify and bench, which need the compiled core; these tests
+    # drive the real main() with just the report's commands.
+    monkeypatch.setattr(_cli, "_registrars", lambda: iter([_report.register]))
+
+
+def run_cli(capsys, *argv):
+    rc = _cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def raw_mean(machine, suite, name):
+    """A benchmark's cost straight from pyperf: the mean of its per-run means."""
+    suite_ = pyperf.BenchmarkSuite.load(os.path.join(DATA, machine, suite + ".json"))
+    bench = suite_.get_benchmark(name)
+    return statistics.fmean(statistics.fmean(r.values) for r in bench.get_runs())
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def test_root_machine_dir_and_single_files_load_alike():
+    root = _report.load_results([DATA])
+    assert list(root.machines) == ["alpha", "beta"]
+    one = _report.load_results([ALPHA])
+    assert list(one.machines) == ["alpha"]
+    files = _report.load_results([os.path.join(ALPHA, "hotpath.json"),
+                                  os.path.join(ALPHA, "verify.json")])
+    assert list(files.machines) == ["alpha"]
+    assert files.has_verify
+    assert {r.suite for r in files.results()} == {"hotpath"}
+    # the same file named twice is read once
+    twice = _report.load_results([DATA, ALPHA])
+    assert len(list(twice.results())) == len(list(root.results()))
+
+
+def test_names_params_and_events_are_parsed():
+    rs = _report.load_results([ALPHA])
+    r = rs.machines["alpha"].results["hashchain/end_page_writeback/folio-6.7/bits=8/chain=64"]
+    assert (r.suite, r.case, r.variant) == ("hashchain", "end_page_writeback", "folio-6.7")
+    assert r.param("chain") == 64 and r.param("bits") == 8
+    assert r.events["walked"] == 65
+    assert r.n == 3   # three runs, each a sample
+    assert r.mean == pytest.approx(raw_mean("alpha", "hashchain", r.name))
+    # a benchmark without pagecore_events metadata has unknown, not zero, counts
+    cycle = rs.machines["alpha"].results["hotpath/writeback_cycle/original"]
+    assert cycle.events is None
+    assert _report.fmt_events(cycle.events) == "–"
+
+
+def test_parse_name_rejects_what_is_not_suite_case_variant():
+    assert _report.parse_name("2to3") is None
+    assert _report.parse_name("hotpath/x") is None
+    assert _report.parse_name("hotpath/x/v/chain") is None
+    assert _report.parse_name("hotpath/x/v/chain=4") == ("hotpath", "x", "v", (("chain", "4"),))
+
+
+# -- statistics ---------------------------------------------------------------------------
+
+def test_welch_separates_shifted_samples_and_not_noise():
+    a = [10.0, 10.1, 9.9, 10.05, 9.95]
+    assert _report.welch(a, [x + 1 for x in a])[0] is True
+    assert _report.welch(a, [10.02, 9.98, 10.1, 9.9, 10.0])[0] is False
+    # one run: significance is unknown, not guessed
+    assert _report.welch([1.0], [2.0]) == (None, None)
+
+
+def test_change_text_marks_significance():
+    rs = _report.load_results([ALPHA])
+    res = rs.machines["alpha"].results
+    base = res["hotpath/end_page_writeback_no_waiters/original"]
+    getput = res["hotpath/end_page_writeback_no_waiters/get-put"]
+    ch = _report.change(base, getput)
+    # get/put adds two atomics: about +60% in the synthetic data, far outside the noise
+    assert 50 < ch.pct < 70
+    assert ch.significant is True
+    assert re.fullmatch(r"\+\d+\.\d% ±\d+\.\d% \*", ch.text())
+    unlock = [res[f"hotpath/unlock_page_no_waiters/{v}"] for v in ("original", "get-put")]
+    assert _report.change(*unlock).text().endswith(" ~")
+
+
+def test_linfit_recovers_slope():
+    xs = [0, 1, 4, 16, 64, 256]
+    b, a, se = _report.linfit(xs, [3.0 + 2.5 * x for x in xs])
+    assert b == pytest.approx(2.5) and a == pytest.approx(3.0) and se == pytest.approx(0, abs=1e-9)
+
+
+# -- choosing a fix -----------------------------------------------------------------------
+
+def test_choice_ranks_only_clean_variants_by_weighted_cost():
+    rs = _report.load_results([DATA])
+    (alpha, beta) = _report.choose(rs, kind="writeback")
+    assert alpha.machine == "alpha" and alpha.verified
+    assert [r.variant for r in alpha.ranked] == ["folio-6.7", "shipped-5.10"]
+    excluded = {v: why for v, why, _ in alpha.excluded}
+    assert "writeback-set-again" in excluded["original"]
+    assert "page-reuse" in excluded["loop-in-wait"]
+    # the weighted cost is sum(weight x cost), recomputed from the raw pyperf files
+    for rk in alpha.ranked:
+        want = sum(w * raw_mean("alpha", key.split("/")[0],
+                                _bench_name(key, rk.variant))
+                   for key, w in _report.DEFAULT_MIX.items() if not key.startswith("dirty"))
+        assert rk.cost == pytest.approx(want)
+    # beta ran no hashchain suite: that term is dropped there, not silently zero
+    assert [k for k, _ in beta.dropped] == ["hashchain/end_page_writeback/bits=8/chain=4"]
+    assert "hashchain/end_page_writeback/bits=8/chain=4" not in beta.mix
+
+
+def _bench_name(key, variant):
+    parts = key.split("/")
+    return "/".join(parts[:2] + [variant] + parts[2:])
+
+
+def test_flip_point_is_where_the_order_changes():
+    rs = _report.load_results([ALPHA])
+    (c,) = _report.choose(rs, kind="writeback")
+    g = c.gaps()[0]
+    assert g.flip is not None
+    key, w, at = g.flip
+    first = g.cheaper.variant
+    for nudge, expect_first in ((-0.05, True), (0.05, False)):
+        mix = dict(_report.DEFAULT_MIX, **{key: at + nudge if at > w else at - nudge})
+        (c2,) = _report.choose(rs, mix, kind="writeback")
+        assert (c2.ranked[0].variant == first) is expect_first
+
+
+def test_without_verify_results_everything_is_ranked_with_a_warning():
+    rs = _report.load_results([BETA])
+    (c,) = _report.choose(rs, kind="writeback")
+    assert not c.verified
+    assert {r.variant for r in c.ranked} >= {"original", "get-put", "folio-6.7"}
+    assert not c.excluded
+    assert "No verification results" in _report.reasoning(c)[0]
+
+
+def test_dirty_path_is_ranked_against_its_own_baseline():
+    rs = _report.load_results([ALPHA])
+    (c,) = _report.choose(rs, kind="dirty")
+    assert [r.variant for r in c.ranked] == ["cpdfio-set-page-dirty"]
+    assert c.baseline.variant == "cpdfio-2.6.19"
+    assert any("closes mmap-lost-write" in line for line in _report.reasoning(c, _report.verdicts(rs)))
+
+
+def test_weights_from_toml_replace_the_kind_they_name(tmp_path):
+    f = tmp_path / "w.toml"
+    f.write_text('[weights]\n"hotpath/wait_on_page_writeback_clear" = 1.0\n')
+    mix = _report.make_mix(str(f))
+    assert {k: w for k, w in mix.items() if not k.startswith("dirty")} == {
+        "hotpath/wait_on_page_writeback_clear": 1.0}
+    # the dirty part of the default mix is kept
+    assert "dirty/cpdfio_writepage/state=unmapped" in mix
+    rs = _report.load_results([ALPHA])
+    (c,) = _report.choose(rs, mix, kind="writeback")
+    # wait_on_page_writeback_clear alone: folio-6.7's looping wait makes it the dearer one
+    assert c.ranked[0].variant == "shipped-5.10"
+
+
+def test_example_weights_file_is_valid():
+    example = os.path.join(ROOT, "reports", "weights.example.toml")
+    mix = _report.make_mix(example)
+    assert sum(w for k, w in mix.items() if not k.startswith("dirty")) == pytest.approx(1.0)
+
+
+# -- the report ---------------------------------------------------------------------------
+
+def test_write_report_is_self_contained(tmp_path):
+    page = _report.write_report([DATA], outdir=str(tmp_path))
+    d = os.path.dirname(page)
+    assert os.path.basename(d) == "alpha+beta"
+    pngs = sorted(f for f in os.listdir(d) if f.endswith(".png"))
+    assert pngs == ["fig-contention.png", "fig-dirty.png", "fig-floor.png",
+                    "fig-hashchain-end_page_writeback.png", "fig-hashchain-ipages_hold.png",
+                    "fig-hotpath.png"]
+    html = open(page, encoding="utf-8").read()
+    # every figure is inlined; nothing is fetched from beside the file
+    assert html.count("data:image/png;base64,") == len(pngs)
+    assert not re.search(r'src="(?!data:)', html)
+    assert 'class="racy"' in html and 'class="clean"' in html
+    assert "<details><summary>evidence</summary>" in html
+    md = open(os.path.join(d, "report.md"), encoding="utf-8").read()
+    for png in pngs:
+        assert "(%s)" % png in md
+    for section in ("## Answer", "## Choosing a fix", "## Verification matrix",
+                    "## Hot path", "## Hash chains", "## Contention", "## Dirty path",
+                    "## Floor"):
+        assert section in md
+
+
+def _md_table(text):
+    """The first Markdown table in text, as a list of dicts."""
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    rows = []
+    for ln in lines[start:]:
+        if not ln.startswith("|"):
+            break
+        rows.append([c.strip() for c in ln.strip("|").split("|")])
+    head, body = rows[0], rows[2:]
+    return [dict(zip(head, r)) for r in body]
+
+
+def test_recommendation_agrees_with_the_reports_own_numbers(tmp_path):
+    page = _report.write_report([DATA], outdir=str(tmp_path), name="t")
+    md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
+    for machine in ("alpha", "beta"):
+        answer = re.search(r"On \*\*%s\*\* the cheapest \S+ writeback fix is \*\*(\S+)\*\*"
+                           % machine, md).group(1)
+        section = md[md.index("### %s: writeback fixes" % machine):]
+        ranking = _md_table(section)
+        breakdown = _md_table(section[section.index("Term by term"):])
+        # weighted = sum(w x cost) within print rounding, and the answer is the cheapest
+        # variant not marked racy
+        clean = {}
+        for row in breakdown:
+            cost = 0.0
+            for col, cell in row.items():
+                m = re.search(r"\(w ([0-9.]+)\)", col)
+                if m:
+                    cost += float(m.group(1)) * float(cell.replace(",", ""))
+            assert cost == pytest.approx(float(row["weighted"].replace(",", "")), rel=0.01)
+            if "(racy)" not in row["variant"]:
+                clean[row["variant"]] = cost
+        assert answer == min(clean, key=clean.get)
+        assert ranking[0]["variant"] == answer and ranking[0]["rank"] == "1"
+
+
+def test_report_for_one_machine_without_verify_says_so(tmp_path):
+    page = _report.write_report(BETA, outdir=str(tmp_path))
+    md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
+    assert os.path.basename(os.path.dirname(page)) == "beta"
+    assert "No verify results were given" in md
+    assert "(unverified)" in md
+
+
+# -- commands -----------------------------------------------------------------------------
+
+def test_report_command_prints_where_the_report_is(tmp_path, capsys):
+    rc, out, err = run_cli(capsys, "report", DATA, "-o", str(tmp_path), "--name", "x")
+    assert rc == 0, err
+    assert out.splitlines()[0] == "report: " + str(tmp_path / "x" / "report.html")
+    assert (tmp_path / "x" / "report.md").exists()
+
+
+def test_choose_command_prints_ranking_and_reasons(capsys):
+    rc, out, err = run_cli(capsys, "choose", DATA, "--kind", "writeback")
+    assert rc == 0, err
+    assert out.startswith("alpha: writeback variants")
+    assert re.search(r"^\s*1\s+folio-6.7\s", out, re.M)
+    assert "original is excluded: fails writeback-set-again" in out
+    rc, out, _ = run_cli(capsys, "choose", ALPHA, "--kind", "writeback",
+                         "--weight", "hotpath/wait_on_page_writeback_clear=5")
+    assert re.search(r"^\s*1\s+shipped-5.10\s", out, re.M)
+
+
+def test_compare_command_pairs_benchmarks_with_significance(capsys):
+    rc, out, err = run_cli(capsys, "compare", os.path.join(ALPHA, "hotpath.json"),
+                           os.path.join(BETA, "hotpath.json"))
+    assert rc == 0, err
+    # beta's synthetic numbers are 20% below alpha's everywhere
+    row = next(ln for ln in out.splitlines()
+               if ln.startswith("hotpath/end_page_writeback_no_waiters/original "))
+    pct = float(re.search(r"([-+]\d+\.\d)% ±", row).group(1))
+    assert -25 < pct < -15 and row.endswith("faster")
+    assert re.search(r"^36 benchmarks: 0 slower, \d+ faster", out.splitlines()[-1])
+
+
+# -- bad input: one line, exit 2 ----------------------------------------------------------
+
+def _bad_files(tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text('{"benchmarks": [')
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"name": "something else", "items": [1, 2]}))
+    other_suite = tmp_path / "pyperformance.json"
+    run = pyperf.Run([0.1, 0.2], metadata={"name": "2to3"}, collect_metadata=False)
+    pyperf.BenchmarkSuite([pyperf.Benchmark([run])]).dump(str(other_suite))
+    bad_pyperf = tmp_path / "badpyperf.json"
+    bad_pyperf.write_text(json.dumps({"version": "1.0", "benchmarks": [{"runs": 3}]}))
+    bad_verify = tmp_path / "verify.json"
+    bad_verify.write_text(json.dumps({"results": [{"scenario": "page-reuse"}]}))
+    empty_dir = tmp_path / "nothing"
+    empty_dir.mkdir()
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[weights\n")
+    neg_toml = tmp_path / "neg.toml"
+    neg_toml.write_text('[weights]\n"hotpath/writeback_cycle" = -1\n')
+    return locals()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["report", "{tmp}/missing"], "no such file or directory"),
+    (["report", "{empty}"], "empty file"),
+    (["report", "{corrupt}"], "not valid JSON"),
+    (["report", "{foreign}"], "neither a pyperf result file nor a pagecore verify file"),
+    (["report", "{other_suite}"], "not a pagecore result file"),
+    (["report", "{bad_pyperf}"], "not a valid pyperf result file"),
+    (["report", "{bad_verify}"], "has no 'variant' string"),
+    (["report", "{empty_dir}"], "no result files"),
+    (["report", DATA, "--baseline", "nope"], "unknown variant 'nope'"),
+    (["report", BETA, "--baseline", "cpdfio-2.6.19"], "has no results"),
+    (["choose", DATA, "--weights", "{bad_toml}"], "not valid TOML"),
+    (["choose", DATA, "--weights", "{neg_toml}"], "must be a number >= 0"),
+    (["choose", DATA, "--weights", "{tmp}/missing.toml"], "cannot read"),
+    (["choose", DATA, "--weight", "hotpath/no_such_case=1"], "matches no benchmark"),
+    (["choose", DATA, "--weight", "hotpath/writeback_cycle"], "must be KEY=WEIGHT"),
+    (["choose", DATA, "--weight", "hotpath/writeback_cycle=x"], "must be a number"),
+    (["choose", DATA, "--weight", "bogus/case=1"], "unknown suite 'bogus'"),
+    (["compare", ALPHA, "{empty}"], "empty file"),
+])
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, argv, message):
+    files = {k: str(v) for k, v in _bad_files(tmp_path).items()}
+    files["tmp"] = str(tmp_path)
+    argv = [a.format(**files) for a in argv]
+    rc, out, err = run_cli(capsys, *argv)
+    assert rc == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("pagecore: ") and message in err
+
+
+def test_bad_input_through_the_real_entry_point(tmp_path):
+    # the installed command as a user runs it: no traceback, exit 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    code = ("import sys; from pagecore import _cli, _report;"
+            "_cli._registrars = lambda: iter([_report.register]);"
+            "sys.exit(_cli.main(sys.argv[1:]))")
+    p = subprocess.run([sys.executable, "-c", code, "report", str(bad)],
+                       capture_output=True, text=True, cwd=tmp_path,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert p.returncode == 2
+    assert p.stderr.startswith("pagecore: ") and "Traceback" not in p.stderr
+
+
+def test_write_report_raises_pagecore_error_for_bad_results(tmp_path):
+    with pytest.raises(PagecoreError, match="no such file"):
+        _report.write_report([str(tmp_path / "absent")], outdir=str(tmp_path))
