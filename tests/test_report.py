@@ -37,6 +37,11 @@ def run_cli(capsys, *argv):
     return rc, out, err
 
 
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def raw_mean(machine, suite, name):
     """A benchmark's cost straight from pyperf: the mean of its per-run means."""
     suite_ = pyperf.BenchmarkSuite.load(os.path.join(DATA, machine, suite + ".json"))
@@ -198,15 +203,15 @@ def test_write_report_is_self_contained(tmp_path):
     assert pngs == ["fig-contention.png", "fig-dirty.png", "fig-floor.png",
                     "fig-hashchain-end_page_writeback.png", "fig-hashchain-ipages_hold.png",
                     "fig-hotpath.png"]
-    html = open(page, encoding="utf-8").read()
+    html = read(page)
     # every figure is inlined; nothing is fetched from beside the file
     assert html.count("data:image/png;base64,") == len(pngs)
     assert not re.search(r'src="(?!data:)', html)
     assert 'class="racy"' in html and 'class="clean"' in html
     assert "<details><summary>evidence</summary>" in html
-    md = open(os.path.join(d, "report.md"), encoding="utf-8").read()
+    md = read(os.path.join(d, "report.md"))
     for png in pngs:
-        assert "(%s)" % png in md
+        assert f"({png})" in md
     for section in ("## Answer", "## Choosing a fix", "## Verification matrix",
                     "## Hot path", "## Hash chains", "## Contention", "## Dirty path",
                     "## Floor"):
@@ -228,11 +233,11 @@ def _md_table(text):
 
 def test_recommendation_agrees_with_the_reports_own_numbers(tmp_path):
     page = _report.write_report([DATA], outdir=str(tmp_path), name="t")
-    md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
+    md = read(os.path.join(os.path.dirname(page), "report.md"))
     for machine in ("alpha", "beta"):
-        answer = re.search(r"On \*\*%s\*\* the cheapest \S+ writeback fix is \*\*(\S+)\*\*"
-                           % machine, md).group(1)
-        section = md[md.index("### %s: writeback fixes" % machine):]
+        answer = re.search(rf"On \*\*{machine}\*\* the cheapest \S+ writeback fix is "
+                           r"\*\*(\S+)\*\*", md).group(1)
+        section = md[md.index(f"### {machine}: writeback fixes"):]
         ranking = _md_table(section)
         breakdown = _md_table(section[section.index("Term by term"):])
         # weighted = sum(w x cost) within print rounding, and the answer is the cheapest
@@ -253,7 +258,7 @@ def test_recommendation_agrees_with_the_reports_own_numbers(tmp_path):
 
 def test_report_for_one_machine_without_verify_says_so(tmp_path):
     page = _report.write_report(BETA, outdir=str(tmp_path))
-    md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
+    md = read(os.path.join(os.path.dirname(page), "report.md"))
     assert os.path.basename(os.path.dirname(page)) == "beta"
     assert "No verify results were given" in md
     assert "(unverified)" in md
@@ -272,11 +277,11 @@ def test_choose_command_prints_ranking_and_reasons(capsys):
     rc, out, err = run_cli(capsys, "choose", DATA, "--kind", "writeback")
     assert rc == 0, err
     assert out.startswith("alpha: writeback variants")
-    assert re.search(r"^\s*1\s+folio-6.7\s", out, re.M)
+    assert re.search(r"^\s*1\s+folio-6.7\s", out, re.MULTILINE)
     assert "original is excluded: fails writeback-set-again" in out
     rc, out, _ = run_cli(capsys, "choose", ALPHA, "--kind", "writeback",
                          "--weight", "hotpath/wait_on_page_writeback_clear=5")
-    assert re.search(r"^\s*1\s+shipped-5.10\s", out, re.M)
+    assert re.search(r"^\s*1\s+shipped-5.10\s", out, re.MULTILINE)
 
 
 def test_compare_command_pairs_benchmarks_with_significance(capsys):
@@ -340,7 +345,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, argv, message)
     files = {k: str(v) for k, v in _bad_files(tmp_path).items()}
     files["tmp"] = str(tmp_path)
     argv = [a.format(**files) for a in argv]
-    rc, out, err = run_cli(capsys, *argv)
+    rc, _, err = run_cli(capsys, *argv)
     assert rc == 2
     assert len(err.splitlines()) == 1, err
     assert err.startswith("pagecore: ") and message in err
@@ -354,7 +359,7 @@ def test_bad_input_through_the_real_entry_point(tmp_path):
             "_cli._registrars = lambda: iter([_report.register]);"
             "sys.exit(_cli.main(sys.argv[1:]))")
     p = subprocess.run([sys.executable, "-c", code, "report", str(bad)],
-                       capture_output=True, text=True, cwd=tmp_path,
+                       check=False, capture_output=True, text=True, cwd=tmp_path,
                        env=dict(os.environ, PYTHONPATH=ROOT))
     assert p.returncode == 2
     assert p.stderr.startswith("pagecore: ") and "Traceback" not in p.stderr
