@@ -409,6 +409,14 @@ def fmt_cost(r):
     return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%"
 
 
+def fmt_slope(b, se):
+    """A fitted slope with its standard error, to the error's first significant digit."""
+    if math.isnan(se):
+        return f"{b:.2f} ±?"
+    digits = 2 if se <= 0 else min(4, max(2, -math.floor(math.log10(se))))
+    return f"{b:.{digits}f} ±{se:.{digits}f}"
+
+
 def fmt_events(ev):
     if ev is None:
         return "–"
@@ -848,10 +856,10 @@ def write_report(results_paths=None, outdir="reports", name=None, baseline="orig
     """
     rs = load_results(results_paths)
     check_baseline(rs, baseline)
+    if isinstance(weights, (str, os.PathLike)):
+        weights = load_weights_file(weights)
     mix = make_mix(weights)
-    if weights:
-        check_mix(rs, mix, [k for k in mix if k not in DEFAULT_MIX or
-                            (isinstance(weights, dict) and k in weights)])
+    check_mix(rs, mix, list(weights or ()))
     return _write(rs, outdir, name or default_name(rs), baseline, mix)
 
 
@@ -911,23 +919,24 @@ _SUITE_TITLES = {
 }
 
 
-def _sortable(v):
-    return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
-
-
 def _index(rs, suite, where=None):
     """[((case, params), [variants])] in a reading order, and (machine, case, params, variant)
-    -> Result."""
-    cases, groups, look = [], {}, {}
+    -> Result.  Cases and non-numeric parameter values keep the order the suite wrote them
+    in (unmapped, mapped_clean, mapped_dirty); numeric values sort as numbers."""
+    seen, groups, look = {}, {}, {}
     for r in rs.results(suite):
         if where is not None and not where(r):
             continue
-        if r.case not in cases:
-            cases.append(r.case)
+        for x in (r.case,) + r.params:
+            seen.setdefault(x, len(seen))
         groups.setdefault((r.case, r.params), set()).add(r.variant)
         look[(r.machine, r.case, r.params, r.variant)] = r
-    keys = sorted(groups, key=lambda k: (cases.index(k[0]),
-                                         [(p, _sortable(_num(v))) for p, v in k[1]]))
+
+    def order(kv):
+        v = _num(kv[1])
+        return (kv[0], 0, v) if isinstance(v, (int, float)) else (kv[0], 1, seen[kv])
+
+    keys = sorted(groups, key=lambda k: (seen[k[0]], [order(kv) for kv in k[1]]))
     return [(k, _order_variants(groups[k])) for k in keys], look
 
 
@@ -961,7 +970,7 @@ def _cost_table(doc, rs, suite, base, racy, where=None):
         headers += [_mcol(m, machines, "ns/op ±sd"), _mcol(m, machines, "%change")]
     headers.append("events/op")
     align = ["left"] * (len(headers) - 2 * len(machines) - 1) + ["right"] * 2 * len(machines)
-    align.append("left")
+    align.append("wrap")
     rows = []
     for (case, params), variants in groups:
         for i, v in enumerate(variants):
@@ -993,8 +1002,11 @@ def _bar_panels(rs, suite, where=None):
     groups, look = _index(rs, suite, where)
     machines = _machines_in(look)
     panels = []
+    one_case = len({case for (case, _), _ in groups}) == 1
     for (case, params), variants in groups:
-        title = case + "".join(", {}={}".format(*kv) for kv in params)
+        # with a single case the panels differ only by parameter: name just that
+        title = ", ".join(([] if one_case and params else [case])
+                          + ["{}={}".format(*kv) for kv in params])
         rows = []
         for v in variants:
             data = {}
@@ -1052,8 +1064,7 @@ def _section_contention(doc, rs, d, baseline, racy):
         at[m] = max(under or ts)
     headers, align = ["case", "variant"], ["left", "left"]
     for m in machines:
-        headers += [_mcol(m, machines, "Mops/s, 1 thread"),
-                    _mcol(m, machines, f"Mops/s, {at[m]} threads"),
+        headers += [_mcol(m, machines, "1 thread"), _mcol(m, machines, f"{at[m]} threads"),
                     _mcol(m, machines, f"scaling at {at[m]}"),
                     _mcol(m, machines, f"%change at {at[m]}")]
         align += ["right"] * 4
@@ -1079,7 +1090,9 @@ def _section_contention(doc, rs, d, baseline, racy):
                 else:
                     row.append("")
             rows.append(row)
-    doc.table(headers, rows, align, caption="Scaling is throughput at N threads over N times "
+    doc.table(headers, rows, align, caption="Total throughput in Mops/s at 1 and at N threads "
+              "(N = nproc, or the most threads run below it). Scaling is throughput at N "
+              "threads over N times "
               "the 1-thread throughput (100% = linear). %change is the per-operation cost at "
               f"N threads against `{base}`.")
     panels = []
@@ -1120,8 +1133,7 @@ def _section_hashchain(doc, rs, d, baseline, racy):
     machines = _machines_in(look)
     cases = list(dict.fromkeys(k[0] for k, _ in groups))
     for case in cases:
-        bitsl = sorted({dict(k[1]).get("bits") for k, _ in groups if k[0] == case},
-                       key=lambda b: _sortable(_num(b)))
+        bitsl = list(dict.fromkeys(dict(k[1]).get("bits") for k, _ in groups if k[0] == case))
         what = ("i_pages lock hold time" if case == "ipages_hold" else "cost of " + case)
         doc.heading(3, f"{what} against chain length", "hashchain-" + case)
         headers, align = ["bits", "variant"], ["left", "left"]
@@ -1153,7 +1165,7 @@ def _section_hashchain(doc, rs, d, baseline, racy):
                         row += ["–"] * 4
                         continue
                     (b, _a, se), pts = fitted[(m, bits, v)]
-                    row.append("{:.3g} ±{}".format(b, "?" if math.isnan(se) else f"{se:.2g}"))
+                    row.append(fmt_slope(b, se))
                     row.append(fmt_ns(pts[min(pts)].mean))
                     row.append(fmt_ns(pts[max(pts)].mean))
                     step = (pts[65].mean - pts[64].mean) * 1e9 - b if 64 in pts and 65 in pts \
@@ -1225,7 +1237,7 @@ def _section_choosing(doc, rs, choices, mix, table, baseline):
              "fixed, to where two neighbours cost the same.")
     doc.table(["term (benchmark without variant)", "weight", "ranks", "what it stands for"],
               [[k, f"{w:g}", _kind_of_key(k), _TERM_NOTES.get(k, "")]
-               for k, w in mix.items()], ["left", "right", "left", "left"],
+               for k, w in mix.items()], ["left", "right", "left", "wrap"],
               caption="The mix%s. Change it with `--weights FILE` (TOML) or `--weight KEY=W`."
               % (" (the default)" if mix == DEFAULT_MIX else " (given on the command line)"))
     for c in choices:
@@ -1365,12 +1377,10 @@ def build(rs, d, baseline, mix):
 # -- commands -----------------------------------------------------------------------------
 
 def _mix_from_args(args, rs):
+    given = load_weights_file(args.weights) if args.weights else None
     pairs = parse_weight_args(args.weight)
-    mix = make_mix(args.weights, pairs)
-    user = list(pairs)
-    if args.weights:
-        user += [k for k in load_weights_file(args.weights)]
-    check_mix(rs, mix, user)
+    mix = make_mix(given, pairs)
+    check_mix(rs, mix, list(given or ()) + list(pairs))
     return mix
 
 

@@ -37,7 +37,8 @@ class Doc:
             self.blocks.append(("bullets", list(items)))
 
     def table(self, headers, rows, align=None, caption=""):
-        # align: one of "left"/"right" per column; numbers are right-aligned
+        # align per column: "left", "right" (numbers) or "wrap" (left, long text that may
+        # wrap in HTML; every other cell keeps to one line)
         align = list(align or ["left"] * len(headers))
         self.blocks.append(("table", list(headers), [list(r) for r in rows], align, caption))
 
@@ -91,7 +92,8 @@ def _md_blocks(blocks, out, tabulate):
                 out += [caption, ""]
             body = [[_md_escape_cell(_cell_text(c)) for c in r] for r in rows]
             out += [tabulate(body, headers=[_md_escape_cell(h) for h in headers],
-                             tablefmt="github", colalign=align, disable_numparse=True), ""]
+                             tablefmt="github", disable_numparse=True,
+                             colalign=["left" if a == "wrap" else a for a in align]), ""]
             # evidence behind a cell goes under the table, named by row and column
             ev = []
             for r in rows:
@@ -128,7 +130,11 @@ pre { font: 13px/1.45 Menlo, Consolas, monospace; background: #f0f2f5; padding: 
       overflow-x: auto; border-radius: 4px; }
 table { border-collapse: collapse; margin: 10px 0 18px; font-size: 13.5px; }
 caption { caption-side: top; text-align: left; color: #555; padding-bottom: 4px; }
+.tw { overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #d8dce2; padding: 4px 9px; vertical-align: top; }
+td { white-space: nowrap; }
+td.w, td details { white-space: normal; }
+td details { min-width: 240px; }
 th { background: #eef1f5; position: sticky; top: 0; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -175,7 +181,7 @@ def render_html(doc, basedir):
 
 def _html_cell(c, align, tag="td"):
     text = _cell_text(c)
-    classes = ["r"] if align == "right" else []
+    classes = {"right": ["r"], "wrap": ["w"]}.get(align, [])
     inner = _inline(text)
     if isinstance(c, Cell):
         if c.cls:
@@ -199,7 +205,7 @@ def _html_blocks(blocks, out, basedir):
             out.append("<ul>{}</ul>".format("".join(f"<li>{_inline(i)}</li>" for i in b[1])))
         elif kind == "table":
             headers, rows, align, caption = b[1:]
-            out.append("<table>")
+            out.append('<div class="tw"><table>')
             if caption:
                 out.append(f"<caption>{_inline(caption)}</caption>")
             out.append("<thead><tr>{}</tr></thead><tbody>".format("".join(
@@ -207,7 +213,7 @@ def _html_blocks(blocks, out, basedir):
             for r in rows:
                 cells = "".join(_html_cell(c, a) for c, a in zip(r, align))
                 out.append(f"<tr>{cells}</tr>")
-            out.append("</tbody></table>")
+            out.append("</tbody></table></div>")
         elif kind == "image":
             with open(os.path.join(basedir, b[1]), "rb") as f:
                 data = base64.b64encode(f.read()).decode("ascii")

@@ -71,7 +71,10 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
     fig, axes = _grid(plt, len(panels), ncols, h=0.34 * nvar * max(1, len(machines) * 0.75)
                       + 0.9)
     height = 0.8 / len(machines)
-    for ax, (ptitle, rows) in zip(axes, panels):
+    # the same variants in every panel: name them once per row of panels
+    same = len({tuple(v for v, _ in rows) for _, rows in panels}) == 1
+    ncols = min(ncols, len(panels))
+    for k, (ax, (ptitle, rows)) in enumerate(zip(axes, panels)):
         top = max((v[0] + v[1] for _, d in rows for v in d.values()), default=1) or 1
         for i, (variant, data) in enumerate(rows):
             for j, m in enumerate(machines):
@@ -87,6 +90,8 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
                 ax.text(mean + ci + top * 0.015, y, _short(mean), va="center", fontsize=7.5,
                         color="#333")
         labels = [v + (" (baseline)" if v == baseline else "") for v, _ in rows]
+        if same and k % ncols:
+            labels = [""] * len(rows)
         ax.set_yticks(range(len(rows)), labels)
         for tick, (v, _) in zip(ax.get_yticklabels(), rows):
             if v == baseline:
@@ -122,6 +127,8 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     """
     import numpy as np
 
+    from pagecore._report import fmt_slope
+
     plt = _plt()
     fig, axes = _grid(plt, len(panels), 2 if len(panels) > 1 else 1, h=4.2)
     for ax, (ptitle, series, fits) in zip(axes, panels):
@@ -134,10 +141,9 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
                         color=col, capsize=2, elinewidth=1, alpha=0.6 if bad else 1.0)
             b, a, se = fits[variant]
             fx = np.concatenate([[0.0], np.geomspace(0.5, max(xmax, 1), 200)])
-            err = "" if math.isnan(se) else f" ±{se:.2g}"
             ax.plot(fx, a + b * fx, "--" if bad else "-", color=col, lw=1.3,
                     alpha=0.6 if bad else 0.9,
-                    label=f"{variant}{' (racy)' if bad else ''}: {b:.3g}{err} ns/entry")
+                    label=f"{variant}{' (racy)' if bad else ''}: {fmt_slope(b, se)} ns/entry")
         ax.set_xscale("symlog", linthresh=1, linscale=0.4)
         ax.set_yscale("log")
         ticks = [t for t in (0, 1, 4, 16, 64, 256, 1024, 4096, 16384) if t <= xmax * 1.01]
