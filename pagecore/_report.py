@@ -771,8 +771,10 @@ def reasoning(c, table=None):
         buys = _buys(rk.variant, c.baseline_name, table)
         d = rk.cost - base.cost
         pct = d / base.cost * 100 if base.cost else 0.0
-        lines.append(f"{rk.variant} {buys} for {'+' if d >= 0 else ''}{_ns(d)} ({pct:+.1f}%) "
-                     f"per operation of the mix against {c.baseline_name}.")
+        price = (f"at a cost of +{_ns(d)} ({pct:+.1f}%)" if d >= 0
+                 else f"and is {_ns(-d)} ({pct:+.1f}%) cheaper")
+        lines.append(f"{rk.variant} {buys} {price} per operation of the mix against "
+                     f"{c.baseline_name}.")
     for v, reason, _ in c.excluded:
         lines.append(f"{v} is excluded: {reason}.")
     return lines
