@@ -52,10 +52,15 @@ cdef enum:
     WAITQUEUE_WALK_BREAK_CNT = 64
 
 # The choice of three behaviours for wait_on_page_bit_common().
+#   EXCLUSIVE: hold ref to page and take the bit when woken, like __lock_page()
+#   SHARED: hold ref to page and check the bit when woken, like
+#           wait_on_page_writeback()
+#   DROP: drop ref to page before wait, no check when woken, like
+#         put_and_wait_on_page_locked()
 cdef enum behavior:
-    EXCLUSIVE   # Hold ref to page and take the bit when woken, like __lock_page()
-    SHARED      # Hold ref to page and check the bit when woken, like wait_on_page_writeback()
-    DROP        # Drop ref to page before wait, no check when woken, like put_and_wait_on_page_locked()
+    EXCLUSIVE
+    SHARED
+    DROP
 
 cdef unsigned long POISON_POINTER_DELTA = 0xdead000000000000UL
 cdef unsigned long PAGE_POISON_MAPPING = 0xdead000000000400UL

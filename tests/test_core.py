@@ -6,15 +6,13 @@ test within seconds and names the tasks that were stuck, and where.
 """
 
 import os
-import threading
 import time
 
 import pytest
+from pagecore._core import atomic_dec_and_test_, bitop, cmpxchg_
 
 import pagecore
-from pagecore import Model, run_threads
-from pagecore._core import bitop, cmpxchg_, atomic_dec_and_test_
-from pagecore import _core, _core_instr
+from pagecore import Model, _core, _core_instr, run_threads
 
 NCPU = os.cpu_count() or 2
 WB = pagecore.WRITEBACK_VARIANTS
