@@ -1055,7 +1055,7 @@ def _section_contention(doc, rs, d, baseline, racy):
     tgroups, look = _index(rs, "contention", lambda r: r.param("threads") is not None)
     machines = _machines_in(look)
     series = {}   # (machine, case) -> variant -> {threads: Result}
-    for (m, case, params, v), r in look.items():
+    for (m, case, _, v), r in look.items():
         series.setdefault((m, case), {}).setdefault(v, {})[r.param("threads")] = r
     at = {}
     for m in machines:
@@ -1269,10 +1269,22 @@ def _section_choosing(doc, rs, choices, mix, table, baseline):
             doc.details("Term by term: where each variant's cost comes from", brk)
 
 
-def _answer(doc, choices):
+def _answer(doc, rs, choices, table):
     doc.heading(2, "Answer", "answer")
     for c in choices:
         doc.para(_answer_line(c), "answer")
+    if not rs.has_verify:
+        doc.para("No verification results were given: the variants above are ranked by cost "
+                 "alone and may be racy.", "warn")
+        return
+    # how sure: which machines and modes the verdicts rest on, and what they rule out
+    where = ", ".join(m.name for m in rs.machines.values() if m.verify)
+    modes = sorted({str(r.get("mode", "?")) for _, r in rs.verify_rows()})
+    racy = [v for v in _order_variants(table) if status(rs, v, table)[0] == "racy"]
+    doc.para(f"Correctness rests on the verify results from {where} ({', '.join(modes)}): "
+             f"{len(table)} variants checked, racy and so excluded: "
+             f"{', '.join(racy) or 'none'}. Costs are means over pyperf runs; ± is a 95% "
+             "confidence interval.")
 
 
 def _answer_line(c):
@@ -1355,7 +1367,7 @@ def build(rs, d, baseline, mix):
     table = verdicts(rs)
     racy = {v for v in rs.variants() if status(rs, v, table)[0] == "racy"}
     choices = choose(rs, mix, "writeback", baseline) + choose(rs, mix, "dirty", baseline)
-    _answer(doc, choices)
+    _answer(doc, rs, choices, table)
     if rs.notes:
         doc.bullets(rs.notes)
     _section_machines(doc, rs)

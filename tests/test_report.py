@@ -170,7 +170,8 @@ def test_dirty_path_is_ranked_against_its_own_baseline():
     (c,) = _report.choose(rs, kind="dirty")
     assert [r.variant for r in c.ranked] == ["cpdfio-set-page-dirty"]
     assert c.baseline.variant == "cpdfio-2.6.19"
-    assert any("closes mmap-lost-write" in line for line in _report.reasoning(c, _report.verdicts(rs)))
+    reasons = _report.reasoning(c, _report.verdicts(rs))
+    assert any("closes mmap-lost-write" in line for line in reasons)
 
 
 def test_weights_from_toml_replace_the_kind_they_name(tmp_path):
@@ -195,8 +196,14 @@ def test_example_weights_file_is_valid():
 
 # -- the report ---------------------------------------------------------------------------
 
-def test_write_report_is_self_contained(tmp_path):
-    page = _report.write_report([DATA], outdir=str(tmp_path))
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    # matplotlib makes a report take seconds: build the two-machine one once
+    return _report.write_report([DATA], outdir=str(tmp_path_factory.mktemp("reports")))
+
+
+def test_write_report_is_self_contained(full_report):
+    page = full_report
     d = os.path.dirname(page)
     assert os.path.basename(d) == "alpha+beta"
     pngs = sorted(f for f in os.listdir(d) if f.endswith(".png"))
@@ -231,9 +238,8 @@ def _md_table(text):
     return [dict(zip(head, r)) for r in body]
 
 
-def test_recommendation_agrees_with_the_reports_own_numbers(tmp_path):
-    page = _report.write_report([DATA], outdir=str(tmp_path), name="t")
-    md = read(os.path.join(os.path.dirname(page), "report.md"))
+def test_recommendation_agrees_with_the_reports_own_numbers(full_report):
+    md = read(os.path.join(os.path.dirname(full_report), "report.md"))
     for machine in ("alpha", "beta"):
         answer = re.search(rf"On \*\*{machine}\*\* the cheapest \S+ writeback fix is "
                            r"\*\*(\S+)\*\*", md).group(1)
