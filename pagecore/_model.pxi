@@ -537,6 +537,7 @@ cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcep
         pc_race(RP_WAKE_BEFORE_CLEAR)
         pc_touch(p, p.pc_gen, p.pc_free, "wake_up_page_bit clear")
         clear_bit(bit_nr, &p.flags)
+        pc_race(RP_WAKE_AFTER_CLEAR)
 
     # It is possible for other pages to have collided on the waitqueue hash,
     # so in that case check for a page match.  It's possible to miss

@@ -70,6 +70,8 @@ enum pc_race_point {
     RP_CPDFIO_MID,          /* clear_page_dirty_for_io: between its two steps */
     RP_WRITEPAGE_MID,       /* writepage: between buffers */
     RP_TRUNCATE_BEFORE_FREE,/* truncation: page out of the cache, last ref not yet dropped */
+    RP_WAKE_AFTER_CLEAR,    /* wake_up_page_bit (cmpxchg-clear): bit clear, bucket lock still held */
+    RP_FAULT_MID,           /* do_wp_page: PTE writable and dirty, set_page_dirty not yet done */
     RP_NR
 };
 

@@ -25,6 +25,8 @@ cdef extern from "includes/atomic.h" nogil:
         RP_CPDFIO_MID
         RP_WRITEPAGE_MID
         RP_TRUNCATE_BEFORE_FREE
+        RP_WAKE_AFTER_CLEAR
+        RP_FAULT_MID
         RP_NR
 
     int TASK_RUNNING
