@@ -49,10 +49,11 @@ def _save(fig, path):
     return path
 
 
-def _grid(plt, n, ncols, w=10.0, h=2.9):
+def _grid(plt, n, ncols, w=10.0, h=2.9, layout=None):
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h * nrows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h * nrows + 0.6), squeeze=False,
+                             layout=layout)
     flat = [a for row in axes for a in row]
     for a in flat[n:]:
         a.set_visible(False)
@@ -130,7 +131,8 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     from pagecore._report import fmt_slope
 
     plt = _plt()
-    fig, axes = _grid(plt, len(panels), 2 if len(panels) > 1 else 1, h=4.2)
+    # one panel a row, legend beside it: with every variant the legend would hide the data
+    fig, axes = _grid(plt, len(panels), 1, w=11.0, h=3.8)
     for ax, (ptitle, series, fits) in zip(axes, panels):
         xmax = max(c for pts in series.values() for c, _, _ in pts)
         for variant, pts in series.items():
@@ -155,44 +157,54 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
         ax.set_xlabel("other waiters in the same hash bucket (chain length, log scale)")
         ax.set_ylabel(ylabel + " (log scale)")
         ax.set_title(ptitle)
-        ax.legend(loc="upper left", frameon=True, framealpha=0.9,
-                  title="fit: cost = a + b x chain", title_fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  title="least-squares fit: cost = a + b x chain\nb in ns per colliding entry",
+                  title_fontsize=8, alignment="left")
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
 
 
 def scaling(path, title, panels, racy=()):
-    """Total throughput against threads, with the ideal linear-scaling line.
+    """Total throughput against threads, log-log, with the ideal linear-scaling line.
 
+    On log-log axes linear scaling is a straight line of slope 1, so where a variant bends
+    away from it, and by how much, reads directly off the plot.
     panels: [(panel title, {variant: [(threads, mops, ci_mops)]}, nproc or None)]
     """
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     plt = _plt()
-    fig, axes = _grid(plt, len(panels), 2, h=3.9)
+    fig, axes = _grid(plt, len(panels), 2, h=3.9, layout="constrained")
+    handles = {}
     for ax, (ptitle, series, nproc) in zip(axes, panels):
         threads = sorted({t for pts in series.values() for t, _, _ in pts})
         one = [p[1] for pts in series.values() for p in pts if p[0] == 1]
         if one:
             ref = max(one)
-            ax.plot(threads, [ref * t for t in threads], "--", color="#777", lw=1.2,
-                    label="linear scaling (best 1-thread x threads)")
+            (h,) = ax.plot(threads, [ref * t for t in threads], "--", color="#777", lw=1.2)
+            handles.setdefault("linear scaling (best 1-thread throughput x threads)", h)
         for variant, pts in series.items():
             bad = variant in racy
-            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts],
-                        fmt="o-" if not bad else "o--", ms=3.5, lw=1.5, capsize=2,
-                        color=variant_color(variant), alpha=0.6 if bad else 1.0,
-                        label=variant + (" (racy)" if bad else ""))
+            h = ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts],
+                            fmt="o-" if not bad else "o--", ms=3.5, lw=1.5, capsize=2,
+                            color=variant_color(variant), alpha=0.6 if bad else 1.0)
+            handles.setdefault(variant + (" (racy)" if bad else ""), h)
         if nproc:
             ax.axvline(nproc, color="#555", ls=":", lw=1.2)
             ax.text(nproc, 0.02, f" nproc={nproc}", transform=ax.get_xaxis_transform(),
                     fontsize=8, color="#444")
         ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
         ax.set_xticks(threads, [str(t) for t in threads])
-        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel("threads (log scale)")
-        ax.set_ylabel("total throughput, Mops/s")
+        ax.set_ylabel("total throughput, Mops/s (log scale)")
         ax.set_title(ptitle)
-        ax.legend(loc="upper left", frameon=True, framealpha=0.9)
+    # the variants are the same in every panel: one legend for the figure, below it
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncol=min(4, len(handles)), frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
