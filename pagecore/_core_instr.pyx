@@ -7,4 +7,5 @@ cdef extern from "includes/runtime.h":
     pass
 
 include "_model.pxi"
+include "_dirty.pxi"
 include "_api.pxi"
