@@ -588,7 +588,7 @@ def make_mix(weights=None, pairs=None):
         mix = {k: w for k, w in mix.items() if _kind_of_key(k) not in kinds}
         mix.update(given)
     for k, w in (pairs or {}).items():
-        _kind_of_key(k)
+        parse_key(k)   # a malformed key is an error here, before any ranking
         mix[k] = w
     mix = {k: w for k, w in mix.items() if w > 0}
     if not mix:
@@ -1443,7 +1443,13 @@ def _cmd_choose(args):
 def _cmd_compare(args):
     from tabulate import tabulate
 
-    rows = compare(load_results([args.old]), load_results([args.new]))
+    sides = []
+    for path in (args.old, args.new):
+        rs = load_results([path])
+        if not any(True for _ in rs.results()):
+            raise PagecoreError(f"{path}: no benchmark results to compare (only verify results)")
+        sides.append(rs)
+    rows = compare(*sides)
     out, counts = [], {"slower": 0, "faster": 0, "not significant": 0, "unknown": 0}
     for label, ro, rn, ch in rows:
         verdict = {None: "unknown", False: "not significant"}.get(

@@ -346,6 +346,7 @@ def _bad_files(tmp_path):
     (["choose", DATA, "--weight", "hotpath/writeback_cycle=x"], "must be a number"),
     (["choose", DATA, "--weight", "bogus/case=1"], "unknown suite 'bogus'"),
     (["compare", ALPHA, "{empty}"], "empty file"),
+    (["compare", ALPHA, os.path.join(ALPHA, "verify.json")], "no benchmark results to compare"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, argv, message):
     files = {k: str(v) for k, v in _bad_files(tmp_path).items()}
