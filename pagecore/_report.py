@@ -206,6 +206,9 @@ def load_results(paths=None):
     """Read result paths (results roots, machine directories, or single .json files)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not paths and not os.path.exists("results"):
+        raise PagecoreError("results: no such directory (run `tox -e bench` first, or name "
+                            "the results to report on)")
     paths = [os.fspath(p) for p in (paths or ["results"])]
     rs = ResultSet()
     seen = set()

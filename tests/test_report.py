@@ -372,6 +372,12 @@ def test_bad_input_through_the_real_entry_point(tmp_path):
     assert p.stderr.startswith("pagecore: ") and "Traceback" not in p.stderr
 
 
+def test_no_results_at_all_says_how_to_make_them(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = run_cli(capsys, "report")
+    assert rc == 2 and "run `tox -e bench` first" in err
+
+
 def test_write_report_raises_pagecore_error_for_bad_results(tmp_path):
     with pytest.raises(PagecoreError, match="no such file"):
         _report.write_report([str(tmp_path / "absent")], outdir=str(tmp_path))
