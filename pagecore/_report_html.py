@@ -129,7 +129,7 @@ code { font: 13px/1.4 Menlo, Consolas, monospace; background: #f0f2f5; padding: 
 pre { font: 13px/1.45 Menlo, Consolas, monospace; background: #f0f2f5; padding: 10px 12px;
       overflow-x: auto; border-radius: 4px; }
 table { border-collapse: collapse; margin: 10px 0 18px; font-size: 13.5px; }
-caption { caption-side: top; text-align: left; color: #555; padding-bottom: 4px; }
+p.cap { color: #555; font-size: 13.5px; margin: 12px 0 -4px; }
 .tw { overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #d8dce2; padding: 4px 9px; vertical-align: top; }
 td { white-space: nowrap; }
@@ -205,9 +205,10 @@ def _html_blocks(blocks, out, basedir):
             out.append("<ul>{}</ul>".format("".join(f"<li>{_inline(i)}</li>" for i in b[1])))
         elif kind == "table":
             headers, rows, align, caption = b[1:]
-            out.append('<div class="tw"><table>')
             if caption:
-                out.append(f"<caption>{_inline(caption)}</caption>")
+                # above the scroll box, so a wide table does not carry it off the page
+                out.append(f'<p class="cap">{_inline(caption)}</p>')
+            out.append('<div class="tw"><table>')
             out.append("<thead><tr>{}</tr></thead><tbody>".format("".join(
                 _html_cell(h, a, "th") for h, a in zip(headers, align))))
             for r in rows:
