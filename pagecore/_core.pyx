@@ -8,3 +8,4 @@ cdef extern from "includes/runtime.h":
 include "_model.pxi"
 include "_dirty.pxi"
 include "_api.pxi"
+include "_loops.pxi"

@@ -1,0 +1,578 @@
+# The timed loops of the pyperf suites (bench/*.py).
+#
+# Each bench_*() is the whole of one pyperf time function's work: it sets up
+# outside the timed region, then, without the GIL, runs @loops operations in
+# C between two reads of the monotonic clock, and returns the elapsed
+# seconds.  Nothing in Python runs inside a timed region.  Both builds
+# compile this file: pagecore._core times it, pagecore._core_instr runs the
+# very same loop to count the events of the timed regions (region_events()),
+# which the suites store beside each timing.
+#
+# Where an operation needs set-up that must not be timed (PG_writeback set
+# again before each end_page_writeback, a waiter back asleep before each
+# wake), the loop runs in chunks or one operation at a time, and only the
+# operations themselves sit between pc_region_begin() and pc_region_end().
+# Per-operation regions read the clock twice per operation; what a
+# back-to-back pair of reads measures is subtracted (pc_clock_pair_ns()).
+#
+# The model must be configured (configure()) before each call: a loop
+# allocates its pages from the fresh pool and leaves them to the next reset.
+
+from libc.stdint cimport int64_t
+
+from includes.team cimport *
+
+# Pages per chunk, where set-up must come between operations: 64 struct pages
+# (4 KiB) stay in L1, and the two clock reads per chunk add < 1 ns per op.
+cdef enum:
+    NCHUNK = 64
+
+# How long a timed call may run before the harness decides the model hung.
+cdef int64_t bench_timeout_ns = 120 * 1000000000LL
+
+# A line of its own for the floor's single-word primitives.
+cdef unsigned long *floor_line = NULL
+
+
+def set_bench_timeout(double seconds):
+    """A timed call that runs longer than @seconds is taken as a hang."""
+    global bench_timeout_ns
+    if not seconds > 0:
+        raise PagecoreError("timeout must be > 0")
+    bench_timeout_ns = <int64_t>(seconds * 1e9)
+
+
+def region_events_reset():
+    pc_region_reset()
+
+
+def region_events():
+    """Events counted inside timed regions since region_events_reset(),
+    summed over threads (instrumented build; zeros in the timed build)."""
+    return {name: pc_region_acc[i] for i, name in enumerate(EVENTS)}
+
+
+cdef inline double _secs(int64_t ns) noexcept nogil:
+    return (ns if ns > 0 else 0) * 1e-9
+
+
+cdef unsigned long *_floor_line() except NULL:
+    global floor_line
+    if floor_line == NULL:
+        if posix_memalign(<void **>&floor_line, 128, 128) != 0:
+            floor_line = NULL
+            raise MemoryError()
+        memset(floor_line, 0, 128)
+    return floor_line
+
+
+cdef _need_model(long npages, int nmaps):
+    if A.pages == NULL or page_wait_table == NULL:
+        raise PagecoreError("the model is not configured: call configure() first")
+    if A.nr_free < npages:
+        raise PagecoreError("the loop needs %d free pages, the pool has %d: "
+                            "configure(npages=...)" % (npages, A.nr_free))
+    if nmappings < nmaps:
+        raise PagecoreError("the loop needs %d mappings: configure(nmappings_=...)" % nmaps)
+
+
+cdef _need_loops(long loops):
+    if loops < 1:
+        raise PagecoreError("loops must be >= 1")
+
+
+# A page in the page cache of mapping @mid, with the allocation's reference
+# still held, as a page under writeback would be.
+cdef page *_cache_page(int mid, unsigned long index) except NULL:
+    cdef page *p = alloc_page()
+    if p == NULL:
+        raise PagecoreError("out of pages")
+    add_to_page_cache(p, &mappings[mid], index)
+    return p
+
+
+# -------------------------------------------------------------------------
+# floor: the primitives alone, in the same harness.  bench/floor.c runs the
+# same loops as a plain C program for comparison.
+# -------------------------------------------------------------------------
+
+def bench_empty_loop(long loops):
+    """The loop and a compiler barrier: what every other loop pays per op."""
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            barrier()
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_locked_rmw(long loops):
+    """atomic_inc(): one `lock add` on a line of its own."""
+    cdef atomic_t *v = <atomic_t *>_floor_line()
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            atomic_inc(v)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_cmpxchg(long loops):
+    """cmpxchg(), always succeeding: one `lock cmpxchg` whose old value comes
+    from the previous one, so each waits for the last."""
+    cdef unsigned long *w = _floor_line()
+    cdef unsigned long cur = w[0]
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            cur = cmpxchg(w, cur, cur + 1) + 1
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_spinlock(long loops):
+    """spin_lock() + spin_unlock(), uncontended."""
+    cdef spinlock_t *lk = <spinlock_t *>_floor_line()
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    spin_lock_init(lk)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            spin_lock(lk)
+            spin_unlock(lk)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_wake_no_waiter(long loops):
+    """FUTEX_WAKE on a word nobody sleeps on: the syscall that
+    wake_up_state() issues for a task that went to sleep."""
+    cdef int *w = <int *>_floor_line()
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            pc_futex_wake(w)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+# Ping-pong: thread @idx waits for the word's parity to be its own, then
+# bumps it.  Each hand-off moves the line from one CPU's cache to the other.
+cdef void bounce_body(void *arg, int idx, long loops) noexcept nogil:
+    cdef unsigned long *w = <unsigned long *>arg
+    cdef unsigned long v
+    cdef long i
+    cdef int spins
+    for i in range(loops):
+        spins = 0
+        v = smp_load_acquire(w)
+        while (v & 1) != <unsigned long>idx:
+            cpu_relax()
+            spins += 1
+            if spins > 4096:
+                # one CPU, or the other thread preempted
+                spins = 0
+                sched_yield()
+            v = smp_load_acquire(w)
+        __atomic_store_ul(w, v + 1)
+
+
+def bench_cacheline_bounce(long loops):
+    """Two threads hand one cache line back and forth @loops times each:
+    2 * @loops transfers (pyperf: inner_loops=2)."""
+    cdef unsigned long *w = _floor_line()
+    cdef int64_t ns
+    _need_loops(loops)
+    w[0] = 0
+    with nogil:
+        ns = pc_team_run(2, bounce_body, w, loops, bench_timeout_ns)
+    _team_check(ns)
+    return _secs(ns)
+
+
+cdef _team_check(int64_t ns):
+    if ns == -1:
+        raise PagecoreError("cannot start the threads of a timed loop")
+    if ns == -2:
+        raise RuntimeError("a timed loop did not finish in %.0f s: the model hung"
+                           % (bench_timeout_ns * 1e-9))
+
+
+# -------------------------------------------------------------------------
+# hotpath: one operation, one thread (plus a sleeping waiter where named)
+# -------------------------------------------------------------------------
+
+def bench_end_page_writeback_no_waiters(long loops):
+    """end_page_writeback() of a page cache page nobody waits on.  Chunks of
+    NCHUNK pages: set_page_writeback on each (not timed), then
+    end_page_writeback on each (timed)."""
+    cdef page *pages[NCHUNK]
+    cdef long done = 0, n, k
+    cdef int64_t t0, ns = 0
+    _need_loops(loops)
+    _need_model(NCHUNK, 1)
+    for k in range(NCHUNK):
+        pages[k] = _cache_page(0, k)
+    with nogil:
+        while done < loops:
+            n = min(<long>NCHUNK, loops - done)
+            for k in range(n):
+                set_page_writeback(pages[k])
+            t0 = pc_region_begin()
+            for k in range(n):
+                end_page_writeback(pages[k])
+            ns += pc_region_end(t0)
+            done += n
+    return _secs(ns)
+
+
+def bench_wait_on_page_writeback_clear(long loops):
+    """wait_on_page_writeback() of a page not under writeback."""
+    cdef page *p
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    _need_model(1, 1)
+    p = _cache_page(0, 0)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            wait_on_page_writeback(p)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_writeback_cycle(long loops):
+    """set_page_writeback() then end_page_writeback(), no waiters."""
+    cdef page *p
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    _need_model(1, 1)
+    p = _cache_page(0, 0)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            set_page_writeback(p)
+            end_page_writeback(p)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_unlock_page_no_waiters(long loops):
+    """unlock_page() of a page nobody waits on.  Chunks of NCHUNK pages:
+    trylock each (not timed), then unlock each (timed)."""
+    cdef page *pages[NCHUNK]
+    cdef long done = 0, n, k
+    cdef int64_t t0, ns = 0
+    _need_loops(loops)
+    _need_model(NCHUNK, 1)
+    for k in range(NCHUNK):
+        pages[k] = _cache_page(0, k)
+    with nogil:
+        while done < loops:
+            n = min(<long>NCHUNK, loops - done)
+            for k in range(n):
+                trylock_page(pages[k])
+            t0 = pc_region_begin()
+            for k in range(n):
+                unlock_page(pages[k])
+            ns += pc_region_end(t0)
+            done += n
+    return _secs(ns)
+
+
+# ---- a sleeping waiter beside the timed thread ----------------------------
+#
+# The waiter thread waits, round after round, in wait_on_page_writeback()
+# (WAIT_WRITEBACK) or lock_page() (WAIT_LOCK).  For each operation the timed
+# thread re-arms the page (sets PG_writeback, or takes the page lock), lets
+# the waiter go, waits until the waiter really sleeps (its task asleep in
+# io_schedule() and the kernel showing the thread asleep in futex_wait), and
+# only then times the one operation that wakes it.  It then waits for the
+# waiter to come back before re-arming.  Where there are two CPUs the two
+# threads are pinned one to each (see pc_pin_begin).
+#
+# Events: those of the timed operation (the woken waiter runs on another
+# CPU and, but for a rare overlap, only after the region's counts are
+# taken), plus the waiter's one sleep per operation, counted before the
+# region, so that the stored counts show that it really slept.
+
+cdef enum:
+    WAIT_WRITEBACK = 0
+    WAIT_LOCK = 1
+
+cdef enum:
+    OP_END_PAGE_WRITEBACK = 0
+    OP_UNLOCK_PAGE = 1
+    OP_IPAGES_HOLD = 2
+
+
+cdef struct waiter_ctl:
+    page *p
+    int mode
+    int round       # futex word: the timed thread bumps it to start a wait
+    int parked      # the waiter sleeps on round
+    int acked       # the last round the waiter finished
+    int unlock      # WAIT_LOCK: the round whose page lock the waiter may drop
+    int stop
+    int tid
+    task_struct *task
+    int ready
+
+
+cdef void waiter_fn(void *arg) noexcept nogil:
+    cdef waiter_ctl *c = <waiter_ctl *>arg
+    cdef int last = 0, r, spins
+    cdef pc_pin pin
+    pc_pin_begin(&pin, 1)
+    c.task = pc_current()
+    c.tid = pc_gettid()
+    __atomic_store_int(&c.ready, 1)
+    while True:
+        # The next round normally comes within microseconds: spin for it
+        # first, so the waiter does not need a second wake per operation.
+        spins = 0
+        r = __atomic_load_int(&c.round)
+        while r == last:
+            if spins < 20000:
+                cpu_relax()
+                spins += 1
+            else:
+                __atomic_store_int(&c.parked, 1)
+                r = __atomic_load_int(&c.round)
+                if r == last:
+                    pc_futex_wait(&c.round, last)
+                __atomic_store_int(&c.parked, 0)
+            if __atomic_load_int(&c.stop) or pc_abort:
+                return
+            r = __atomic_load_int(&c.round)
+        last = r
+        if __atomic_load_int(&c.stop) or pc_abort:
+            return
+        if c.mode == WAIT_WRITEBACK:
+            wait_on_page_writeback(c.p)
+        else:
+            lock_page(c.p)
+        __atomic_store_int(&c.acked, last)
+        if c.mode == WAIT_LOCK:
+            spins = 0
+            while __atomic_load_int(&c.unlock) != last:
+                if __atomic_load_int(&c.stop) or pc_abort:
+                    return
+                pc_backoff(&spins)
+            unlock_page(c.p)
+
+
+cdef inline void _waiter_release(waiter_ctl *c, int rnd) noexcept nogil:
+    __atomic_store_int(&c.round, rnd)
+    if __atomic_load_int(&c.parked):
+        pc_futex_wake(&c.round)
+
+
+cdef inline int _wait_acked(waiter_ctl *c, int rnd) noexcept nogil:
+    cdef int spins = 0
+    cdef int64_t end = pc_clock_ns() + bench_timeout_ns
+    while __atomic_load_int(&c.acked) != rnd:
+        if pc_clock_ns() > end:
+            return 0
+        pc_backoff(&spins)
+    return 1
+
+
+# The critical section of end_page_writeback_wake_under_ipages(), step for
+# step, with the clock read just inside spin_lock() and just before
+# spin_unlock(): how long the variant holds the i_pages lock.  (The timed
+# build has no hook inside the model itself; test_events.py checks that
+# this region counts what the variant counts, less its lock round trip.)
+cdef inline int64_t ipages_hold_once(page *p, int64_t pair) noexcept nogil:
+    cdef address_space *mapping = page_mapping(p)
+    cdef int64_t t0, ns
+    end_writeback_reclaim(p)
+    spin_lock(&mapping.i_pages_lock)
+    t0 = pc_region_begin()
+    if not TestClearPageWriteback(p):
+        pc_bug(PC_BUG_NOT_UNDER_WRITEBACK, p, "end_page_writeback", 0, 0)
+    if mapping_use_writeback_tags(mapping):
+        __xa_clear_mark(mapping, p, PAGECACHE_TAG_WRITEBACK)
+    if PageWaiters(p):
+        wake_up_page_bit(p, PG_writeback)
+    ns = pc_region_end(t0) - pair
+    spin_unlock(&mapping.i_pages_lock)
+    return ns
+
+
+cdef object _bench_with_waiter(long loops, int op, long chain):
+    cdef waiter_ctl c
+    cdef pc_helper h
+    cdef pc_pin pin
+    cdef page *p
+    cdef int64_t t0, ns = 0, pair
+    cdef unsigned long sl0, sl1
+    cdef long i
+    cdef int rnd = 0, failed = 0, spins = 0
+    _need_loops(loops)
+    _need_model(1, 1)
+    if op == OP_IPAGES_HOLD and V.end_wb != END_WAKE_UNDER_IPAGES:
+        raise PagecoreError("ipages_hold measures the wake-under-i_pages variant only")
+    p = _cache_page(0, 0)
+    if chain:
+        park_colliding(p.pc_id, chain)
+    memset(&c, 0, sizeof(c))
+    c.p = p
+    c.mode = WAIT_LOCK if op == OP_UNLOCK_PAGE else WAIT_WRITEBACK
+    if pc_helper_start(&h, waiter_fn, &c) != 0:
+        raise PagecoreError("cannot start the waiter thread")
+    with nogil:
+        pc_pin_begin(&pin, 0)
+        while not __atomic_load_int(&c.ready):
+            pc_backoff(&spins)
+        pair = pc_clock_pair_ns()
+        for i in range(loops):
+            # re-arm: not timed, not counted
+            if op == OP_UNLOCK_PAGE:
+                spins = 0
+                while not trylock_page(p):
+                    pc_backoff(&spins)
+            else:
+                set_page_writeback(p)
+            rnd += 1
+            sl0 = pc_event_count(PC_EV_SLEEPS)
+            _waiter_release(&c, rnd)
+            if not pc_wait_asleep(c.task, c.tid, bench_timeout_ns):
+                failed = 1
+                break
+            if PC_INSTRUMENTED:
+                # io_schedule() counts the sleep just after it marks the task
+                # asleep: wait for the count, then credit it to this op.
+                while pc_event_count(PC_EV_SLEEPS) == sl0:
+                    sched_yield()
+                sl1 = pc_event_count(PC_EV_SLEEPS)
+                pc_region_add(PC_EV_SLEEPS, sl1 - sl0)
+            if op == OP_IPAGES_HOLD:
+                ns += ipages_hold_once(p, pair)
+            else:
+                t0 = pc_region_begin()
+                if op == OP_UNLOCK_PAGE:
+                    unlock_page(p)
+                else:
+                    end_page_writeback(p)
+                ns += pc_region_end(t0) - pair
+            if not _wait_acked(&c, rnd):
+                failed = 1
+                break
+            # WAIT_LOCK: the waiter holds the page lock now; it drops it
+            # only when told, after the region's counts were taken.
+            __atomic_store_int(&c.unlock, rnd)
+        __atomic_store_int(&c.stop, 1)
+        if failed:
+            pc_abort_everyone()
+        _waiter_release(&c, rnd + 1)
+        pc_futex_wake(&c.round)
+        pc_helper_join(&h)
+        pc_pin_end(&pin)
+        if failed:
+            __atomic_store_int(&pc_abort, 0)
+    if failed:
+        raise RuntimeError("the waiter did not sleep or did not come back within %.0f s"
+                           % (bench_timeout_ns * 1e-9))
+    return _secs(ns)
+
+
+def bench_end_page_writeback_one_waiter(long loops, long chain=0):
+    """end_page_writeback() waking one waiter asleep in
+    wait_on_page_writeback(), behind @chain entries for other pages in the
+    same wait-table bucket (park_colliding)."""
+    return _bench_with_waiter(loops, OP_END_PAGE_WRITEBACK, chain)
+
+
+def bench_unlock_page_waiters(long loops):
+    """unlock_page() waking one waiter asleep in lock_page()."""
+    return _bench_with_waiter(loops, OP_UNLOCK_PAGE, 0)
+
+
+def bench_ipages_hold(long loops, long chain=0):
+    """wake-under-i_pages only: the time end_page_writeback() holds the
+    mapping's i_pages lock while it wakes one waiter behind @chain other
+    entries."""
+    return _bench_with_waiter(loops, OP_IPAGES_HOLD, chain)
+
+
+# -------------------------------------------------------------------------
+# contention: threads doing writeback cycles and waits
+# -------------------------------------------------------------------------
+
+cdef struct cycle_ctl:
+    page **pages
+    int shared
+
+
+# The writeback cycle of write_cache_pages() and its completion: lock the
+# page, wait for writeback in flight, start writeback, unlock; then end it,
+# as the I/O completion would.  On one shared page the threads wait for
+# each other's writeback and page lock; on distinct pages nobody waits.
+cdef void cycle_body(void *arg, int idx, long loops) noexcept nogil:
+    cdef cycle_ctl *c = <cycle_ctl *>arg
+    cdef page *p = c.pages[0 if c.shared else idx]
+    cdef long i
+    for i in range(loops):
+        lock_page(p)
+        if pc_abort:
+            break
+        wait_on_page_writeback(p)
+        set_page_writeback(p)
+        unlock_page(p)
+        end_page_writeback(p)
+
+
+def bench_writeback_cycles(long loops, int nthreads, bint shared):
+    """@nthreads threads, @loops writeback cycles each, released together;
+    elapsed time from the release to the last thread's end.  Distinct pages
+    sit in distinct mappings (i_pages locks on lines of their own) and
+    distinct wait-table buckets."""
+    cdef cycle_ctl c
+    cdef page *pages[1024]
+    cdef page *p
+    cdef int64_t ns
+    cdef int k = 0
+    cdef set seen = set()
+    _need_loops(loops)
+    if not 1 <= nthreads <= 1024:
+        raise PagecoreError("threads must be in 1..1024")
+    _need_model(1 if shared else nthreads, 1 if shared else 4 * nthreads - 3)
+    if shared:
+        pages[0] = _cache_page(0, 0)
+    else:
+        # Distinct wait-table buckets while the pool can spare the pages
+        # that collide (they stay allocated until the next configure()).
+        while k < nthreads:
+            p = alloc_page()
+            if p == NULL:
+                raise PagecoreError("out of pages")
+            b = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
+            if b in seen and A.nr_free >= nthreads - k:
+                continue
+            seen.add(b)
+            add_to_page_cache(p, &mappings[4 * k], 0)
+            pages[k] = p
+            k += 1
+    c.pages = pages
+    c.shared = shared
+    with nogil:
+        ns = pc_team_run(nthreads, cycle_body, &c, loops, bench_timeout_ns)
+    _team_check(ns)
+    return _secs(ns)

@@ -1,0 +1,409 @@
+/*
+ * pagecore/includes/team.h: what the timed loops of _loops.pxi need around
+ * the model: a monotonic clock, event counts taken over the timed regions
+ * only, a team of pthreads released together, and one helper thread.
+ *
+ * A benchmark times only what it means to time.  Set-up done between timed
+ * regions (setting PG_writeback again, letting a waiter go back to sleep)
+ * is neither timed nor counted: pc_region_begin()/pc_region_end() read the
+ * clock and, in the instrumented build, snapshot the event counters at the
+ * same two points, so "events per operation" describes exactly the code
+ * that the timing covers.  In the timed build PC_INSTRUMENTED is 0 and the
+ * snapshots compile to nothing.
+ *
+ * Team threads are C pthreads, each with its own task_struct.  They gather
+ * at a start line and spin there (yielding, so that more threads than CPUs
+ * still get there); the coordinator reads the clock and releases them with
+ * one store, then sleeps until the last one finishes.  Elapsed time runs
+ * from the release to the last thread's end, as will-it-scale measures.
+ */
+#ifndef PAGECORE_TEAM_H
+#define PAGECORE_TEAM_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "runtime.h"
+
+/* ------------------------------------------------------------------ */
+/* Clock and counted regions                                           */
+/* ------------------------------------------------------------------ */
+
+static inline int64_t pc_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * What one back-to-back pair of clock reads measures, in ns: subtracted from
+ * loops that must read the clock around every operation (those with a
+ * sleeping waiter), so that their figure is the operation's alone.
+ */
+static int64_t pc_clock_pair_ns(void)
+{
+    int64_t best = INT64_MAX, sum = 0, t0, t1;
+    int i;
+
+    for (i = 0; i < 256; i++) {
+        t0 = pc_clock_ns();
+        t1 = pc_clock_ns();
+        sum += t1 - t0;
+        if (t1 - t0 < best)
+            best = t1 - t0;
+    }
+    /* the mean, unless a preemption spoiled it */
+    sum /= 256;
+    return sum > 4 * best ? best : sum;
+}
+
+static unsigned long pc_region_ev0[PC_EV_NR];
+static unsigned long pc_region_acc[PC_EV_NR];
+
+static inline void pc_region_snap(void)
+{
+    int i;
+    if (PC_INSTRUMENTED)
+        for (i = 0; i < PC_EV_NR; i++)
+            pc_region_ev0[i] = __atomic_load_n(&pc_events[i], __ATOMIC_SEQ_CST);
+}
+
+static inline void pc_region_accum(void)
+{
+    int i;
+    if (PC_INSTRUMENTED)
+        for (i = 0; i < PC_EV_NR; i++)
+            pc_region_acc[i] += __atomic_load_n(&pc_events[i], __ATOMIC_SEQ_CST) -
+                                pc_region_ev0[i];
+}
+
+/* Events outside a timed region that still belong to the operation. */
+static inline void pc_region_add(int ev, unsigned long n)
+{
+    if (PC_INSTRUMENTED)
+        pc_region_acc[ev] += n;
+}
+
+static inline unsigned long pc_event_count(int ev)
+{
+    return __atomic_load_n(&pc_events[ev], __ATOMIC_SEQ_CST);
+}
+
+static inline int64_t pc_region_begin(void)
+{
+    pc_region_snap();
+    return pc_clock_ns();
+}
+
+static inline int64_t pc_region_end(int64_t t0)
+{
+    int64_t t1 = pc_clock_ns();
+    pc_region_accum();
+    return t1 - t0;
+}
+
+static void pc_region_reset(void)
+{
+    memset(pc_region_acc, 0, sizeof(pc_region_acc));
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting in the harness (never inside a timed region's operation)    */
+/* ------------------------------------------------------------------ */
+
+/* Spin a little, then yield: a 2-CPU machine may run more threads than CPUs. */
+static inline void pc_backoff(int *spins)
+{
+    if (++*spins < 512) {
+        cpu_relax();
+    } else {
+        *spins = 0;
+        sched_yield();
+    }
+}
+
+static inline void pc_spin_ns(int64_t ns)
+{
+    int64_t end = pc_clock_ns() + ns;
+    while (pc_clock_ns() < end)
+        cpu_relax();
+}
+
+static inline int pc_gettid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+/*
+ * The scheduler's view of thread @tid: 'S' once it sleeps in futex_wait,
+ * 'R' while it runs or is on its way there; 0 if it cannot be read.
+ */
+static char pc_thread_state(int tid)
+{
+    char path[64], buf[512], *p;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Wait until task @t, thread @tid, really sleeps: PC_TASK_ASLEEP set in
+ * io_schedule(), and the kernel reporting it asleep in futex_wait.  Without
+ * the second check a wake could catch the waiter between the two, and
+ * cost a futex_wake that finds nobody.  Gives up after @timeout_ns; returns
+ * whether it saw the sleep.
+ */
+static int pc_wait_asleep(struct task_struct *t, int tid, int64_t timeout_ns)
+{
+    int64_t end = pc_clock_ns() + timeout_ns;
+    int spins = 0;
+
+    while (!(__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & PC_TASK_ASLEEP)) {
+        if (pc_clock_ns() > end || READ_ONCE(pc_abort))
+            return 0;
+        pc_backoff(&spins);
+    }
+    while (pc_thread_state(tid) == 'R') {
+        if (pc_clock_ns() > end || READ_ONCE(pc_abort))
+            return 0;
+        if (!(__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & PC_TASK_ASLEEP))
+            return 0;
+        sched_yield();
+    }
+    return 1;
+}
+
+/* The harness's own futex hand-offs (bounded, so pc_abort is seen). */
+static inline long pc_futex_wake_one(int *uaddr)
+{
+    return pc_futex(uaddr, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+static inline long pc_futex_wait_val(int *uaddr, int val)
+{
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    return pc_futex(uaddr, FUTEX_WAIT_PRIVATE, val, &ts);
+}
+
+/*
+ * A waker and its wakee on two CPUs of their own: the wake then costs what
+ * a wake across CPUs costs, and the wakee never preempts the waker inside
+ * its timed region, nor adds its own events there.  Off with one CPU.
+ */
+struct pc_pin {
+    int on;
+    cpu_set_t old;
+};
+
+static int pc_pin_begin(struct pc_pin *pin, int which)
+{
+    cpu_set_t set, one;
+    int i, n = 0, cpu = -1;
+
+    pin->on = 0;
+    if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+        return 0;
+    for (i = 0; i < CPU_SETSIZE; i++) {
+        if (CPU_ISSET(i, &set)) {
+            if (n == which)
+                cpu = i;
+            n++;
+        }
+    }
+    if (n < 2 || cpu < 0)
+        return 0;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0)
+        return 0;
+    pin->old = set;
+    pin->on = 1;
+    return 1;
+}
+
+static void pc_pin_end(struct pc_pin *pin)
+{
+    if (pin->on)
+        pthread_setaffinity_np(pthread_self(), sizeof(pin->old), &pin->old);
+    pin->on = 0;
+}
+
+/* The watchdog's way out, as abort_all(): every sleeper gives up. */
+static void pc_abort_everyone(void)
+{
+    int i;
+
+    __atomic_store_n(&pc_abort, 1, __ATOMIC_SEQ_CST);
+    for (i = 0; i < PC_MAX_TASKS; i++)
+        if (__atomic_load_n(&pc_tasks[i].in_use, __ATOMIC_ACQUIRE))
+            wake_up_state(&pc_tasks[i], TASK_NORMAL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The team                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef void (*pc_team_body)(void *arg, int idx, long loops);
+
+#define PC_TEAM_MAX 1024
+
+struct pc_team;
+
+struct pc_team_member {
+    pthread_t tid;
+    struct pc_team *team;
+    int idx;
+    int64_t t_end;
+};
+
+struct pc_team {
+    pc_team_body body;
+    void *arg;
+    long loops;
+    int n;
+    int arrived;
+    int go;
+    int finished;       /* futex word: the coordinator sleeps on it */
+    struct pc_team_member m[PC_TEAM_MAX];
+};
+
+static void *pc_team_thread(void *p)
+{
+    struct pc_team_member *m = p;
+    struct pc_team *t = m->team;
+    char name[32];
+    int spins = 0;
+
+    snprintf(name, sizeof(name), "bench-%d", m->idx);
+    pc_task_attach(name);
+    __atomic_fetch_add(&t->arrived, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
+        pc_backoff(&spins);
+    t->body(t->arg, m->idx, t->loops);
+    m->t_end = pc_clock_ns();
+    if (__atomic_add_fetch(&t->finished, 1, __ATOMIC_SEQ_CST) == t->n)
+        pc_futex(&t->finished, FUTEX_WAKE_PRIVATE, 1, NULL);
+    pc_task_detach();
+    return NULL;
+}
+
+/*
+ * Run @body(arg, idx, loops) on @n threads released together; return the
+ * ns from the release to the last thread's end, -1 if threads could not be
+ * made, -2 if they were still running after @timeout_ns (the model hung:
+ * everyone was made to give up, see pc_abort_everyone).  The counted region
+ * is the same span, all threads' events summed.
+ */
+static int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int64_t timeout_ns)
+{
+    struct pc_team *t;
+    int64_t t0, last, deadline;
+    int i, f, made = 0, spins = 0, hung = 0;
+
+    if (n < 1 || n > PC_TEAM_MAX)
+        return -1;
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return -1;
+    t->body = body;
+    t->arg = arg;
+    t->loops = loops;
+    t->n = n;
+    for (i = 0; i < n; i++) {
+        t->m[i].team = t;
+        t->m[i].idx = i;
+        if (pthread_create(&t->m[i].tid, NULL, pc_team_thread, &t->m[i]) != 0)
+            break;
+        made++;
+    }
+    if (made < n) {
+        /* let the ones made run an empty loop and go */
+        t->loops = 0;
+        t->n = made;
+        __atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
+        for (i = 0; i < made; i++)
+            pthread_join(t->m[i].tid, NULL);
+        free(t);
+        return -1;
+    }
+    while (__atomic_load_n(&t->arrived, __ATOMIC_ACQUIRE) < n)
+        pc_backoff(&spins);
+
+    pc_region_snap();
+    t0 = pc_clock_ns();
+    __atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
+
+    deadline = t0 + timeout_ns;
+    while ((f = __atomic_load_n(&t->finished, __ATOMIC_ACQUIRE)) < n) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        if (!hung && pc_clock_ns() > deadline) {
+            hung = 1;
+            pc_abort_everyone();
+        }
+        pc_futex(&t->finished, FUTEX_WAIT_PRIVATE, f, &ts);
+    }
+    for (i = 0; i < n; i++)
+        pthread_join(t->m[i].tid, NULL);
+    pc_region_accum();
+    last = t0;
+    for (i = 0; i < n; i++)
+        if (t->m[i].t_end > last)
+            last = t->m[i].t_end;
+    free(t);
+    if (hung) {
+        __atomic_store_n(&pc_abort, 0, __ATOMIC_SEQ_CST);
+        return -2;
+    }
+    return last - t0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One helper thread (a waiter beside the timed thread)                */
+/* ------------------------------------------------------------------ */
+
+typedef void (*pc_helper_fn)(void *arg);
+
+struct pc_helper {
+    pthread_t tid;
+    pc_helper_fn fn;
+    void *arg;
+};
+
+static void *pc_helper_thread(void *p)
+{
+    struct pc_helper *h = p;
+    pc_task_attach("bench-waiter");
+    h->fn(h->arg);
+    pc_task_detach();
+    return NULL;
+}
+
+static int pc_helper_start(struct pc_helper *h, pc_helper_fn fn, void *arg)
+{
+    h->fn = fn;
+    h->arg = arg;
+    return pthread_create(&h->tid, NULL, pc_helper_thread, h);
+}
+
+static void pc_helper_join(struct pc_helper *h)
+{
+    pthread_join(h->tid, NULL);
+}
+
+#endif /* PAGECORE_TEAM_H */
