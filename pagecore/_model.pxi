@@ -596,6 +596,7 @@ cdef int wait_on_page_bit_common_pre58(wait_queue_head *q, page *p, int bit_nr,
             pc_task_where("wait_on_page_bit_common", p, bit_nr)
             io_schedule()
             pc_task_where(NULL, NULL, -1)
+            pc_race(RP_WAIT_AFTER_SCHEDULE)
 
         if beh == EXCLUSIVE:
             if not test_and_set_bit_lock(bit_nr, &p.flags):
@@ -692,6 +693,7 @@ cdef int wait_on_page_bit_common_58(wait_queue_head *q, page *p, int bit_nr,
                 pc_task_where("wait_on_page_bit_common", p, bit_nr)
                 io_schedule()
                 pc_task_where(NULL, NULL, -1)
+                pc_race(RP_WAIT_AFTER_SCHEDULE)
                 continue
             # If we were non-exclusive, we're done
             if beh != EXCLUSIVE:

@@ -72,6 +72,7 @@ enum pc_race_point {
     RP_TRUNCATE_BEFORE_FREE,/* truncation: page out of the cache, last ref not yet dropped */
     RP_WAKE_AFTER_CLEAR,    /* wake_up_page_bit (cmpxchg-clear): bit clear, bucket lock still held */
     RP_FAULT_MID,           /* do_wp_page: PTE writable and dirty, set_page_dirty not yet done */
+    RP_WAIT_AFTER_SCHEDULE, /* wait_on_page_bit_common: woken, back from io_schedule() */
     RP_NR
 };
 

@@ -27,6 +27,7 @@ cdef extern from "includes/atomic.h" nogil:
         RP_TRUNCATE_BEFORE_FREE
         RP_WAKE_AFTER_CLEAR
         RP_FAULT_MID
+        RP_WAIT_AFTER_SCHEDULE
         RP_NR
 
     int TASK_RUNNING
