@@ -300,11 +300,32 @@ typedef struct { int locked; } spinlock_t;
 
 static inline void spin_lock_init(spinlock_t *l) { l->locked = 0; }
 
+/*
+ * The instrumented build shows a task that spins on a held lock as
+ * where = "spin_lock", so a script or the watchdog can tell it from one
+ * that runs.  pc_current_task, not current: pc_task_attach() itself takes
+ * a spinlock before the task exists.
+ */
+#ifdef PAGECORE_INSTRUMENT
+#define PC_SPIN_WHERE_BEGIN()                                                  \
+    struct task_struct *pc_spin_t = pc_current_task;                           \
+    const char *pc_spin_was = pc_spin_t ? pc_spin_t->where : NULL;             \
+    if (pc_spin_t)                                                             \
+        pc_spin_t->where = "spin_lock"
+#define PC_SPIN_WHERE_END()                                                    \
+    if (pc_spin_t)                                                             \
+        pc_spin_t->where = pc_spin_was
+#else
+#define PC_SPIN_WHERE_BEGIN() do { } while (0)
+#define PC_SPIN_WHERE_END() do { } while (0)
+#endif
+
 static inline void spin_lock(spinlock_t *l)
 {
     pc_ev(PC_EV_LOCK);
     while (__builtin_expect(__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE), 0)) {
         int spins = 0;
+        PC_SPIN_WHERE_BEGIN();
         while (READ_ONCE(l->locked)) {
             if (++spins < PC_SPIN_BEFORE_YIELD) {
                 cpu_relax();
@@ -313,6 +334,7 @@ static inline void spin_lock(spinlock_t *l)
                 sched_yield();
             }
         }
+        PC_SPIN_WHERE_END();
     }
 }
 
