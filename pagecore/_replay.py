@@ -1,0 +1,732 @@
+"""Scripted interleavings over real threads, and the replay of the three seed races.
+
+An Interleaving runs model operations on named threads (each with its own
+task_struct, named after it) and orders them with the instrumented build's
+race points.  Every step waits with a timeout and returns whether it got
+what it waited for; when it did not, it writes down why (the task returned
+without getting there, or is blocked, and where), so a variant that closes
+a window is seen doing so instead of deadlocking the script.  What went
+wrong comes only from the model: its bug counters and log (bug_on,
+freed_page, not_under_writeback, bad_page, lost_write) and the watchdog of
+finish() (hang).
+
+    from pagecore import Model
+    from pagecore._replay import Interleaving
+
+    m = Model("original", instrumented=True)
+    page = m.new_page()
+    m.start_writeback(page)
+    with Interleaving(m) as s:
+        s.start("cpu1", m.core.end_page_writeback_, page, park_at="ewb_after_clear")
+        s.parked("cpu1", "ewb_after_clear")     # True: it waits there
+        s.start("cpu2", m.core.write_cache_pages_in, page, 0, "start")
+        s.done("cpu2")                          # True: the call returned
+        s.start("cpu3", m.core.write_cache_pages_in, page, 0, "wait")
+        s.asleep("cpu3", bit=m.PG_writeback)    # True: it sleeps on that bit
+        s.release("ewb_after_clear")
+        s.done("cpu1")
+        s.start("cpu2-end", m.core.end_page_writeback_, page)
+    print(s.outcome.failures, s.log)            # ['bug_on'], what each step saw
+
+Steps:
+  start(name, fn, *args, park_at=(), what=None)  run fn(*args) on a new thread;
+      each race point in park_at is armed for that task alone before fn runs.
+  parked(name, point)   until the task is parked at point; False if it
+      returned without reaching it, or did not get there in time.
+  done(name)            until fn returned; False if the task is asleep in the
+      model (a short settle time) or still running after the timeout.
+  asleep(name, bit=None, page=None)   until the task sleeps on a page bit.
+  release(point)        let the tasks parked at point go on.
+  note(text)            add a line to the log.
+  result(name)          what fn returned (None while it runs).
+  finish()              release every point still armed, then wait for every
+      thread; the watchdog reports a task that never finishes as a hang and
+      makes it give up (abort_all), so the run always completes.
+Each wait takes timeout= (seconds; default: the Interleaving's step).
+"""
+
+import threading
+import time
+
+from pagecore._errors import PagecoreError
+from pagecore._machine import Model
+
+STEP = 1.0          # seconds a step waits before it calls a task blocked
+SETTLE = 0.02       # a task asleep in the model this long is not going anywhere
+
+
+class Outcome:
+    """What an interleaving did: failure kinds, counts, the bug log and the hang."""
+
+    def __init__(self):
+        self.bugs = {}
+        self.bug_log = []
+        self.hung = []
+        self.failures = []
+        self.ops = 0
+
+    def as_counts(self):
+        counts = {k: v for k, v in self.bugs.items() if v}
+        if self.hung:
+            counts["hang"] = 1
+        return counts
+
+
+class _Task:
+    def __init__(self, name, what):
+        self.name = name
+        self.what = what
+        self.pid = None
+        self.thread = None
+        self.attached = threading.Event()
+        self.go = threading.Event()
+        self.finished = threading.Event()
+        self.result = None
+        self.error = None
+        self.reported = False
+
+
+class Interleaving:
+    """A scripted interleaving of model operations on real threads; see the module."""
+
+    def __init__(self, model, step=STEP, watchdog=5.0):
+        self.m = model
+        self.core = model.core
+        if not model.instrumented:
+            raise PagecoreError("an interleaving needs the instrumented build "
+                                "(Model(..., instrumented=True))")
+        self.step = step
+        self.watchdog = watchdog
+        self.tasks = {}
+        self.armed = {}         # point -> task name
+        self.log = []
+        self.outcome = None
+        self._bits = {v: k for k, v in self.core.page_bits().items()}
+        self._bugs0 = self.core.bugs()
+        self._log0 = len(self.core.bug_log())
+
+    # -- context -----------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.finish()
+        else:
+            # An error or Ctrl-C in the script: leave no thread in the model.
+            self.core.abort_all()
+            for t in self.tasks.values():
+                t.go.set()
+                if t.thread is not None:
+                    t.thread.join(5.0)
+            if all(not t.thread.is_alive() for t in self.tasks.values() if t.thread):
+                self.core.clear_abort()
+        return False
+
+    # -- helpers -----------------------------------------------------------
+
+    def note(self, text):
+        self.log.append(text)
+
+    def _task(self, name):
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise PagecoreError("no task %r in this interleaving" % name) from None
+
+    def _label(self, t):
+        return "%s (pid %s)" % (t.name, t.pid)
+
+    def _snapshot(self, t):
+        for info in self.core.tasks():
+            if info["pid"] == t.pid:
+                return info
+        return None
+
+    def where(self, name):
+        """Where the task is now, in words."""
+        t = self._task(name)
+        if t.finished.is_set():
+            return "finished"
+        info = self._snapshot(t)
+        if info is None:
+            return "not started"
+        return self._where(info)
+
+    def _where(self, info):
+        if info.get("where") in self.core.RACE_POINTS:
+            return "parked at %s" % info["where"]
+        if info.get("asleep"):
+            bit = self._bits.get(info.get("bit"), info.get("bit"))
+            return "asleep in %s on page %s %s" % (info.get("where"), info.get("page"), bit)
+        if info.get("where") == "spin_lock":
+            return "spinning on a held spinlock"
+        if info.get("where"):
+            return "in %s, not asleep" % info["where"]
+        return "running"
+
+    def _stuck(self, info):
+        # asleep in the model, parked at a race point, or spinning on a lock
+        return info is not None and (info.get("asleep") or info.get("where") == "spin_lock"
+                                     or info.get("where") in self.core.RACE_POINTS)
+
+    # -- steps -------------------------------------------------------------
+
+    def start(self, name, fn, *args, park_at=(), what=None):
+        """Run fn(*args) on a new thread named @name; @park_at: race point
+        names armed for this task alone before it starts."""
+        if name in self.tasks:
+            raise PagecoreError("task %r already started" % name)
+        if len(name.encode()) > 31:
+            raise PagecoreError("task name %r longer than 31 bytes" % name)
+        points = (park_at,) if isinstance(park_at, str) else tuple(park_at)
+        for p in points:
+            if p not in self.core.RACE_POINTS:
+                raise PagecoreError("unknown race point %r (known: %s)"
+                                    % (p, ", ".join(self.core.RACE_POINTS)))
+            if p in self.armed:
+                raise PagecoreError("race point %s is already armed for %s"
+                                    % (p, self.armed[p]))
+        t = _Task(name, what or getattr(fn, "__name__", "fn"))
+        self.tasks[name] = t
+
+        def body():
+            t.pid = self.core.task_attach(name)
+            t.attached.set()
+            t.go.wait()
+            try:
+                t.result = fn(*args)
+            except BaseException as e:  # reported in the log and the outcome
+                t.error = "%s: %s" % (type(e).__name__, e)
+            finally:
+                self.core.task_detach()
+                t.finished.set()
+
+        t.thread = threading.Thread(target=body, name=name, daemon=True)
+        t.thread.start()
+        if not t.attached.wait(self.watchdog):
+            raise PagecoreError("task %s did not start" % name)
+        for p in points:
+            self.core.rp_arm(p, 1, t.pid)
+            self.armed[p] = name
+        self.outcome = None
+        t.go.set()
+        self.note("%s: %s%s" % (self._label(t), t.what,
+                                 " (to pause at %s)" % ", ".join(points) if points else ""))
+        return t.pid
+
+    def parked(self, name, point, timeout=None):
+        """Wait until task @name is parked at race point @point."""
+        t = self._task(name)
+        deadline = time.monotonic() + (self.step if timeout is None else timeout)
+        stuck_since = None
+        while True:
+            info = self._snapshot(t)
+            if self.core.rp_parked(point) >= 1:
+                if info is not None and info.get("where") == point:
+                    self.note("%s: paused at %s" % (self._label(t), point))
+                    return True
+            if t.finished.is_set():
+                self.note("%s: never reached %s: %s returned without passing it"
+                          % (self._label(t), point, t.what))
+                return False
+            if self._stuck(info) and info.get("where") != point:
+                stuck_since = stuck_since or time.monotonic()
+                if time.monotonic() - stuck_since >= 10 * SETTLE:
+                    self.note("%s: blocked before %s: %s" % (self._label(t), point,
+                                                            self._where(info)))
+                    return False
+            else:
+                stuck_since = None
+            if time.monotonic() > deadline:
+                self.note("%s: blocked before %s: %s" % (self._label(t), point, self.where(name)))
+                return False
+            time.sleep(0.0005)
+
+    def done(self, name, timeout=None):
+        """Wait until task @name's call has returned."""
+        t = self._task(name)
+        deadline = time.monotonic() + (self.step if timeout is None else timeout)
+        asleep_since = None
+        while True:
+            if t.finished.wait(0.001):
+                if not t.reported:
+                    t.reported = True
+                    self.note(("%s: returned %s" % (self._label(t), self._result(t))).rstrip())
+                return True
+            info = self._snapshot(t)
+            now = time.monotonic()
+            if self._stuck(info):
+                asleep_since = asleep_since or now
+                if now - asleep_since >= SETTLE:
+                    self.note("%s: blocked: %s" % (self._label(t), self._where(info)))
+                    return False
+            else:
+                asleep_since = None
+            if now > deadline:
+                self.note("%s: blocked: %s after %.1f s" % (self._label(t), self.where(name),
+                                                           self.step if timeout is None
+                                                           else timeout))
+                return False
+
+    def asleep(self, name, bit=None, page=None, timeout=None):
+        """Wait until task @name sleeps on a page bit (@bit, @page if given)."""
+        t = self._task(name)
+        deadline = time.monotonic() + (self.step if timeout is None else timeout)
+        other_since = None
+        while True:
+            info = self._snapshot(t)
+            now = time.monotonic()
+            if (info is not None and info.get("asleep")
+                    and (bit is None or info.get("bit") == bit)
+                    and (page is None or info.get("page") == page)):
+                self.note("%s: %s" % (self._label(t), self._where(info)))
+                return True
+            if self._stuck(info):
+                # asleep on another bit (the page lock, say), or spinning,
+                # and staying so
+                other_since = other_since or now
+                if now - other_since >= 10 * SETTLE:
+                    self.note("%s: blocked: %s" % (self._label(t), self._where(info)))
+                    return False
+            else:
+                other_since = None
+            if t.finished.is_set():
+                t.reported = True
+                self.note("%s: returned %s without sleeping" % (self._label(t), self._result(t)))
+                return False
+            if time.monotonic() > deadline:
+                self.note("%s: not asleep on the page bit: %s" % (self._label(t),
+                                                                  self.where(name)))
+                return False
+            time.sleep(0.0005)
+
+    def woken(self, name, point="wait_after_schedule", timeout=None):
+        """If task @name, a sleeper with @point armed for it, has been woken
+        (it is no longer asleep), wait for it at @point, let it go and let it
+        run as far as it gets (done()).  False if it is still asleep, or
+        @point is not armed for it any more."""
+        t = self._task(name)
+        if self.armed.get(point) != name:
+            return False
+        deadline = time.monotonic() + (self.step if timeout is None else timeout)
+        while True:
+            info = self._snapshot(t)
+            if info is not None and info.get("where") == point:
+                self.note("%s: woken, paused at %s; it goes on" % (self._label(t), point))
+                self.release(point)
+                self.done(name)
+                return True
+            if t.finished.is_set() or (info is not None and info.get("asleep")):
+                return False
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.0005)
+
+    def release(self, point):
+        """Let the task parked at @point go on."""
+        self.core.rp_release(point)
+        name = self.armed.pop(point, None)
+        self.note("release %s%s" % (point, " (%s)" % name if name else ""))
+
+    def result(self, name):
+        return self._task(name).result
+
+    def finished(self, name):
+        return self._task(name).finished.is_set()
+
+    def _result(self, t):
+        if t.error:
+            return "with an error: %s" % t.error
+        return "" if t.result is None else repr(t.result)
+
+    # -- the end -----------------------------------------------------------
+
+    def finish(self):
+        """Release every armed point and wait for every thread; a thread
+        that does not finish within the watchdog's time is a hang."""
+        if self.outcome is not None:
+            return self.outcome
+        for point in list(self.armed):
+            self.release(point)
+        deadline = time.monotonic() + self.watchdog
+        for t in self.tasks.values():
+            t.thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t for t in self.tasks.values() if t.thread.is_alive()]
+        out = Outcome()
+        # Bugs are counted before the watchdog acts: a sleeper it makes give
+        # up returns early, and what it trips over then is not the model's.
+        bugs = self.core.bugs()
+        out.bugs = {k: bugs[k] - self._bugs0.get(k, 0) for k in bugs}
+        out.bug_log = self.core.bug_log()[self._log0:]
+        if alive:
+            for t in alive:
+                info = self._snapshot(t)
+                where = self._where(info) if info else "unknown"
+                out.hung.append("%s never finished %s: %s" % (self._label(t), t.what, where))
+                self.note("watchdog: %s" % out.hung[-1])
+            self.core.abort_all()
+            for t in alive:
+                t.go.set()
+                t.thread.join(5.0)
+            if any(t.thread.is_alive() for t in alive):
+                raise PagecoreError("tasks did not give up after the watchdog: "
+                                    + ", ".join(t.name for t in alive if t.thread.is_alive()))
+            self.core.clear_abort()
+        for t in self.tasks.values():
+            if t.error:
+                self.note("%s: error: %s" % (self._label(t), t.error))
+        out.failures = [k for k, v in out.bugs.items() if v] + (["hang"] if out.hung else [])
+        out.ops = len(self.tasks)
+        self.outcome = out
+        return out
+
+    def describe_bugs(self):
+        return [describe_bug(r, self._bits) for r in (self.outcome or self.finish()).bug_log]
+
+
+# ---------------------------------------------------------------------------
+# Reading the bug log
+# ---------------------------------------------------------------------------
+
+def flag_names(flags, bits):
+    return "|".join(bits[b] for b in sorted(bits) if flags >> b & 1) or "0"
+
+
+def describe_bug(rec, bits):
+    """One bug_log record in words."""
+    who = "task %s (pid %s)" % (rec["comm"], rec["pid"])
+    page = rec.get("page")
+    kind = rec["kind"]
+    if kind == "bug_on":
+        return ("%s hit BUG_ON(PageWriteback) in %s after wait_on_page_writeback: page %s "
+                "flags %s" % (who, rec["site"], page, flag_names(rec["a"], bits)))
+    if kind == "freed_page":
+        if rec["a"] != rec["b"]:
+            return ("%s touched page %s in %s after it was freed and allocated again "
+                    "(generation %d when its end_page_writeback began, %d now)"
+                    % (who, page, rec["site"], rec["a"], rec["b"]))
+        return "%s touched page %s in %s after it was freed" % (who, page, rec["site"])
+    if kind == "not_under_writeback":
+        return "%s: %s found PG_writeback already clear on page %s" % (who, rec["site"], page)
+    if kind == "bad_page":
+        return ("%s freed page %s with flags %s set (bad_page)"
+                % (who, page, flag_names(rec["a"], bits)))
+    if kind == "lost_write":
+        return ("%s: page %s buffer %d: the user wrote version %d through the mapping, the "
+                "disk holds version %d, and nothing marks the page dirty any more (PTEs "
+                "clean, PG_dirty clear, buffers clean): the write is lost"
+                % (who, page, rec["a"], rec["b"] >> 32, rec["b"] & 0xffffffff))
+    return "%s: %s on page %s in %s" % (who, kind, page, rec["site"])
+
+
+# ---------------------------------------------------------------------------
+# The three seed races
+# ---------------------------------------------------------------------------
+
+# Where an end of writeback can be paused with PG_writeback clear (or about
+# to be) and the wake not yet done; which of them a variant's code passes is
+# the variant's business, and each replay says which it never reached.
+EWB_WINDOWS = ("ewb_under_i_pages", "ewb_after_clear", "wake_before_clear", "wake_after_clear")
+# Where a woken waiter is held until the script lets it look at the bit.
+WOKEN = "wait_after_schedule"
+
+
+class Run:
+    """One interleaving of a scenario: its title, log, outcome and bug lines."""
+
+    def __init__(self, title, s):
+        self.title = title
+        self.outcome = s.finish()
+        self.log = list(s.log)
+        self.bugs = s.describe_bugs()
+        self.failures = list(self.outcome.failures)
+
+    def evidence(self):
+        return ["interleaving: %s" % self.title] + self.log + self.bugs
+
+
+def _wcp(core, mapping, how):
+    def fn(page):
+        return core.write_cache_pages_in(page, mapping, how)[0]
+    fn.__name__ = "write_cache_pages_in"
+    return fn
+
+
+def writeback_set_again(variant, window, waiter_first=False, bystander=False, step=STEP,
+                        writeback_tags=True):
+    """Seed 000 (c2407cf7d22d).  cpu1 ends the first writeback and is paused
+    at @window; cpu2, write_cache_pages, starts a new writeback under the
+    page lock; cpu3, write_cache_pages, waits for writeback (after cpu2 or,
+    with @waiter_first, already before cpu1); with @bystander a task in
+    filemap_fdatawait waits on the first writeback, so PG_waiters is set
+    when cpu1 ends it.  cpu1 resumes; then cpu2's writeback is ended."""
+    m = Model(variant, instrumented=True, npages=16)
+    c = m.core
+    c.set_mapping_writeback_tags(0, writeback_tags)
+    page = m.new_page(0, 0)
+    m.start_writeback(page)
+    wb = m.PG_writeback
+    title = "cpu1 paused at %s%s%s" % (
+        window, "; cpu3 waiting before cpu1 ends writeback" if waiter_first else "",
+        "; a filemap_fdatawait waiter on the first writeback" if bystander else "")
+    wcp_wait, wcp_start = _wcp(c, 0, "wait"), _wcp(c, 0, "start")
+    cpu3 = "cpu3-write_cache_pages"
+    with Interleaving(m, step=step) as s:
+        s.note("page %d in the page cache, under writeback (lock_page; set_page_writeback; "
+               "unlock_page)" % page)
+        if bystander:
+            s.start("cpu0-fdatawait", m.wait_on_page_writeback, page,
+                    what="filemap_fdatawait: wait_on_page_writeback")
+            s.asleep("cpu0-fdatawait", bit=wb)
+        if waiter_first:
+            s.start(cpu3, wcp_wait, page, park_at=WOKEN,
+                    what="write_cache_pages: lock_page; wait_on_page_writeback")
+            s.asleep(cpu3, bit=wb)
+        s.start("cpu1-end_page_writeback", c.end_page_writeback_, page, park_at=window,
+                what="end_page_writeback")
+        opened = s.parked("cpu1-end_page_writeback", window)
+        if opened:
+            s.note("PG_writeback is %s while cpu1 waits" % ("set" if m.PageWriteback(page)
+                                                            else "clear"))
+        if waiter_first:
+            s.woken(cpu3)       # if cpu1's walk woke it, it looks at the bit now
+        s.start("cpu2-write_cache_pages", wcp_start, page,
+                what="write_cache_pages: lock_page; wait_on_page_writeback; "
+                     "set_page_writeback; unlock_page")
+        cpu2 = s.done("cpu2-write_cache_pages")
+        if cpu2 and s.result("cpu2-write_cache_pages") == "started":
+            s.note("PG_writeback set again by cpu2-write_cache_pages%s"
+                   % (" while cpu1 is paused" if opened else ""))
+        elif opened and not cpu2:
+            s.note("window closed: cpu2 cannot start a writeback while cpu1 waits at %s (%s)"
+                   % (window, s.where("cpu2-write_cache_pages")))
+        if not waiter_first:
+            s.start(cpu3, wcp_wait, page, park_at=WOKEN,
+                    what="write_cache_pages: lock_page; wait_on_page_writeback")
+            if not s.asleep(cpu3, bit=wb) and opened and cpu2:
+                s.note("window closed: cpu3 does not wait on the new writeback while cpu1 "
+                       "waits at %s (%s)" % (window, s.where(cpu3)))
+        if opened:
+            s.release(window)
+        s.done("cpu1-end_page_writeback")
+        s.woken(cpu3)
+        if s.done(cpu3):
+            s.note("cpu3 returned from wait_on_page_writeback before cpu2's writeback ended")
+        s.done("cpu2-write_cache_pages")
+        if s.result("cpu2-write_cache_pages") == "started":
+            s.start("cpu2-end_page_writeback", c.end_page_writeback_, page,
+                    what="end_page_writeback of cpu2's writeback")
+            s.done("cpu2-end_page_writeback")
+        s.done(cpu3)
+    return Run(title, s)
+
+
+def page_reuse(variant, window, truncate_first=False, step=STEP):
+    """Seed 001 (073861ed77b6).  cpu1 ends writeback and is paused at
+    @window; cpu2 truncates the page (before cpu1 with @truncate_first,
+    asleep on the writeback; else after the clear) and drops the last
+    references; cpu3, a new user, alloc_page()s (LIFO: the page just freed
+    comes back), adds it to another file and starts writeback on it; cpu4,
+    write_cache_pages on the new file, waits for that writeback.  cpu1
+    resumes; then cpu3's writeback is ended."""
+    m = Model(variant, instrumented=True, npages=16)
+    c = m.core
+    wb = m.PG_writeback
+    # The allocation's reference stands for the truncator's find_get_page().
+    page = m.new_page(0, 0)
+    m.start_writeback(page)
+    gen0 = c.page_info(page)["gen"]
+    title = "cpu1 paused at %s%s" % (window, "; truncation waiting on the writeback first"
+                                     if truncate_first else "")
+    wcp_wait, wcp_start = _wcp(c, 1, "wait"), _wcp(c, 1, "start")
+    newpage = []
+
+    def new_user():
+        q = c.alloc_page_()
+        if q < 0:
+            raise PagecoreError("out of pages")
+        newpage.append(q)
+        c.add_to_page_cache_(q, 1, 0)
+        return q, wcp_start(q)
+    new_user.__name__ = "alloc_page; add_to_page_cache; write_cache_pages (start writeback)"
+
+    with Interleaving(m, step=step) as s:
+        s.note("page %d (generation %d) in file 0, under writeback; the page cache and the "
+               "truncator hold its only references" % (page, gen0))
+        trunc = "truncate_inode_page: lock_page; wait_on_page_writeback; " \
+                "delete_from_page_cache; unlock_page; put_page"
+        if truncate_first:
+            s.start("cpu2-truncate", c.truncate_inode_page_, page, park_at=WOKEN, what=trunc)
+            s.asleep("cpu2-truncate", bit=wb)
+        s.start("cpu1-end_page_writeback", c.end_page_writeback_, page, park_at=window,
+                what="end_page_writeback")
+        opened = s.parked("cpu1-end_page_writeback", window)
+        if not truncate_first:
+            s.start("cpu2-truncate", c.truncate_inode_page_, page, what=trunc)
+        else:
+            s.woken("cpu2-truncate")    # if cpu1's walk woke it, it goes on now
+        if s.done("cpu2-truncate"):
+            info = c.page_info(page)
+            s.note("after truncation page %d has %d references and is %s"
+                   % (page, info["refcount"], "free" if info["free"] else "not freed"))
+        elif opened:
+            s.note("window closed: the truncation cannot finish while cpu1 waits at %s (%s)"
+                   % (window, s.where("cpu2-truncate")))
+        s.start("cpu3-new_user", new_user, what=new_user.__name__)
+        s.done("cpu3-new_user")
+        if newpage:
+            q = newpage[0]
+            info = c.page_info(q)
+            if q == page:
+                s.note("alloc_page gave page %d back: the truncated page, generation %d -> %d"
+                       % (q, gen0, info["gen"]))
+            else:
+                s.note("alloc_page gave page %d (page %d was not free)" % (q, page))
+            if s.armed.get(WOKEN):
+                s.release(WOKEN)
+            s.start("cpu4-write_cache_pages", wcp_wait, q, park_at=WOKEN,
+                    what="write_cache_pages on file 1: lock_page; wait_on_page_writeback")
+            s.asleep("cpu4-write_cache_pages", bit=wb)
+        if opened:
+            s.release(window)
+        s.done("cpu1-end_page_writeback")
+        if newpage:
+            s.woken("cpu4-write_cache_pages")
+        if newpage and s.done("cpu4-write_cache_pages"):
+            s.note("cpu4 returned from wait_on_page_writeback before cpu3's writeback ended")
+        s.done("cpu2-truncate")
+        s.done("cpu3-new_user")
+        res = s.result("cpu3-new_user")
+        if res and res[1] == "started":
+            s.start("cpu3-end_page_writeback", c.end_page_writeback_, res[0],
+                    what="end_page_writeback of the new user's writeback")
+            s.done("cpu3-end_page_writeback")
+        if newpage:
+            s.done("cpu4-write_cache_pages")
+    return Run(title, s)
+
+
+def mmap_lost_write(variant, in_window=False, step=STEP, nbuffers=4):
+    """Seed 003 (7658cc289288), KERNEL.md 5.3.  A page of a file with
+    @nbuffers buffers is mapped shared and writable.  The user stores into
+    buffer 1 (the write fault dirties the page and every buffer); the
+    filesystem writes buffer 1 itself (ll_rw_block); the user stores into
+    buffer 1 again; write_cache_pages writes the page; then the page is
+    checked against the disk.  With @in_window the flush and the second
+    store happen while writeback is paused inside clear_page_dirty_for_io."""
+    m = Model(variant, instrumented=True, npages=8)
+    c = m.core
+    c.dirty_configure(nbuffers, 1)
+    page = m.new_page(0, 0)
+    c.create_page_buffers_(page)
+    c.do_no_page_(0, page, False)
+    title = ("flush and second store while writeback is paused in clear_page_dirty_for_io"
+             if in_window else "flush and second store before writeback")
+
+    def store(value):
+        def fn():
+            return c.mmap_write(0, page, 1, value)
+        fn.__name__ = "store version %d into buffer 1 through the mapping" % value
+        return fn
+
+    def faults(s, name):
+        n = s.result(name)
+        if n == 0:
+            s.note("no fault: the PTE was writable; the CPU set its dirty bit, no buffer "
+                   "was marked")
+        elif n:
+            s.note("write fault: do_wp_page made the PTE writable and dirty, set_page_dirty "
+                   "marked every buffer dirty")
+
+    def flush():
+        return c.ll_rw_block_write_(page, 1)
+    flush.__name__ = "the filesystem writes buffer 1 itself (ll_rw_block(WRITE))"
+
+    with Interleaving(m, step=step) as s:
+        s.note("page %d: %d clean buffers, contents as on disk, mapped read-only by a "
+               "shared writable vma" % (page, nbuffers))
+        s.start("user-store-1", store(1))
+        s.done("user-store-1")
+        faults(s, "user-store-1")
+        if in_window:
+            s.start("writeback", c.write_cache_pages_in, page, 0, "write", park_at="cpdfio_mid",
+                    what="write_cache_pages: lock_page; clear_page_dirty_for_io; "
+                         "__block_write_full_page")
+            s.parked("writeback", "cpdfio_mid")
+        s.start("jbd-flush", flush)
+        s.done("jbd-flush")
+        s.start("user-store-2", store(2))
+        s.done("user-store-2")
+        faults(s, "user-store-2")
+        if in_window:
+            s.release("cpdfio_mid")
+        else:
+            s.start("writeback", c.write_cache_pages_in, page, 0, "write",
+                    what="write_cache_pages: lock_page; clear_page_dirty_for_io; "
+                         "__block_write_full_page")
+        s.done("writeback")
+        st = c.dirty_state(page)
+        s.note("after writeback: PG_dirty %s, PTE %s, dirty buffers %s; page %s, disk %s"
+               % ("set" if st["PG_dirty"] else "clear",
+                  "dirty" if st["ptes"][0]["dirty"] else "clean",
+                  [i for i, b in enumerate(st["buffers"]) if b["dirty"]] or "none",
+                  [b["data"] for b in st["buffers"]], [b["disk"] for b in st["buffers"]]))
+        if st["ptes"][0]["dirty"] and not st["PG_dirty"]:
+            s.note("the page is mapped dirty with PG_dirty clear (the FIXME in 7658cc289288)")
+        s.start("verify", c.check_lost_write_, page,
+                what="check_lost_write: is what the user wrote on disk, or still dirty?")
+        s.done("verify")
+    return Run(title, s)
+
+
+def _writeback_runs(fn, variant, step, flags):
+    runs = []
+    for flag in flags:
+        for window in EWB_WINDOWS:
+            runs.append(fn(variant, window, step=step, **flag))
+    return runs
+
+
+SCENARIOS = {
+    "writeback-set-again": lambda v, step: _writeback_runs(
+        writeback_set_again, v, step,
+        [{}, {"waiter_first": True}, {"bystander": True}]),
+    "page-reuse": lambda v, step: _writeback_runs(
+        page_reuse, v, step, [{}, {"truncate_first": True}]),
+    "mmap-lost-write": lambda v, step: [mmap_lost_write(v, False, step),
+                                        mmap_lost_write(v, True, step)],
+}
+
+
+def replay(variant, scenario, step=STEP):
+    """Every interleaving of @scenario against @variant: one verify result."""
+    runs = SCENARIOS[scenario](variant, step)
+    failures, counts = [], {"runs": len(runs), "ops": sum(r.outcome.ops for r in runs)}
+    for r in runs:
+        for k, v in r.outcome.as_counts().items():
+            counts[k] = counts.get(k, 0) + v
+        failures.extend(f for f in r.failures if f not in failures)
+    evidence = []
+    for r in runs:
+        if r.failures:
+            evidence.extend(r.evidence())
+            evidence.extend(r.outcome.bug_log)
+    notes = _notes(runs)
+    return {"variant": variant, "scenario": scenario, "mode": "replay",
+            "failures": failures, "counts": counts,
+            "evidence": evidence + notes if failures else notes}
+
+
+def _notes(runs):
+    # What every interleaving came to, in one line each, so that a clean cell
+    # says which windows the variant never opened or kept shut.
+    out = []
+    for r in runs:
+        extra = [ln.split(": ", 1)[1] for ln in r.log if "never reached" in ln]
+        extra += ["blocked: " + ln for ln in r.log if ln.startswith("window closed")]
+        extra += [ln for ln in r.log if ln.startswith("watchdog")]
+        what = ", ".join(r.failures) if r.failures else "clean"
+        out.append("%s: %s%s" % (r.title, what, "; " + "; ".join(extra) if extra else ""))
+    return out
