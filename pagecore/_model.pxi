@@ -295,13 +295,16 @@ cdef page *alloc_page() noexcept nogil:
 
 
 # free_pages_prepare(): a page freed with PG_locked or PG_writeback set is a
-# "bad page"; the flags are cleared whatever they were.
+# "bad page"; the flags are cleared whatever they were.  ->mapping is NULL on
+# a free page, as the kernel requires: a racy variant can still end
+# writeback on a page truncation freed too early, and that end must find no
+# mapping (and report PG_writeback clear), not dereference a poison value.
 cdef void __free_page(page *p) noexcept nogil:
     cdef unsigned long flags = READ_ONCE_ul(&p.flags)
     if flags & ((1UL << PG_locked) | (1UL << PG_writeback)):
         pc_bug(PC_BUG_BAD_PAGE, p, "__free_page", flags, 0)
     WRITE_ONCE_ul(&p.flags, 0)
-    p.mapping = <address_space *>PAGE_POISON_MAPPING
+    smp_store_release_ptr(<void **>&p.mapping, NULL)
     p.index = POISON_POINTER_DELTA
     __atomic_store_int(&p.pc_free, 1)
     spin_lock(&A.lock)
