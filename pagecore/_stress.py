@@ -1,0 +1,312 @@
+"""Stress: real threads running a scenario's workload at random, windows widened.
+
+Each scenario has a workload over a small pool of pages, run by N worker
+threads (N from os.cpu_count(), at least 2) for a given time on the
+instrumented build.  The race points where the scenario's window opens are widened: a
+thread that reaches one sleeps or spins for widen_ns with probability
+widen_prob.  What goes wrong is what the model records (bug counters and
+log) and what the watchdog of run_threads() sees (a thread that never
+finishes: hang).  Nothing is expected: a clean variant is one whose run
+ends with every counter at zero.
+
+    writeback-set-again  pages stay in the page cache; workers run
+        write_cache_pages (start a writeback, or only wait for one) and
+        filemap_fdatawait; one thread, the I/O completion, ends each
+        writeback that was started.
+    page-reuse           as above, and workers also truncate pages (the last
+        reference goes, the page is freed) and add new pages in their place
+        (alloc_page hands the page just freed out again).
+    mmap-lost-write      pages with buffers, mapped shared and writable by two
+        vmas; workers store through the mappings, write single buffers
+        themselves (ll_rw_block), run write_cache_pages, remap, and check
+        pages against the disk (check_lost_write).
+"""
+
+import collections
+import itertools
+import os
+import random
+import threading
+import time
+
+from pagecore._machine import Model, run_threads
+from pagecore._replay import EWB_WINDOWS, describe_bug
+
+WIDEN_NS = 100_000      # default widening of a window: 100 us ...
+WIDEN_PROB = 0.3        # ... at 30% of the passes
+GRACE = 10.0            # seconds after the end before a thread counts as hung
+
+# The race points whose windows each workload widens.
+WIDEN = {
+    "writeback-set-again": EWB_WINDOWS,
+    "page-reuse": EWB_WINDOWS + ("truncate_before_free",),
+    "mmap-lost-write": ("cpdfio_mid", "writepage_mid", "fault_mid"),
+}
+
+
+def default_threads():
+    return max(2, os.cpu_count() or 2)
+
+
+class _Workload:
+    """State shared by the threads of one stress run."""
+
+    def __init__(self, m, seconds, seed, nthreads):
+        self.m = m
+        self.c = m.core
+        self.end = time.monotonic() + seconds
+        self.seed = seed
+        self.nthreads = nthreads
+        self.counters = []      # one Counter per thread: no two threads share one
+        self.workers_left = 0
+        self.lock = threading.Lock()
+
+    def rng(self, i):
+        return random.Random(self.seed * 1000 + i)
+
+    def counter(self):
+        n = collections.Counter()
+        self.counters.append(n)
+        return n
+
+    @property
+    def ops(self):
+        total = collections.Counter()
+        for n in list(self.counters):
+            total.update(n)
+        return total
+
+    def running(self):
+        return time.monotonic() < self.end
+
+    def worker_done(self):
+        with self.lock:
+            self.workers_left -= 1
+
+
+class _Writeback(_Workload):
+    """writeback-set-again and page-reuse: writebacks started under the page
+    lock by workers, ended by an I/O completion thread."""
+
+    def __init__(self, m, seconds, seed, nthreads, truncate):
+        super().__init__(m, seconds, seed, nthreads)
+        self.truncate = truncate
+        self.nslots = 2
+        self.slots = [m.new_page(0, i) for i in range(self.nslots)]
+        for p in self.slots:
+            m.put_page(p)       # the page cache's reference is the slot's
+        self.slot_lock = threading.Lock()
+        self.inflight = collections.deque()
+
+    def lookup(self, i):
+        # find_get_page(): the page in slot @i with a reference, or None
+        with self.slot_lock:
+            p = self.slots[i]
+            if p is not None:
+                self.c.get_page_(p)
+            return p
+
+    def worker(self, i):
+        rng, n = self.rng(i), self.counter()
+        c = self.c
+        ops = ("write",) * 4 + ("wait",) * 3 + ("fdatawait",) * 2
+        if self.truncate:
+            ops += ("truncate",) * 2 + ("populate",) * 2
+        try:
+            while self.running():
+                op = rng.choice(ops)
+                slot = rng.randrange(self.nslots)
+                if op == "truncate":
+                    with self.slot_lock:
+                        p = self.slots[slot]
+                        self.slots[slot] = None
+                        if p is not None:
+                            c.get_page_(p)
+                    if p is not None:
+                        c.truncate_inode_page_(p)
+                        n[op] += 1
+                    continue
+                if op == "populate":
+                    with self.slot_lock:
+                        if self.slots[slot] is not None:
+                            continue
+                    p = c.alloc_page_()
+                    if p < 0:
+                        continue
+                    c.add_to_page_cache_(p, 0, slot)
+                    with self.slot_lock:
+                        won = self.slots[slot] is None
+                        if won:
+                            self.slots[slot] = p
+                    if won:
+                        c.put_page_(p)          # the slot keeps the page cache's
+                    else:                       # lost the slot: throw it away
+                        c.truncate_inode_page_(p)
+                    n[op] += 1
+                    continue
+                p = self.lookup(slot)
+                if p is None:
+                    continue
+                if op == "write":
+                    if c.write_cache_pages_in(p, 0, "start")[0] == "started":
+                        self.inflight.append(p)
+                elif op == "wait":
+                    c.write_cache_pages_in(p, 0, "wait")
+                else:
+                    c.wait_on_page_writeback_(p)
+                c.put_page_(p)
+                n[op] += 1
+        finally:
+            self.worker_done()
+
+    def completion(self):
+        # The I/O completion: ends every writeback that was started, until
+        # the workers are gone (or the run is over and nothing is in flight:
+        # a worker that never comes back must not keep it here).
+        c, n = self.c, self.counter()
+        while True:
+            try:
+                p = self.inflight.popleft()
+            except IndexError:
+                if self.workers_left <= 0 or (time.monotonic() > self.end + 1.0):
+                    if not self.inflight:
+                        return
+                time.sleep(0.00005)
+                continue
+            c.end_page_writeback_(p)
+            n["end_page_writeback"] += 1
+
+
+class _Dirty(_Workload):
+    """mmap-lost-write: stores through shared writable mappings, the
+    filesystem's own buffer writes, write_cache_pages, and checks."""
+
+    def __init__(self, m, seconds, seed, nthreads):
+        super().__init__(m, seconds, seed, nthreads)
+        c = self.c
+        self.nbuffers, self.nvmas = 4, 2
+        c.dirty_configure(self.nbuffers, self.nvmas)
+        self.pages = []
+        for i in range(2):
+            p = m.new_page(0, i)
+            c.create_page_buffers_(p)
+            for v in range(self.nvmas):
+                c.do_no_page_(v, p, False)
+            self.pages.append(p)
+        self.values = itertools.count(1)
+
+    def worker(self, i):
+        rng, n = self.rng(i), self.counter()
+        c = self.c
+        ops = ("store",) * 8 + ("flush",) * 4 + ("writeback",) * 5 + ("check",) * 2 + ("remap",)
+        try:
+            while self.running():
+                op = rng.choice(ops)
+                p = rng.choice(self.pages)
+                if op == "store":
+                    c.mmap_write(rng.randrange(self.nvmas), p, rng.randrange(self.nbuffers),
+                                 next(self.values) & 0xffffffff)
+                elif op == "flush":
+                    c.ll_rw_block_write_(p, rng.randrange(self.nbuffers))
+                elif op == "writeback":
+                    c.write_cache_pages_in(p, 0, "write")
+                elif op == "check":
+                    c.check_lost_write_(p)
+                else:
+                    v = rng.randrange(self.nvmas)
+                    c.zap_pte_(v, p)
+                    c.do_no_page_(v, p, False)
+                n[op] += 1
+        finally:
+            self.worker_done()
+
+    def final(self):
+        n = self.counter()
+        for p in self.pages:
+            self.c.check_lost_write_(p)
+            n["check"] += 1
+
+
+def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
+           widen_prob=WIDEN_PROB, seed=None, progress=None):
+    """Run @scenario's workload against @variant for @seconds: one verify
+    result.  @progress(text), if given, is called about every 2 seconds."""
+    nthreads = threads or default_threads()
+    seed = random.randrange(1 << 30) if seed is None else seed
+    m = Model(variant, instrumented=True, npages=64)
+    c = m.core
+    for point in WIDEN[scenario]:
+        c.rp_delay(point, int(widen_ns), float(widen_prob))
+    if scenario == "mmap-lost-write":
+        w = _Dirty(m, seconds, seed, nthreads)
+        fns = {"worker-%d" % i: (lambda i=i: w.worker(i)) for i in range(nthreads)}
+    else:
+        w = _Writeback(m, seconds, seed, nthreads, truncate=(scenario == "page-reuse"))
+        # and the I/O completion, which never waits on a page
+        fns = {"worker-%d" % i: (lambda i=i: w.worker(i)) for i in range(nthreads)}
+        fns["end_io"] = w.completion
+    w.workers_left = sum(1 for n in fns if n.startswith("worker"))
+    first = {}
+    t0 = time.monotonic()
+    stop = threading.Event()
+
+    def monitor():
+        # when the first failure showed, and progress for long runs
+        last = t0
+        while not stop.wait(0.01):
+            now = time.monotonic()
+            if not first and any(c.bugs().values()):
+                first["seconds"] = round(now - t0, 3)
+                first["ops"] = sum(w.ops.values())
+            if progress and now - last >= 2.0:
+                last = now
+                progress("%s / %s: %.0f of %.0f s, %d ops%s"
+                         % (variant, scenario, now - t0, seconds, sum(w.ops.values()),
+                            "".join(", %s %d" % kv for kv in c.bugs().items() if kv[1])))
+
+    mon = threading.Thread(target=monitor, daemon=True)
+    mon.start()
+    try:
+        run = run_threads(c, fns, timeout=seconds + GRACE)
+    finally:
+        stop.set()
+        mon.join()
+        for point in WIDEN[scenario]:
+            c.rp_delay(point, 0, 0.0)
+    if not run.hung and isinstance(w, _Dirty):
+        w.final()
+    elapsed = time.monotonic() - t0
+    bugs = c.bugs()
+    if not first and any(bugs.values()):
+        first["seconds"] = round(elapsed, 3)
+        first["ops"] = sum(w.ops.values())
+    counts = {"ops": sum(w.ops.values()), "threads": len(fns), "seconds": round(elapsed, 3)}
+    counts.update({k: v for k, v in bugs.items() if v})
+    failures = [k for k, v in bugs.items() if v]
+    if run.hung:
+        counts["hang"] = len(run.hung)
+        failures.append("hang")
+    bits = {v: k for k, v in c.page_bits().items()}
+    evidence = []
+    if run.hung:
+        evidence.append("watchdog: %s" % run.describe_hang())
+    for name, err in run.errors.items():
+        evidence.append("%s: error: %s" % (name, err))
+    log = c.bug_log()
+    evidence.extend(describe_bug(r, bits) for r in log[:8])
+    if len(log) > 8:
+        evidence.append("... %d more in the bug log" % (len(log) - 8))
+    summary = {"seed": seed, "threads": len(fns), "seconds": round(elapsed, 3),
+               "ops": counts["ops"], "widen_ns": int(widen_ns), "widen_prob": widen_prob,
+               "widened": list(WIDEN[scenario]),
+               "race_point_hits": {p: c.rp_hits(p) for p in WIDEN[scenario]},
+               "ops_by_kind": dict(sorted(w.ops.items()))}
+    if first:
+        summary["first_failure_s"] = first["seconds"]
+        summary["first_failure_op"] = first["ops"]
+    evidence.append(summary)
+    if run.errors:
+        # an exception in the harness is not a model outcome, but it must show
+        counts["harness_errors"] = len(run.errors)
+    return {"variant": variant, "scenario": scenario, "mode": "stress",
+            "failures": failures, "counts": counts, "evidence": evidence + log[:8]}
