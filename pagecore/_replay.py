@@ -666,7 +666,9 @@ def mmap_lost_write(variant, in_window=False, step=STEP, nbuffers=4):
             s.start("writeback", c.write_cache_pages_in, page, 0, "write",
                     what="write_cache_pages: lock_page; clear_page_dirty_for_io; "
                          "__block_write_full_page")
-        s.done("writeback")
+        if s.done("writeback") and s.result("writeback")[0] == "written":
+            s.note("__block_write_full_page wrote %d of the %d buffers: the ones marked dirty"
+                   % (s.result("writeback")[1], nbuffers))
         st = c.dirty_state(page)
         s.note("after writeback: PG_dirty %s, PTE %s, dirty buffers %s; page %s, disk %s"
                % ("set" if st["PG_dirty"] else "clear",

@@ -82,7 +82,7 @@ def _check_args(args):
     if args.json:
         _check_writable(args.json)
     variants = list(dict.fromkeys(variants))
-    scenarios = list(dict.fromkeys(scenarios))
+    scenarios = [s for s in SCENARIOS if s in scenarios]
     cells, skipped = [], []
     for v in variants:
         for s in scenarios:
