@@ -372,13 +372,20 @@ static inline void __set_current_state(int state)
 
 /*
  * try_to_wake_up(): if @p is in one of @state, make it TASK_RUNNING and, if
- * it really went to sleep, wake it from its futex.  The cmpxchg orders the
- * waker's earlier stores (WQ_FLAG_WOKEN) before its read of p->state; it
- * pairs with the barrier in set_current_state() on the sleeper's side.
+ * it really went to sleep, wake it from its futex.  The waker's earlier
+ * stores (WQ_FLAG_WOKEN) must be visible before it reads p->state, as
+ * try_to_wake_up()'s smp_mb__after_spinlock() makes them: otherwise a
+ * waiter between set_current_state() and its look at the flags, and this
+ * waker, can each miss the other's store (the store-buffer pattern, which
+ * x86 allows), and the waiter sleeps with nobody left to wake it.  The
+ * fence pairs with the barrier in set_current_state() on the sleeper's side.
  */
 static inline int wake_up_state(struct task_struct *p, unsigned int state)
 {
-    int old = __atomic_load_n(&p->state, __ATOMIC_SEQ_CST);
+    int old;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    old = __atomic_load_n(&p->state, __ATOMIC_SEQ_CST);
 
     while (old & state) {
         if (__atomic_compare_exchange_n(&p->state, &old, TASK_RUNNING, 0,
