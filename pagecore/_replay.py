@@ -728,7 +728,7 @@ def _notes(runs):
     for r in runs:
         extra = [ln.split(": ", 1)[1] for ln in r.log if "never reached" in ln]
         extra += ["blocked: " + ln for ln in r.log if ln.startswith("window closed")]
-        extra += [ln for ln in r.log if ln.startswith("watchdog")]
+        extra += [ln for ln in r.log if ln.startswith("watchdog") or "FIXME" in ln]
         what = ", ".join(r.failures) if r.failures else "clean"
         out.append("%s: %s%s" % (r.title, what, "; " + "; ".join(extra) if extra else ""))
     return out

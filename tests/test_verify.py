@@ -1,0 +1,281 @@
+"""Race verdicts: the seeds' own claims by replay, the scripted-interleaving
+API, short stress runs of each scenario, and `pagecore verify`.
+
+Every threaded run here is under a watchdog (Interleaving.finish or
+run_threads): a hang is reported as a failure, never kept.
+"""
+
+import json
+
+import pytest
+
+from pagecore import Model, PagecoreError
+from pagecore._cli import main
+from pagecore._replay import Interleaving, page_reuse, replay, writeback_set_again
+from pagecore._stress import stress
+
+# -- the seeds' claims, by replay -------------------------------------------
+
+
+def test_seed_000_original_hits_bug_on_after_the_wait():
+    r = replay("original", "writeback-set-again")
+    assert r["failures"] == ["bug_on"]
+    text = "\n".join(e for e in r["evidence"] if isinstance(e, str))
+    assert "cpu3-write_cache_pages" in text and "BUG_ON(PageWriteback)" in text
+    assert "PG_writeback set again by cpu2-write_cache_pages while cpu1 is paused" in text
+    recs = [e for e in r["evidence"] if isinstance(e, dict)]
+    assert recs and all(e["kind"] == "bug_on" and e["site"] == "write_cache_pages"
+                        for e in recs)
+
+
+def test_seed_000_the_exact_interleaving():
+    run = writeback_set_again("original", "ewb_after_clear")
+    assert run.failures == ["bug_on"]
+    (rec,) = run.outcome.bug_log
+    assert rec["comm"] == "cpu3-write_cache_pages"
+
+
+@pytest.mark.parametrize("variant", ["loop-in-wait", "pre-5.8", "shipped-5.10", "folio-6.7"])
+def test_seed_000_waiters_that_loop_are_clean(variant):
+    r = replay(variant, "writeback-set-again")
+    assert r["failures"] == []
+    assert r["counts"]["runs"] == 12
+
+
+def test_seed_001_original_touches_the_reused_page():
+    r = replay("original", "page-reuse")
+    assert "freed_page" in r["failures"]
+    text = "\n".join(e for e in r["evidence"] if isinstance(e, str))
+    assert "alloc_page gave page 0 back: the truncated page" in text
+    assert "cpu1-end_page_writeback" in text and "after it was freed and allocated again" in text
+
+
+def test_seed_001_get_put_does_not_touch_a_reused_page():
+    r = replay("get-put", "page-reuse")
+    assert "freed_page" not in r["failures"]
+    assert r["failures"] == []
+    # the truncation's put_page is not the last one: end_page_writeback holds one
+    run = page_reuse("get-put", "ewb_after_clear")
+    assert any("not freed" in line for line in run.log)
+    assert any("alloc_page gave page 1" in line for line in run.log)
+
+
+def test_seed_001_loop_in_wait_still_touches_the_freed_page():
+    # c2407cf7d22d alone does not take a reference
+    r = replay("loop-in-wait", "page-reuse")
+    assert r["failures"] == ["freed_page"]
+
+
+def test_seed_003_cpdfio_2619_loses_the_write():
+    r = replay("cpdfio-2.6.19", "mmap-lost-write")
+    assert r["failures"] == ["lost_write"]
+    assert r["counts"]["lost_write"] == 2
+
+
+def test_seed_003_cpdfio_set_page_dirty_does_not():
+    r = replay("cpdfio-set-page-dirty", "mmap-lost-write")
+    assert r["failures"] == []
+    # a fault inside its window leaves the page mapped dirty with PG_dirty
+    # clear: the FIXME of 7658cc289288, not a lost write
+    assert any("clear_page_dirty_for_io: clean" in e and "FIXME" in e for e in r["evidence"])
+
+
+def test_replay_says_when_a_window_is_never_reached_or_closed():
+    r = replay("wake-under-i_pages", "writeback-set-again")
+    assert r["failures"] == []
+    notes = "\n".join(r["evidence"])
+    assert "never reached wake_before_clear" in notes
+    assert "blocked: window closed: cpu2 cannot start a writeback while cpu1 waits at " \
+           "ewb_under_i_pages (spinning on a held spinlock)" in notes
+
+
+# -- the scripted-interleaving API -----------------------------------------
+
+
+def test_interleaving_api_docstring_example():
+    m = Model("original", instrumented=True)
+    page = m.new_page()
+    m.start_writeback(page)
+    with Interleaving(m) as s:
+        s.start("cpu1", m.core.end_page_writeback_, page, park_at="ewb_after_clear")
+        assert s.parked("cpu1", "ewb_after_clear")
+        assert not m.PageWriteback(page)
+        s.start("cpu2", m.core.write_cache_pages_in, page, 0, "start")
+        assert s.done("cpu2") and s.result("cpu2") == ("started", 0)
+        s.start("cpu3", m.core.write_cache_pages_in, page, 0, "wait")
+        assert s.asleep("cpu3", bit=m.PG_writeback, page=page)
+        s.release("ewb_after_clear")
+        assert s.done("cpu1")
+        s.start("cpu2-end", m.core.end_page_writeback_, page)
+    assert s.outcome.failures == ["bug_on"]
+    assert s.result("cpu3") == ("bug_on", 0)
+    assert not m.PageWriteback(page)
+
+
+def test_interleaving_reports_a_point_never_reached():
+    m = Model("original", instrumented=True)
+    page = m.new_page()
+    m.start_writeback(page)
+    with Interleaving(m, step=0.5) as s:
+        s.start("cpu1", m.core.end_page_writeback_, page, park_at="wake_before_clear")
+        assert not s.parked("cpu1", "wake_before_clear")
+    assert s.outcome.failures == []
+    assert any("never reached wake_before_clear" in line for line in s.log)
+
+
+def test_interleaving_turns_a_hang_into_a_failure():
+    # a waiter on a writeback that nobody ends
+    m = Model("original", instrumented=True)
+    page = m.new_page()
+    m.start_writeback(page)
+    with Interleaving(m, watchdog=0.3) as s:
+        s.start("waiter", m.core.wait_on_page_writeback_, page)
+        assert s.asleep("waiter")
+        assert not s.done("waiter")
+    assert s.outcome.failures == ["hang"]
+    assert "waiter" in s.outcome.hung[0] and "PG_writeback" in s.outcome.hung[0]
+    assert not m.core.aborted()
+
+
+def test_interleaving_refuses_bad_steps():
+    m = Model("original")
+    with pytest.raises(PagecoreError, match="instrumented"):
+        Interleaving(m)
+    m = Model("original", instrumented=True)
+    with Interleaving(m) as s:
+        with pytest.raises(PagecoreError, match="unknown race point"):
+            s.start("a", lambda: None, park_at="nowhere")
+        s.start("b", lambda: None, park_at="ewb_after_clear")
+        with pytest.raises(PagecoreError, match="already armed"):
+            s.start("c", lambda: None, park_at="ewb_after_clear")
+        with pytest.raises(PagecoreError, match="already started"):
+            s.start("b", lambda: None)
+    assert s.outcome.failures == []
+
+
+def test_interleaving_of_my_own_the_sketch_wakes_before_it_clears():
+    # Linus's sketch (seeds 002/004) clears PG_writeback after the walk: a
+    # waiter woken by the walk can look before the bit is clear.
+    m = Model("cmpxchg-clear-in-wakeup", instrumented=True)
+    page = m.new_page()
+    m.start_writeback(page)
+    with Interleaving(m) as s:
+        s.start("waiter", m.core.write_cache_pages_in, page, 0, "wait",
+                park_at="wait_after_schedule")
+        assert s.asleep("waiter", bit=m.PG_writeback)
+        s.start("ender", m.core.end_page_writeback_, page, park_at="wake_before_clear")
+        assert s.parked("ender", "wake_before_clear")
+        assert m.PageWriteback(page)
+        assert s.woken("waiter")
+        s.release("wake_before_clear")
+    assert s.outcome.failures == ["bug_on"]
+
+
+# -- stress ------------------------------------------------------------------
+
+
+def stress_summary(r):
+    return next(e for e in r["evidence"] if isinstance(e, dict) and "seed" in e)
+
+
+@pytest.mark.parametrize("variant,scenario", [
+    ("shipped-5.10", "writeback-set-again"),
+    ("shipped-5.10", "page-reuse"),
+    ("cpdfio-set-page-dirty", "mmap-lost-write"),
+])
+def test_stress_of_a_fixed_variant_ends_with_every_counter_at_zero(variant, scenario):
+    r = stress(variant, scenario, seconds=0.5, threads=2, seed=1)
+    assert r["failures"] == [], r["evidence"]
+    assert r["counts"]["ops"] > 100
+    summary = stress_summary(r)
+    assert summary["seed"] == 1 and summary["ops"] == r["counts"]["ops"]
+    assert any(summary["race_point_hits"].values())
+
+
+@pytest.mark.parametrize("variant,scenario,kind", [
+    ("original", "writeback-set-again", "bug_on"),
+    ("original", "page-reuse", "freed_page"),
+    ("cpdfio-2.6.19", "mmap-lost-write", "lost_write"),
+])
+def test_stress_finds_the_race(variant, scenario, kind):
+    r = stress(variant, scenario, seconds=1.5, threads=2)
+    assert kind in r["failures"]
+    assert r["counts"][kind] >= 1
+    assert "first_failure_s" in stress_summary(r)
+
+
+# -- the command -------------------------------------------------------------
+
+
+def test_verify_replay_json(tmp_path, capsys):
+    out = tmp_path / "verify.json"
+    rc = main(["verify", "--variant", "original", "shipped-5.10", "--scenario",
+               "writeback-set-again", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "original" in text and "racy" in text and "BUG_ON(PageWriteback)" in text
+    doc = json.loads(out.read_text())
+    rows = {r["variant"]: r for r in doc["results"]}
+    assert set(rows) == {"original", "shipped-5.10"}
+    for r in rows.values():
+        assert set(r) == {"variant", "scenario", "mode", "failures", "counts", "evidence"}
+        assert r["mode"] == "replay" and r["scenario"] == "writeback-set-again"
+    assert rows["original"]["failures"] == ["bug_on"]
+    assert rows["shipped-5.10"]["failures"] == []
+
+
+def test_verify_stress_runs(tmp_path, capsys):
+    out = tmp_path / "v.json"
+    rc = main(["verify", "--mode", "stress", "--seconds", "0.3", "--variant",
+               "cpdfio-set-page-dirty", "--json", str(out)])
+    assert rc == 0
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["mode"] == "stress" and row["failures"] == [] and row["counts"]["ops"] > 0
+
+
+def test_verify_skips_a_scenario_that_does_not_apply(capsys):
+    rc = main(["verify", "--variant", "original", "cpdfio-2.6.19", "--scenario",
+               "mmap-lost-write"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "mmap-lost-write does not apply to original" in err
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--variant", "nope"], "unknown variant 'nope'"),
+    (["--scenario", "nope"], "unknown scenario 'nope'"),
+    (["--mode", "fast"], "--mode must be replay or stress"),
+    (["--seconds", "0"], "--seconds must be > 0"),
+    (["--seconds", "-1"], "--seconds must be > 0"),
+    (["--seconds", "x"], "invalid float value"),
+    (["--json", "/nonexistent-dir/v.json"], "does not exist"),
+    (["--variant", "original", "--scenario", "mmap-lost-write"], "no scenario applies"),
+])
+def test_verify_bad_input_exits_2_with_one_line(argv, msg, capsys):
+    assert main(["verify"] + argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pagecore: ") and msg in err
+
+
+def test_verify_interrupted_keeps_what_it_finished(tmp_path, capsys, monkeypatch):
+    import pagecore._verify as verify
+
+    real, calls = verify.run_cell, []
+
+    def run_cell(v, s, args, progress=None):
+        calls.append((v, s))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(v, s, args, progress)
+
+    monkeypatch.setattr(verify, "run_cell", run_cell)
+    out = tmp_path / "v.json"
+    rc = main(["verify", "--variant", "cpdfio-2.6.19", "original", "--json", str(out)])
+    assert rc == 130
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] is True
+    assert [(r["variant"], r["scenario"]) for r in doc["results"]] == [
+        ("cpdfio-2.6.19", "mmap-lost-write")]
+    captured = capsys.readouterr()
+    assert "interrupted: 1 of 3 cells done" in captured.err
+    assert "lost_write" in captured.out
