@@ -206,7 +206,13 @@ struct pc_bug_record {
     char comm[32];
 };
 
+/*
+ * The log keeps the first PC_BUG_LOG_PER_KIND records of each kind, so that
+ * a run that trips one BUG_ON thousands of times still shows the first
+ * touch of a freed page that came after them.
+ */
 #define PC_BUG_LOG 64
+#define PC_BUG_LOG_PER_KIND (PC_BUG_LOG / PC_BUG_NR)
 static struct pc_bug_record pc_bug_log[PC_BUG_LOG];
 static unsigned long pc_bug_logged;
 static unsigned long pc_bug_counts[PC_BUG_NR];
@@ -215,7 +221,8 @@ static void pc_bug(int kind, const void *page, const char *site, unsigned long a
 {
     unsigned long i;
 
-    __atomic_fetch_add(&pc_bug_counts[kind], 1, __ATOMIC_SEQ_CST);
+    if (__atomic_fetch_add(&pc_bug_counts[kind], 1, __ATOMIC_SEQ_CST) >= PC_BUG_LOG_PER_KIND)
+        return;
     i = __atomic_fetch_add(&pc_bug_logged, 1, __ATOMIC_SEQ_CST);
     if (i < PC_BUG_LOG) {
         struct pc_bug_record *r = &pc_bug_log[i];
