@@ -394,6 +394,10 @@ def flag_names(flags, bits):
     return "|".join(bits[b] for b in sorted(bits) if flags >> b & 1) or "0"
 
 
+def bits_of(bits, name):
+    return next(b for b, n in bits.items() if n == name)
+
+
 def describe_bug(rec, bits):
     """One bug_log record in words."""
     who = "task %s (pid %s)" % (rec["comm"], rec["pid"])
@@ -411,8 +415,10 @@ def describe_bug(rec, bits):
     if kind == "not_under_writeback":
         return "%s: %s found PG_writeback already clear on page %s" % (who, rec["site"], page)
     if kind == "bad_page":
-        return ("%s freed page %s with flags %s set (bad_page)"
-                % (who, page, flag_names(rec["a"], bits)))
+        return ("%s freed page %s with %s set (bad_page): the page went while it was "
+                "still %s" % (who, page, flag_names(rec["a"], bits),
+                              "under writeback" if rec["a"] >> bits_of(bits, "PG_writeback") & 1
+                              else "locked"))
     if kind == "lost_write":
         return ("%s: page %s buffer %d: the user wrote version %d through the mapping, the "
                 "disk holds version %d, and nothing marks the page dirty any more (PTEs "

@@ -268,6 +268,15 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
     mon.start()
     try:
         run = run_threads(c, fns, timeout=seconds + GRACE)
+    except KeyboardInterrupt:
+        # stop the workers and make every sleeper give up before going
+        w.end = 0.0
+        c.abort_all()
+        for th in threading.enumerate():
+            if th.name in fns:
+                th.join(2.0)
+        c.clear_abort()
+        raise
     finally:
         stop.set()
         mon.join()
@@ -292,10 +301,15 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
         evidence.append("watchdog: %s" % run.describe_hang())
     for name, err in run.errors.items():
         evidence.append("%s: error: %s" % (name, err))
+    # the first record of each kind, then the earliest others, 8 in all
     log = c.bug_log()
-    evidence.extend(describe_bug(r, bits) for r in log[:8])
-    if len(log) > 8:
-        evidence.append("... %d more in the bug log" % (len(log) - 8))
+    firsts = [next(r for r in log if r["kind"] == k) for k in failures
+              if any(r["kind"] == k for r in log)]
+    log = (firsts + [r for r in log if r not in firsts])[:8]
+    evidence.extend(describe_bug(r, bits) for r in log)
+    more = sum(bugs.values()) - len(log)
+    if more > 0:
+        evidence.append("... and %d more of the same kinds" % more)
     summary = {"seed": seed, "threads": len(fns), "seconds": round(elapsed, 3),
                "ops": counts["ops"], "widen_ns": int(widen_ns), "widen_prob": widen_prob,
                "widened": list(WIDEN[scenario]),
