@@ -52,7 +52,8 @@ from pagecore._errors import PagecoreError
 from pagecore._machine import Model
 
 STEP = 1.0          # seconds a step waits before it calls a task blocked
-SETTLE = 0.02       # a task asleep in the model this long is not going anywhere
+SETTLE = 0.03       # a task stuck (asleep, parked, spinning) this long is not going anywhere
+ELSEWHERE = 0.2     # ... and this long stuck somewhere other than where it is awaited
 
 
 class Outcome:
@@ -233,7 +234,7 @@ class Interleaving:
                 return False
             if self._stuck(info) and info.get("where") != point:
                 stuck_since = stuck_since or time.monotonic()
-                if time.monotonic() - stuck_since >= 10 * SETTLE:
+                if time.monotonic() - stuck_since >= ELSEWHERE:
                     self.note("%s: blocked before %s: %s" % (self._label(t), point,
                                                             self._where(info)))
                     return False
@@ -287,7 +288,7 @@ class Interleaving:
                 # asleep on another bit (the page lock, say), or spinning,
                 # and staying so
                 other_since = other_since or now
-                if now - other_since >= 10 * SETTLE:
+                if now - other_since >= ELSEWHERE:
                     self.note("%s: blocked: %s" % (self._label(t), self._where(info)))
                     return False
             else:
