@@ -101,10 +101,30 @@ static long bounce_loops;
 static int bounce_arrived, bounce_go;
 static int64_t bounce_end[2];
 
+/* Thread @idx on the @idx-th CPU this process may run on, as pagecore's team. */
+static void pin_self(unsigned long idx)
+{
+    cpu_set_t set, one;
+    unsigned long n = 0;
+
+    if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+        return;
+    for (int i = 0; i < CPU_SETSIZE; i++) {
+        if (CPU_ISSET(i, &set) && n++ == idx) {
+            CPU_ZERO(&one);
+            CPU_SET(i, &one);
+            pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+            return;
+        }
+    }
+}
+
 static void *bounce_thread(void *arg)
 {
     unsigned long idx = (unsigned long)(uintptr_t)arg;
     unsigned long *w = &line[0];
+
+    pin_self(idx);
 
     __atomic_fetch_add(&bounce_arrived, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(&bounce_go, __ATOMIC_ACQUIRE))

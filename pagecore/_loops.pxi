@@ -192,14 +192,14 @@ cdef void bounce_body(void *arg, int idx, long loops) noexcept nogil:
 
 
 def bench_cacheline_bounce(long loops):
-    """Two threads hand one cache line back and forth @loops times each:
-    2 * @loops transfers (pyperf: inner_loops=2)."""
+    """Two threads, one per CPU, hand one cache line back and forth @loops
+    times each: 2 * @loops transfers (pyperf: inner_loops=2)."""
     cdef unsigned long *w = _floor_line()
     cdef int64_t ns
     _need_loops(loops)
     w[0] = 0
     with nogil:
-        ns = pc_team_run(2, bounce_body, w, loops, bench_timeout_ns)
+        ns = pc_team_run(2, bounce_body, w, loops, 1, bench_timeout_ns)
     _team_check(ns)
     return _secs(ns)
 
@@ -573,6 +573,73 @@ def bench_writeback_cycles(long loops, int nthreads, bint shared):
     c.pages = pages
     c.shared = shared
     with nogil:
-        ns = pc_team_run(nthreads, cycle_body, &c, loops, bench_timeout_ns)
+        ns = pc_team_run(nthreads, cycle_body, &c, loops, 0, bench_timeout_ns)
     _team_check(ns)
+    return _secs(ns)
+
+
+# -------------------------------------------------------------------------
+# dirty: clear_page_dirty_for_io + writepage (the dirty path, _dirty.pxi)
+# -------------------------------------------------------------------------
+
+cdef enum:
+    DIRTY_UNMAPPED = 0
+    DIRTY_MAPPED_CLEAN = 1
+    DIRTY_MAPPED_DIRTY = 2
+
+DIRTY_STATES = {"unmapped": DIRTY_UNMAPPED, "mapped_clean": DIRTY_MAPPED_CLEAN,
+                "mapped_dirty": DIRTY_MAPPED_DIRTY}
+
+
+def bench_cpdfio_writepage(long loops, state="unmapped"):
+    """What write_cache_pages() does to a dirty locked page: the configured
+    clear_page_dirty_for_io(), then __block_write_full_page() (every
+    buffer dirty, so all are written; the simulated disk completes them at
+    once, ending writeback).  Chunks of NCHUNK pages; between chunks, not
+    timed, each page is dirtied again and locked: by write() for unmapped
+    and mapped_clean (set_page_dirty; a clean read-only PTE for
+    mapped_clean), by a store through a shared writable mapping for
+    mapped_dirty (the write fault makes the PTE writable and dirty and
+    calls set_page_dirty, so page_mkclean has a PTE to clean).
+    Needs configure(npages >= NCHUNK) and dirty_configure(nvmas=1)."""
+    cdef page *pages[NCHUNK]
+    cdef vm_area_struct *vma
+    cdef long done = 0, n, k
+    cdef int64_t t0, ns = 0
+    cdef int st
+    cdef unsigned long value = 0
+    if state not in DIRTY_STATES:
+        raise PagecoreError("state must be one of %s" % ", ".join(DIRTY_STATES))
+    st = DIRTY_STATES[state]
+    _need_loops(loops)
+    _need_model(NCHUNK, 1)
+    _dirty_ready()
+    vma = &D.vmas[0]
+    if vma.vm_mapping != &mappings[0]:
+        raise PagecoreError("dirty_configure(mapping=0) first")
+    for k in range(NCHUNK):
+        pages[k] = _cache_page(0, k)
+        create_page_buffers(pages[k])
+        if st == DIRTY_MAPPED_CLEAN:
+            do_no_page(vma, pages[k], False)
+        elif st == DIRTY_MAPPED_DIRTY:
+            do_no_page(vma, pages[k], True)
+    with nogil:
+        while done < loops:
+            n = min(<long>NCHUNK, loops - done)
+            for k in range(n):
+                if st == DIRTY_MAPPED_DIRTY:
+                    value = (value + 1) & 0xffffffffUL
+                    mmap_store(vma, pages[k], 0, value)
+                else:
+                    set_page_dirty(pages[k])
+                trylock_page(pages[k])
+            t0 = pc_region_begin()
+            for k in range(n):
+                if clear_page_dirty_for_io(pages[k]):
+                    __block_write_full_page(pages[k])
+                else:
+                    unlock_page(pages[k])
+            ns += pc_region_end(t0)
+            done += n
     return _secs(ns)

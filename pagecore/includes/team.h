@@ -244,10 +244,24 @@ static void pc_pin_end(struct pc_pin *pin)
     pin->on = 0;
 }
 
-/* The watchdog's way out, as abort_all(): every sleeper gives up. */
+/* The watchdog's way out, as abort_all(): every sleeper gives up.  What
+   each task was doing goes to stderr first: a hang is a finding. */
 static void pc_abort_everyone(void)
 {
     int i;
+
+    for (i = 0; i < PC_MAX_TASKS; i++) {
+        struct task_struct *t = &pc_tasks[i];
+        if (!__atomic_load_n(&t->in_use, __ATOMIC_ACQUIRE))
+            continue;
+        fprintf(stderr, "pagecore: hung: %s (pid %d) state %#x in %s", t->comm, t->pid,
+                __atomic_load_n(&t->state, __ATOMIC_ACQUIRE),
+                t->where ? t->where : "running");
+        if (t->where && t->wait_page)
+            fprintf(stderr, " bit %d, page flags %#lx", t->wait_bit,
+                    __atomic_load_n((const unsigned long *)t->wait_page, __ATOMIC_ACQUIRE));
+        fputc('\n', stderr);
+    }
 
     __atomic_store_n(&pc_abort, 1, __ATOMIC_SEQ_CST);
     for (i = 0; i < PC_MAX_TASKS; i++)
@@ -277,6 +291,7 @@ struct pc_team {
     void *arg;
     long loops;
     int n;
+    int pin;            /* thread i on the i-th CPU it may run on */
     int arrived;
     int go;
     int finished;       /* futex word: the coordinator sleeps on it */
@@ -290,7 +305,11 @@ static void *pc_team_thread(void *p)
     char name[32];
     int spins = 0;
 
+    struct pc_pin pin;
+
     snprintf(name, sizeof(name), "bench-%d", m->idx);
+    if (t->pin)
+        pc_pin_begin(&pin, m->idx);
     pc_task_attach(name);
     __atomic_fetch_add(&t->arrived, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
@@ -304,13 +323,15 @@ static void *pc_team_thread(void *p)
 }
 
 /*
- * Run @body(arg, idx, loops) on @n threads released together; return the
+ * Run @body(arg, idx, loops) on @n threads released together (@pin: each
+ * on a CPU of its own, where there are enough); return the
  * ns from the release to the last thread's end, -1 if threads could not be
  * made, -2 if they were still running after @timeout_ns (the model hung:
  * everyone was made to give up, see pc_abort_everyone).  The counted region
  * is the same span, all threads' events summed.
  */
-static int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int64_t timeout_ns)
+static int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int pin,
+                           int64_t timeout_ns)
 {
     struct pc_team *t;
     int64_t t0, last, deadline;
@@ -325,6 +346,7 @@ static int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int6
     t->arg = arg;
     t->loops = loops;
     t->n = n;
+    t->pin = pin;
     for (i = 0; i < n; i++) {
         t->m[i].team = t;
         t->m[i].idx = i;

@@ -29,7 +29,8 @@ cdef extern from "includes/team.h" nogil:
 
     ctypedef void (*pc_team_body)(void *arg, int idx, long loops) noexcept nogil
     int PC_TEAM_MAX
-    int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int64_t timeout_ns)
+    int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int pin,
+                        int64_t timeout_ns)
 
     ctypedef void (*pc_helper_fn)(void *arg) noexcept nogil
     struct pc_helper:

@@ -1,0 +1,68 @@
+"""contention: writeback cycles and waits on 1 to 2 x nproc threads.
+
+Each thread repeats write_cache_pages()'s cycle for one page and its
+completion: lock_page, wait_on_page_writeback, set_page_writeback,
+unlock_page, then end_page_writeback as the I/O completion would.  On one
+shared page the threads wait for each other's page lock and writeback, so
+wakes, wait-queue walks and sleeps are part of every run; on distinct pages
+(distinct mappings, distinct wait-table buckets) nobody waits and only the
+machine's own sharing shows.  Threads are C pthreads released together;
+the time runs from the release to the last thread's end.  Value: seconds
+per cycle per thread (will-it-scale's operations per second per thread,
+inverted).  Events are averaged per cycle over all threads: with sharing
+they depend on the interleaving.
+"""
+
+from _harness import Bench, Suite, cpu_count, variants
+
+from pagecore._variants import WRITEBACK_VARIANTS
+
+
+def thread_counts(nproc):
+    """1 .. 2 x nproc: every count on a small machine, powers of two and
+    the CPU count on a large one."""
+    top = 2 * nproc
+    if top <= 8:
+        return list(range(1, top + 1))
+    counts = {1, nproc, top}
+    n = 2
+    while n < top:
+        counts.add(n)
+        n *= 2
+    return sorted(counts)
+
+
+def bench_cycles(loops, core, variant, nthreads, shared):
+    core.configure(variant, 8, max(256, 2 * nthreads), max(8, 4 * nthreads))
+    return core.bench_writeback_cycles(loops, nthreads, shared)
+
+
+def main():
+    suite = Suite("contention", __doc__, lists=[
+        ("--variant", str, WRITEBACK_VARIANTS, "writeback variants ('all': every one)"),
+        ("--threads", int, thread_counts(cpu_count()), "thread counts"),
+        ("--sharing", str, ["shared", "distinct"], "one shared page, distinct pages")])
+    chosen = variants(suite)
+    threads = suite.option("--threads")
+    if any(not 1 <= n <= 1024 for n in threads):
+        suite.runner.argparser.error("threads must be in 1..1024")
+    sharing = suite.option("--sharing")
+    if any(s not in ("shared", "distinct") for s in sharing):
+        suite.runner.argparser.error("sharing must be shared or distinct")
+    benches = []
+    for s in sharing:
+        for v in chosen:
+            for n in threads:
+                benches.append(Bench(
+                    "contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n),
+                    bench_cycles, (v, n, s == "shared"),
+                    "%d threads, each: lock_page, wait_on_page_writeback, set_page_writeback, "
+                    "unlock_page, end_page_writeback on %s; seconds per cycle per thread; "
+                    "variant %s" % (n, "one shared page" if s == "shared" else
+                                    "a page of its own", v),
+                    ops_per_loop=n))
+    suite.run(benches)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""`pagecore bench`: run the pyperf suites, write results/<machine>/, then the report.
+
+Each suite is one pyperf script, bench/<suite>.py, run as a child process
+that writes results/<machine>/<suite>.json as it goes (one pyperf
+BenchmarkSuite per file; `python -m pyperf compare_to` reads them).  A mode
+picks pyperf's processes, values and time per value for each suite:
+
+- default: sized to finish within 10 minutes on a 2-core machine, the build
+  included; variants that differ by one atomic on a path still come out
+  significantly different;
+- --fast: one process per benchmark and fewer sweep points, for a look in
+  about 3 minutes;
+- --rigorous: pyperf's --rigorous (twice the processes) and longer values,
+  for publication; hours;
+- --smoke: pyperf's --debug-single-value, one loop per value: the tests
+  use it to prove that every suite runs.
+
+Afterwards it prints the performance bars (--check prints them alone from
+results already written) and, where the report generator exists, writes
+the report.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from pagecore._errors import PagecoreError
+
+SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
+VARIANT_KIND = {"floor": None, "hotpath": "writeback", "contention": "writeback",
+                "hashchain": "writeback", "dirty": "dirty"}
+
+# mode -> suite -> pyperf (processes, values, warmups, min_time)
+PLANS = {
+    "fast": {s: (1, 2, 1, 0.02) for s in SUITES},
+    "default": {"floor": (3, 3, 1, 0.05), "hotpath": (2, 3, 1, 0.05),
+                "contention": (1, 3, 1, 0.05), "hashchain": (1, 3, 1, 0.03),
+                "dirty": (2, 3, 1, 0.05)},
+    "rigorous": {s: (None, 3, 1, 0.1) for s in SUITES},
+}
+
+# --fast measures fewer points of the sweeps
+FAST_CHAINS = "0,4,64,65,1024"
+FAST_BITS = "8"
+
+# What a suite child's exit status means beyond 0 (see bench/_harness.py).
+EXIT_SKIPPED = 3
+
+
+def machine_name(name=None):
+    """A hostname made safe for a directory name."""
+    raw = name if name is not None else socket.gethostname()
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw).strip("._")[:64]
+    if not safe:
+        if name is not None:
+            raise PagecoreError("machine name %r has no usable character" % name)
+        return "unknown"
+    return safe
+
+
+def bench_dir():
+    """bench/ of the source tree: $PAGECORE_BENCH_DIR, else ./bench (tox and
+    the README run from the repository root), else beside the package."""
+    env = os.environ.get("PAGECORE_BENCH_DIR")
+    if env:
+        if not os.path.isfile(os.path.join(env, "_harness.py")):
+            raise PagecoreError("PAGECORE_BENCH_DIR=%s holds no suite scripts" % env)
+        return env
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for d in (os.path.join(os.getcwd(), "bench"), os.path.join(here, "bench")):
+        if os.path.isfile(os.path.join(d, "_harness.py")):
+            return d
+    raise PagecoreError("the suite scripts (bench/*.py) are not here: run from the "
+                        "repository root, or set PAGECORE_BENCH_DIR")
+
+
+def _int_list(text, what, lo, hi):
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise PagecoreError("%s must be a comma-separated list of integers" % what) from None
+    if not values:
+        raise PagecoreError("%s must not be empty" % what)
+    for v in values:
+        if not lo <= v <= hi:
+            raise PagecoreError("%s must be in %d..%d, not %d" % (what, lo, hi, v))
+    return ",".join(str(v) for v in values)
+
+
+def _plan(args):
+    from pagecore._variants import DIRTY_VARIANTS, VARIANTS, WRITEBACK_VARIANTS
+
+    suites = args.suite or list(SUITES)
+    for s in suites:
+        if s not in SUITES:
+            raise PagecoreError("unknown suite %r (known: %s)" % (s, ", ".join(SUITES)))
+    suites = [s for s in SUITES if s in suites]
+    chosen = {"writeback": WRITEBACK_VARIANTS, "dirty": DIRTY_VARIANTS}
+    if args.variant:
+        for v in args.variant:
+            if v not in VARIANTS:
+                raise PagecoreError("unknown variant %r (known: %s)"
+                                    % (v, ", ".join(VARIANTS)))
+        chosen = {"writeback": [v for v in args.variant if v in WRITEBACK_VARIANTS],
+                  "dirty": [v for v in args.variant if v in DIRTY_VARIANTS]}
+    mode = ("smoke" if args.smoke else "fast" if args.fast else
+            "rigorous" if args.rigorous else "default")
+    extra = {}
+    if args.threads:
+        extra["contention"] = ["--threads", _int_list(args.threads, "threads", 1, 1024)]
+    hc = []
+    if args.bits or mode == "fast":
+        hc += ["--bits", _int_list(args.bits or FAST_BITS, "bits", 1, 24)]
+    if args.chain or mode == "fast":
+        hc += ["--chain", _int_list(args.chain or FAST_CHAINS, "chain", 0, 1 << 20)]
+    if hc:
+        extra["hashchain"] = hc
+    if mode == "fast" and not args.threads:
+        n = os.cpu_count() or 1
+        extra["contention"] = ["--threads", ",".join(str(t) for t in sorted({1, n, 2 * n}))]
+    runs = []
+    for s in suites:
+        kind = VARIANT_KIND[s]
+        if kind and not chosen[kind]:
+            continue        # --variant named none of this suite's kind
+        if mode == "smoke":
+            cmd = ["--quiet", "--debug-single-value"]
+        else:
+            procs, values, warmups, min_time = PLANS[mode][s]
+            cmd = ["--quiet", "--values", str(values), "--warmups", str(warmups),
+                   "--min-time", str(min_time)]
+            cmd += ["--rigorous"] if procs is None else ["--processes", str(procs)]
+        if kind:
+            cmd += ["--variant", ",".join(chosen[kind])]
+        runs.append((s, cmd + extra.get(s, [])))
+    if not runs:
+        raise PagecoreError("nothing to run: no suite measures the variants named")
+    return mode, runs
+
+
+def _child_env():
+    # The children import the very pagecore this process runs.
+    import pagecore
+
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(pagecore.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in
+                                                  env.get("PYTHONPATH", "").split(os.pathsep)
+                                                  if p])
+    return env
+
+
+def _run_suite(script, out, opts, env):
+    """Run one suite; returns its exit status, or None if interrupted."""
+    cmd = [sys.executable, script, "-o", out] + opts
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        # The child got the same SIGINT: let it finish writing and stop.
+        try:
+            proc.wait(timeout=30)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        return None
+
+
+def cmd_bench(args):
+    if args.check:
+        mdir = os.path.join(args.output, machine_name(args.machine))
+        lines, ok = check_bars(mdir)
+        print("\n".join(lines))
+        return 0 if ok else 1
+    mode, runs = _plan(args)
+    scripts = bench_dir()
+    machine = machine_name(args.machine)
+    mdir = os.path.join(args.output, machine)
+    try:
+        os.makedirs(mdir, exist_ok=True)
+    except OSError as e:
+        raise PagecoreError("%s: cannot create: %s" % (mdir, e.strerror)) from None
+    env = _child_env()
+    print("pagecore bench: %s mode, suites %s, results in %s/"
+          % (mode, " ".join(s for s, _ in runs), mdir), flush=True)
+    if mode == "rigorous":
+        print("pagecore bench: --rigorous runs for hours; Ctrl-C keeps what is done",
+              flush=True)
+    t_all = time.monotonic()
+    done, failed = [], []
+    for k, (suite, opts) in enumerate(runs, 1):
+        out = os.path.join(mdir, suite + ".json")
+        if os.path.exists(out):
+            os.remove(out)      # pyperf refuses to overwrite; this run replaces it
+        print("== %s (%d/%d)" % (suite, k, len(runs)), flush=True)
+        t0 = time.monotonic()
+        rc = _run_suite(os.path.join(scripts, suite + ".py"), out, opts, env)
+        if rc is None:
+            kept = [f for f in done + [suite]
+                    if os.path.exists(os.path.join(mdir, f + ".json"))]
+            print("pagecore: interrupted during %s; kept %s in %s/" %
+                  (suite, ", ".join(f + ".json" for f in kept) or "nothing", mdir),
+                  file=sys.stderr, flush=True)
+            return 130
+        took = time.monotonic() - t0
+        if rc == 0:
+            done.append(suite)
+            print("== %s done in %.0f s: %s" % (suite, took, out), flush=True)
+        elif rc == EXIT_SKIPPED:
+            print("== %s skipped" % suite, flush=True)
+        else:
+            failed.append(suite)
+            print("== %s FAILED (exit %d) after %.0f s%s" % (
+                suite, rc, took, "; partial results kept in " + out
+                if os.path.exists(out) else ""), flush=True)
+    print("pagecore bench: %d suite(s) in %.0f s" % (len(done), time.monotonic() - t_all),
+          flush=True)
+    if "floor" in done or "hotpath" in done:
+        lines, _ = check_bars(mdir)
+        print("\n".join(lines), flush=True)
+    if not args.no_report:
+        _report(mdir)
+    if failed:
+        print("pagecore: suite(s) failed: %s" % ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report(mdir):
+    try:
+        from pagecore._report import write_report
+    except ImportError as e:
+        if e.name != "pagecore._report":
+            raise
+        print("report: no report generator in this pagecore (pagecore._report): skipped")
+        return
+    try:
+        path = write_report([mdir])
+    except PagecoreError as e:
+        print("report: not written: %s" % e)
+        return
+    print("report: %s" % path)
+
+
+# -------------------------------------------------------------------------
+# The performance bars
+# -------------------------------------------------------------------------
+
+BAR_RMW_RATIO = 1.3
+BAR_EWB_RATIO = 2.0
+
+
+def _load(mdir, suite):
+    import pyperf
+
+    path = os.path.join(mdir, suite + ".json")
+    if not os.path.exists(path):
+        return None
+    return {b.get_name(): b for b in pyperf.BenchmarkSuite.load(path)}
+
+
+def _ns(b):
+    return b.mean() * 1e9
+
+
+def _events(b):
+    text = b.get_metadata().get("pagecore_events", "")
+    return dict((k, float(v)) for k, _, v in (x.partition("=") for x in text.split()))
+
+
+def compare_to(a, b, name):
+    """Run `python -m pyperf compare_to -v` on two benchmarks (renamed alike)
+    and return its verdict line and whether it says significant."""
+    import pyperf
+
+    with tempfile.TemporaryDirectory(prefix="pagecore-cmp-") as tmp:
+        files = []
+        for label, bench in (("a", a), ("b", b)):
+            bench = pyperf.Benchmark(bench.get_runs())
+            bench.update_metadata({"name": name})
+            path = os.path.join(tmp, "%s-%s.json" % (label, name.replace("/", "_")))
+            pyperf.BenchmarkSuite([bench]).dump(path)
+            files.append(path)
+        res = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", "-v"] + files,
+                             capture_output=True, text=True)
+    text = (res.stdout + res.stderr).strip()
+    verdict = next((ln.strip() for ln in text.splitlines()
+                    if "significant" in ln.lower()), text.splitlines()[-1] if text else "")
+    return verdict, verdict.startswith("Significant")
+
+
+def _diff(ea, eb):
+    keys = sorted(set(ea) | set(eb))
+    return {k: eb.get(k, 0) - ea.get(k, 0) for k in keys if eb.get(k, 0) != ea.get(k, 0)}
+
+
+def check_bars(mdir):
+    """The three performance bars from one results directory: lines to
+    print, and whether all measured bars pass."""
+    floor, hot = _load(mdir, "floor"), _load(mdir, "hotpath")
+    lines = ["performance bars (%s):" % mdir]
+    ok = True
+    if not floor and not hot:
+        return lines + ["  no floor.json or hotpath.json here: run pagecore bench first"], False
+
+    # 1. the harness adds nothing to a locked RMW
+    pc = floor and floor.get("floor/locked_rmw/pagecore")
+    cc = floor and floor.get("floor/locked_rmw/plain-c")
+    if pc and cc:
+        r = _ns(pc) / _ns(cc)
+        ok &= r <= BAR_RMW_RATIO
+        lines.append("  1. floor locked_rmw: pagecore %.2f ns, plain C %.2f ns: %.2fx "
+                     "(bar <= %.1fx) %s" % (_ns(pc), _ns(cc), r, BAR_RMW_RATIO,
+                                            "PASS" if r <= BAR_RMW_RATIO else "FAIL"))
+    else:
+        lines.append("  1. floor locked_rmw: not measured (floor suite, both columns)")
+
+    # 2. end_page_writeback (original, no waiters) against its primitives:
+    # test_clear_page_writeback's i_pages spin_lock/unlock and
+    # TestClearPageWriteback's locked RMW; the PageReclaim, mapping and
+    # PageWaiters reads and smp_mb__after_atomic (a compiler barrier on
+    # x86) are plain loads, taken as free.
+    ewb = hot and hot.get("hotpath/end_page_writeback_no_waiters/original")
+    col = "plain-c" if floor and floor.get("floor/spinlock/plain-c") else "pagecore"
+    sp = floor and floor.get("floor/spinlock/" + col)
+    rmw = floor and floor.get("floor/locked_rmw/" + col)
+    if ewb and sp and rmw:
+        prim = _ns(sp) + _ns(rmw)
+        r = _ns(ewb) / prim
+        ok &= r <= BAR_EWB_RATIO
+        lines.append("  2. end_page_writeback, original, no waiters: %.2f ns; its primitives "
+                     "(spinlock %.2f + locked RMW %.2f ns, %s floor) %.2f ns: %.2fx "
+                     "(bar <= %.1fx) %s; events %s" % (
+                         _ns(ewb), _ns(sp), _ns(rmw), col, prim, r, BAR_EWB_RATIO,
+                         "PASS" if r <= BAR_EWB_RATIO else "FAIL",
+                         ewb.get_metadata().get("pagecore_events")))
+    else:
+        lines.append("  2. end_page_writeback vs primitives: not measured "
+                     "(hotpath original + floor)")
+
+    # 3. a difference of atomic RMWs on one path, through compare_to
+    pairs = []
+    if hot:
+        pairs.append(("hotpath/end_page_writeback_no_waiters/original",
+                      "hotpath/end_page_writeback_no_waiters/get-put", hot))
+    if floor:
+        pairs.append(("floor/empty_loop/pagecore", "floor/locked_rmw/pagecore", floor))
+    shown = False
+    for na, nb, src in pairs:
+        a, b = src.get(na), src.get(nb)
+        if not (a and b):
+            continue
+        shown = True
+        d = _diff(_events(a), _events(b))
+        verdict, sig = compare_to(a, b, na.rsplit("/", 1)[0].replace("/", "-"))
+        ok &= sig
+        lines.append("  3. %s -> %s (events %s): %.2f -> %.2f ns: %s %s" % (
+            na, nb, " ".join("%s%+g" % kv for kv in d.items()) or "equal",
+            _ns(a), _ns(b), verdict, "PASS" if sig else "FAIL"))
+    if not shown:
+        lines.append("  3. compare_to: not measured (hotpath original + get-put, or floor)")
+    return lines, ok
+
+
+def register(sub):
+    p = sub.add_parser("bench", help="run the pyperf suites into results/<machine>/",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("--suite", action="append", metavar="S",
+                   help="run only this suite (repeatable): %s" % ", ".join(SUITES))
+    p.add_argument("--variant", action="append", metavar="V",
+                   help="measure only this variant (repeatable; see pagecore variants)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--fast", action="store_true", help="a quick look, about 3 minutes")
+    mode.add_argument("--rigorous", action="store_true", help="for publication: hours")
+    mode.add_argument("--smoke", action="store_true",
+                      help="one value per benchmark, one loop each: proves the suites run")
+    p.add_argument("-o", "--output", default="results", metavar="DIR",
+                   help="results root; files go to DIR/<machine>/ (default: results)")
+    p.add_argument("--machine", metavar="NAME", help="machine name (default: the hostname)")
+    p.add_argument("--threads", metavar="N,..", help="contention thread counts")
+    p.add_argument("--bits", metavar="B,..", help="hashchain PAGE_WAIT_TABLE_BITS values")
+    p.add_argument("--chain", metavar="N,..", help="hashchain chain lengths")
+    p.add_argument("--no-report", action="store_true", help="do not write the report")
+    p.add_argument("--check", action="store_true",
+                   help="only print the performance bars from DIR/<machine>/")
+    p.set_defaults(func=cmd_bench)
+

@@ -1,0 +1,149 @@
+"""A smoke run of every suite through `pagecore bench --smoke` (one value
+per benchmark), and the command's answers to bad input.  Nothing here
+looks at a timing: the suites time, the tests check that they run and
+store what the report reads."""
+
+import os
+import subprocess
+import sys
+
+import pyperf
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+EVENTS = {"atomic_rmw", "barrier", "cmpxchg", "lock", "sleeps", "wakeups", "walked"}
+WB = ["original", "get-put", "wake-under-i_pages"]
+DIRTY = ["cpdfio-2.6.19", "cpdfio-set-page-dirty"]
+
+
+def environ(**kw):
+    # the pagecore under test, installed or built in place
+    import pagecore as pc
+
+    where = os.path.dirname(os.path.dirname(os.path.abspath(pc.__file__)))
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=where + (os.pathsep + path if path else ""), **kw)
+
+
+def pagecore(*args, cwd):
+    env = environ(PAGECORE_BENCH_DIR=BENCH)
+    return subprocess.run([sys.executable, "-m", "pagecore"] + list(args), cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("smoke")
+    args = ["bench", "--smoke", "-o", "results", "--machine", "ci",
+            "--threads", "1,2", "--bits", "8", "--chain", "0,65"]
+    for v in WB + DIRTY:
+        args += ["--variant", v]
+    res = pagecore(*args, cwd=cwd)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return cwd, res.stdout
+
+
+def load(cwd, suite):
+    path = os.path.join(cwd, "results", "ci", suite + ".json")
+    assert os.path.exists(path)
+    return {b.get_name(): b for b in pyperf.BenchmarkSuite.load(path)}
+
+
+def expected_names():
+    floor = ["floor/%s/%s" % (c, col) for c in ("empty_loop", "locked_rmw", "cmpxchg",
+                                                 "spinlock", "wake_no_waiter",
+                                                 "cacheline_bounce")
+             for col in ("pagecore", "plain-c")]
+    if (os.cpu_count() or 1) < 2:
+        floor = [n for n in floor if "cacheline_bounce" not in n]
+    hot = ["hotpath/%s/%s" % (c, v) for c in (
+        "end_page_writeback_no_waiters", "end_page_writeback_one_waiter",
+        "wait_on_page_writeback_clear", "writeback_cycle", "unlock_page_no_waiters",
+        "unlock_page_waiters") for v in WB]
+    cont = ["contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n)
+            for s in ("shared", "distinct") for v in WB for n in (1, 2)]
+    hc = ["hashchain/end_page_writeback/%s/bits=8/chain=%d" % (v, n)
+          for v in WB for n in (0, 65)]
+    hc += ["hashchain/ipages_hold/wake-under-i_pages/bits=8/chain=%d" % n for n in (0, 65)]
+    dirty = ["dirty/cpdfio_writepage/%s/state=%s" % (v, s) for v in DIRTY
+             for s in ("unmapped", "mapped_clean", "mapped_dirty")]
+    return {"floor": floor, "hotpath": hot, "contention": cont, "hashchain": hc,
+            "dirty": dirty}
+
+
+@pytest.mark.parametrize("suite", ["floor", "hotpath", "contention", "hashchain", "dirty"])
+def test_suite_file(smoke, suite):
+    cwd, _ = smoke
+    benches = load(cwd, suite)
+    want = expected_names()[suite]
+    if suite == "floor" and not any(n.endswith("/plain-c") for n in benches):
+        want = [n for n in want if n.endswith("/pagecore")]     # no C compiler here
+    assert sorted(benches) == sorted(want)
+    for name, b in benches.items():
+        meta = b.get_metadata()
+        assert meta["description"]
+        events = dict(x.split("=") for x in meta["pagecore_events"].split())
+        assert set(events) == EVENTS, name
+        assert all(float(v) >= 0 for v in events.values())
+        assert b.get_nvalue() == 1
+        assert b.get_unit() == "second"
+
+
+def test_events_stored_are_the_sources(smoke):
+    cwd, _ = smoke
+    hot = load(cwd, "hotpath")
+    ev = hot["hotpath/end_page_writeback_no_waiters/original"].get_metadata()["pagecore_events"]
+    assert ev == "atomic_rmw=1 barrier=1 cmpxchg=0 lock=1 sleeps=0 wakeups=0 walked=0"
+    ev = hot["hotpath/end_page_writeback_no_waiters/get-put"].get_metadata()["pagecore_events"]
+    assert "atomic_rmw=3 " in ev
+
+
+def test_progress_bars_and_report(smoke):
+    cwd, out = smoke
+    assert "[hotpath 1/18] hotpath/" in out
+    for suite in ("floor", "hotpath", "contention", "hashchain", "dirty"):
+        assert "== %s done" % suite in out
+    assert "performance bars" in out
+    assert "report: " in out
+
+
+def test_compare_to_reads_the_files(smoke):
+    cwd, _ = smoke
+    path = os.path.join(cwd, "results", "ci", "hotpath.json")
+    res = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", path, path],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_check(smoke):
+    cwd, _ = smoke
+    res = pagecore("bench", "--check", "-o", "results", "--machine", "ci", cwd=cwd)
+    assert "1. floor locked_rmw" in res.stdout
+    assert ("3. hotpath/end_page_writeback_no_waiters/original -> "
+            "hotpath/end_page_writeback_no_waiters/get-put") in res.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--suite", "nope"], "unknown suite 'nope'"),
+    (["--variant", "nope"], "unknown variant 'nope'"),
+    (["--threads", "0"], "threads must be in 1..1024"),
+    (["--chain", "x"], "chain must be a comma-separated list of integers"),
+    (["--bits", "30"], "bits must be in 1..24"),
+    (["--machine", "///"], "machine name"),
+    (["--fast", "--rigorous"], "not allowed with argument"),
+])
+def test_bad_input(tmp_path, args, message):
+    res = pagecore("bench", "-o", str(tmp_path), *args, cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr.startswith("pagecore: ")
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_missing_scripts(tmp_path):
+    env = environ(PAGECORE_BENCH_DIR=str(tmp_path))
+    res = subprocess.run([sys.executable, "-m", "pagecore", "bench", "-o", str(tmp_path)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "holds no suite scripts" in res.stderr

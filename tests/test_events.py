@@ -1,0 +1,205 @@
+"""Event counts of the timed loops (pagecore/_loops.pxi), instrumented build.
+
+The suites store these counts beside every timing, so they must be what
+the variant's source executes, per operation, and the same on every run.
+Loops with a sleeping waiter can, rarely, see the woken waiter's own
+events land inside the timed region; those counts are checked to the
+nearest integer over many operations.
+"""
+
+import os
+import sys
+
+import pytest
+
+from pagecore import _core, _core_instr
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+
+from _harness import format_events  # noqa: E402
+
+N = 256
+
+
+def counts(loop, variant, n=N, *args, bits=8, setup=None):
+    _core_instr.configure(variant, bits)
+    if setup:
+        setup(_core_instr)
+    _core_instr.region_events_reset()
+    getattr(_core_instr, loop)(n, *args)
+    return {k: v / n for k, v in _core_instr.region_events().items()}
+
+
+def nearly(ev):
+    # the waiter's rare overlap with the region, averaged away
+    out = {}
+    for k, v in ev.items():
+        assert abs(v - round(v)) < 0.1, (k, v)
+        out[k] = round(v)
+    return out
+
+
+def only(**kw):
+    ev = dict.fromkeys(("atomic_rmw", "cmpxchg", "barrier", "lock", "walked", "wakeups",
+                        "sleeps"), 0)
+    ev.update(kw)
+    return ev
+
+
+@pytest.mark.parametrize("variant, expected", [
+    # test_clear_page_writeback under i_pages; smp_mb__after_atomic
+    ("original", only(atomic_rmw=1, lock=1, barrier=1)),
+    ("pre-5.8", only(atomic_rmw=1, lock=1, barrier=1)),
+    ("loop-in-wait", only(atomic_rmw=1, lock=1, barrier=1)),
+    # + get_page and put_page
+    ("get-put", only(atomic_rmw=3, lock=1, barrier=1)),
+    ("shipped-5.10", only(atomic_rmw=3, lock=1, barrier=1)),
+    # no waiters: no reference; no barrier in the source
+    ("get-put-on-waiters", only(atomic_rmw=1, lock=1)),
+    ("wake-under-i_pages", only(atomic_rmw=1, lock=1)),
+    # the tag under i_pages, the bit by one cmpxchg
+    ("cmpxchg-clear-in-wakeup", only(cmpxchg=1, lock=1)),
+    # folio_get, the xor, folio_put
+    ("folio-6.7", only(atomic_rmw=3, lock=1)),
+])
+def test_end_page_writeback_no_waiters(variant, expected):
+    assert counts("bench_end_page_writeback_no_waiters", variant) == expected
+
+
+def test_no_waiters_pair_differs_by_a_reference():
+    a = counts("bench_end_page_writeback_no_waiters", "original")
+    b = counts("bench_end_page_writeback_no_waiters", "get-put")
+    assert {k: b[k] - a[k] for k in a if b[k] != a[k]} == {"atomic_rmw": 2}
+
+
+@pytest.mark.parametrize("variant", ["original", "get-put", "folio-6.7", "pre-5.8"])
+def test_unlock_and_wait_without_waiters(variant):
+    assert counts("bench_unlock_page_no_waiters", variant) == only(atomic_rmw=1)
+    assert counts("bench_wait_on_page_writeback_clear", variant) == only()
+
+
+def test_writeback_cycle():
+    # __test_set_page_writeback: i_pages lock + TestSetPageWriteback
+    assert counts("bench_writeback_cycle", "original") == only(atomic_rmw=2, lock=2, barrier=1)
+
+
+@pytest.mark.parametrize("variant, rmw, barrier", [
+    # TestClear + ClearPageWaiters (the bucket is empty after the wake)
+    ("original", 2, 1),
+    ("wake-under-i_pages", 2, 0),
+    ("cmpxchg-clear-in-wakeup", 2, 0),     # clear_bit at the end + ClearPageWaiters
+    ("get-put", 4, 1),
+    ("get-put-on-waiters", 4, 0),
+    ("folio-6.7", 4, 0),
+])
+def test_one_waiter_really_sleeps(variant, rmw, barrier):
+    ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 64))
+    assert ev == only(atomic_rmw=rmw, barrier=barrier, lock=2, walked=1, wakeups=1, sleeps=1)
+
+
+def test_unlock_page_waiters():
+    ev = nearly(counts("bench_unlock_page_waiters", "original", 64))
+    # the unlock's byte op and ClearPageWaiters; the waiter asleep in lock_page
+    assert ev == only(atomic_rmw=2, lock=1, walked=1, wakeups=1, sleeps=1)
+
+
+@pytest.mark.parametrize("variant, chain, lock", [
+    # i_pages + bucket; past 64 entries a bookmark adds a breather
+    ("original", 63, 2), ("original", 64, 2), ("original", 65, 3),
+    # 6.7 walks without bookmarks
+    ("folio-6.7", 65, 2),
+])
+def test_hash_chain_walk(variant, chain, lock):
+    ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 32, chain))
+    assert ev["walked"] == chain + 1
+    assert ev["lock"] == lock
+    assert ev["wakeups"] == ev["sleeps"] == 1
+
+
+@pytest.mark.parametrize("chain", [0, 65])
+def test_ipages_hold_is_the_variant_less_its_lock(chain):
+    # bench_ipages_hold runs wake-under-i_pages's critical section step for
+    # step; what it counts inside the lock is the variant's whole
+    # end_page_writeback less the i_pages round trip.
+    whole = nearly(counts("bench_end_page_writeback_one_waiter", "wake-under-i_pages", 32,
+                          chain))
+    hold = nearly(counts("bench_ipages_hold", "wake-under-i_pages", 32, chain))
+    whole["lock"] -= 1
+    assert hold == whole
+
+
+def test_ipages_hold_needs_its_variant():
+    from pagecore import PagecoreError
+
+    _core.configure("original")
+    with pytest.raises(PagecoreError):
+        _core.bench_ipages_hold(1, 0)
+
+
+@pytest.mark.parametrize("loop, expected", [
+    ("bench_empty_loop", only()),
+    ("bench_locked_rmw", only(atomic_rmw=1)),
+    ("bench_cmpxchg", only(cmpxchg=1)),
+    ("bench_spinlock", only(lock=1)),
+    ("bench_wake_no_waiter", only()),
+])
+def test_floor(loop, expected):
+    _core_instr.region_events_reset()
+    getattr(_core_instr, loop)(N)
+    assert {k: v / N for k, v in _core_instr.region_events().items()} == expected
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_contention_distinct_pages(threads):
+    # nobody waits on a page of its own: lock_page, set, unlock, end
+    _core_instr.configure("original", 8, 256, 16)
+    _core_instr.region_events_reset()
+    _core_instr.bench_writeback_cycles(N, threads, False)
+    ev = {k: v / (N * threads) for k, v in _core_instr.region_events().items()}
+    assert ev == only(atomic_rmw=4, lock=2, barrier=1)
+
+
+def test_contention_shared_page_finishes():
+    _core.configure("loop-in-wait", 8, 256, 16)
+    _core.set_bench_timeout(60)
+    assert _core.bench_writeback_cycles(2000, 3, True) > 0
+    assert _core.bugs()["bug_on"] == 0
+
+
+def dirty_counts(variant, state):
+    def setup(core):
+        core.dirty_configure(4, 1, 0)
+    return counts("bench_cpdfio_writepage", variant, 128, state, setup=setup)
+
+
+def test_dirty_shapes_differ_only_where_a_pte_was_dirty():
+    for state in ("unmapped", "mapped_clean"):
+        assert dirty_counts("cpdfio-2.6.19", state) == dirty_counts("cpdfio-set-page-dirty",
+                                                                   state)
+    a = dirty_counts("cpdfio-2.6.19", "mapped_dirty")
+    b = dirty_counts("cpdfio-set-page-dirty", "mapped_dirty")
+    # set_page_dirty: the private_lock round trip, every buffer and PG_dirty
+    assert b["lock"] - a["lock"] == 1
+    assert b["atomic_rmw"] - a["atomic_rmw"] == 4 + 1
+
+
+def test_timed_build_counts_nothing():
+    _core.configure("original")
+    _core.region_events_reset()
+    _core.bench_end_page_writeback_no_waiters(N)
+    assert set(_core.region_events().values()) == {0}
+
+
+def test_format_events():
+    text = format_events({"atomic_rmw": 6, "lock": 3, "walked": 1}, 3)
+    assert text == ("atomic_rmw=2 barrier=0 cmpxchg=0 lock=1 sleeps=0 wakeups=0 "
+                    "walked=0.333")
+
+
+@pytest.mark.parametrize("loop", ["bench_locked_rmw", "bench_end_page_writeback_no_waiters"])
+def test_loops_must_be_positive(loop):
+    from pagecore import PagecoreError
+
+    _core.configure("original")
+    with pytest.raises(PagecoreError):
+        getattr(_core, loop)(0)
