@@ -39,7 +39,11 @@ def builds():
 
 
 def cpu_count():
-    return os.cpu_count() or 1
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def format_events(counts, ops):

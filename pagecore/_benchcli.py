@@ -121,7 +121,7 @@ def _plan(args):
     if hc:
         extra["hashchain"] = hc
     if mode == "fast" and not args.threads:
-        n = os.cpu_count() or 1
+        n = _cpus()
         extra["contention"] = ["--threads", ",".join(str(t) for t in sorted({1, n, 2 * n}))]
     runs = []
     for s in suites:
@@ -141,6 +141,13 @@ def _plan(args):
     if not runs:
         raise PagecoreError("nothing to run: no suite measures the variants named")
     return mode, runs
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _child_env():
@@ -265,7 +272,8 @@ def _load(mdir, suite):
 
 
 def _ns(b):
-    return b.mean() * 1e9
+    # the median: one value caught by the host's noise moves it least
+    return b.median() * 1e9
 
 
 def _events(b):
@@ -303,7 +311,7 @@ def check_bars(mdir):
     """The three performance bars from one results directory: lines to
     print, and whether all measured bars pass."""
     floor, hot = _load(mdir, "floor"), _load(mdir, "hotpath")
-    lines = ["performance bars (%s):" % mdir]
+    lines = ["performance bars (%s; medians, ns per operation):" % mdir]
     ok = True
     if not floor and not hot:
         return lines + ["  no floor.json or hotpath.json here: run pagecore bench first"], False
