@@ -55,6 +55,10 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8):
     if nmappings_ < 1:
         raise PagecoreError("nmappings must be > 0")
     unpark_colliding()
+    # The dirty path's buffers and vmas belong to the pool being freed; a
+    # new pool may come back at the same address, so drop them here rather
+    # than trust _dirty_ready() to tell the pools apart.
+    _dirty_free()
     free(page_wait_table)
     free(A.pages)
     free(mappings)
