@@ -99,6 +99,13 @@ class Suite:
         for opt, hlp in scalars:
             ap.add_argument(opt, default=None, help=hlp)
         self.args = self.runner.parse_args()
+        # what the workers need of the environment (pyperf passes little)
+        self.args.inherit_environ = list(self.args.inherit_environ or []) + [
+            k for k in os.environ if k.startswith("PAGECORE_") or k == "CC"]
+        timeout = os.environ.get("PAGECORE_BENCH_TIMEOUT")
+        if timeout:
+            for core in builds():
+                core.set_bench_timeout(float(timeout))
         # The manager writes the suite itself (see the module docstring).
         self.output = None if self.args.worker else self.args.output
         self.args.output = None
@@ -138,26 +145,27 @@ class Suite:
             self.runner.argparser.error("the JSON file %r already exists" % self.output)
         instr = None if self.args.worker else builds()[1]
         total = len(benches)
+        failed = []
         for i, b in enumerate(benches, 1):
-            if not self.args.worker and not self.user_loops:
-                loops, wall_per_loop = self._size_loops(b, _core)
-                self.args.loops = loops
-            else:
-                loops, wall_per_loop = self.args.loops or 1, None
-            t0 = time.monotonic()
-            shown = io.StringIO()
-            with contextlib.redirect_stdout(shown if not self.args.worker else sys.stdout):
-                bench = self.runner.bench_time_func(
+            if self.args.worker:
+                self.runner.bench_time_func(
                     b.name, b.fn, _core, *b.args,
                     inner_loops=b.inner_loops if b.inner_loops != 1 else None,
                     metadata={"description": b.description})
-            # pyperf's own summary line is replaced by the one below
-            for line in shown.getvalue().splitlines():
-                if line.strip() and not line.startswith(b.name + ": "):
-                    print(line)
-            if bench is None or self.args.worker:
                 continue
-            events = self._count(b, instr, loops, wall_per_loop)
+            # A worker finds its task by counting benchmarks; after a
+            # failure pyperf's own count would fall behind.
+            self.runner._worker_task = i - 1
+            t0 = time.monotonic()
+            try:
+                bench, loops, wall_per_loop = self._one(b, _core)
+                events = self._count(b, instr, loops, wall_per_loop)
+            except RuntimeError as e:
+                # a hung model or a failed worker: a finding, not the end
+                failed.append(b.name)
+                print("[%s %d/%d] %s: FAILED: %s" % (self.name, i, total, b.name,
+                                                      str(e).splitlines()[0]), flush=True)
+                continue
             bench.update_metadata({"pagecore_events": events})
             self.benchmarks.append(bench)
             self._write()
@@ -165,6 +173,28 @@ class Suite:
                 self.name, i, total, b.name, format_time(bench.mean()),
                 format_time(bench.stdev()) if bench.get_nvalue() > 1 else "-",
                 events, time.monotonic() - t0), flush=True)
+        if failed:
+            print("%s: %d benchmark(s) failed: %s" % (self.name, len(failed), ", ".join(failed)),
+                  file=sys.stderr)
+            sys.exit(1)
+
+    def _one(self, b, core):
+        if self.user_loops:
+            loops, wall_per_loop = self.user_loops, None
+        else:
+            loops, wall_per_loop = self._size_loops(b, core)
+            self.args.loops = loops
+        shown = io.StringIO()
+        with contextlib.redirect_stdout(shown):
+            bench = self.runner.bench_time_func(
+                b.name, b.fn, core, *b.args,
+                inner_loops=b.inner_loops if b.inner_loops != 1 else None,
+                metadata={"description": b.description})
+        # pyperf's own summary line is replaced by the suite's
+        for line in shown.getvalue().splitlines():
+            if line.strip() and not line.startswith(b.name + ": "):
+                print(line)
+        return bench, loops, wall_per_loop
 
     def _size_loops(self, b, core):
         """Loops for one value: about --min-time of timed work, but no

@@ -208,7 +208,7 @@ cdef _team_check(int64_t ns):
     if ns == -1:
         raise PagecoreError("cannot start the threads of a timed loop")
     if ns == -2:
-        raise RuntimeError("a timed loop did not finish in %.0f s: the model hung"
+        raise RuntimeError("a timed loop did not finish in %g s: the model hung"
                            % (bench_timeout_ns * 1e-9))
 
 
@@ -488,7 +488,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain):
         if failed:
             __atomic_store_int(&pc_abort, 0)
     if failed:
-        raise RuntimeError("the waiter did not sleep or did not come back within %.0f s"
+        raise RuntimeError("the waiter did not sleep or did not come back within %g s"
                            % (bench_timeout_ns * 1e-9))
     return _secs(ns)
 
