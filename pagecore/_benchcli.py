@@ -372,7 +372,25 @@ def check_bars(mdir):
             _ns(a), _ns(b), verdict, "PASS" if sig else "FAIL"))
     if not shown:
         lines.append("  3. compare_to: not measured (hotpath original + get-put, or floor)")
+    if hot:
+        lines.append("     variant pairs whose events differ by exactly one atomic RMW on a "
+                     "hotpath case: %s" % (", ".join(_one_rmw_pairs(hot)) or "none modelled"))
     return lines, ok
+
+
+def _one_rmw_pairs(hot):
+    by_case = {}
+    for name, b in hot.items():
+        case, variant = name.split("/")[1:3]
+        by_case.setdefault(case, []).append((variant, _events(b)))
+    out = []
+    for case, rows in sorted(by_case.items()):
+        for i, (va, ea) in enumerate(rows):
+            for vb, eb in rows[i + 1:]:
+                d = _diff(ea, eb)
+                if list(d) == ["atomic_rmw"] and abs(d["atomic_rmw"]) == 1:
+                    out.append("%s %s/%s" % (case, va, vb))
+    return out
 
 
 def register(sub):
