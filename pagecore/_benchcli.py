@@ -367,9 +367,12 @@ def check_bars(mdir):
         d = _diff(_events(a), _events(b))
         verdict, sig = compare_to(a, b, na.rsplit("/", 1)[0].replace("/", "-"))
         ok &= sig
-        lines.append("  3. %s -> %s (events %s): %.2f -> %.2f ns: %s %s" % (
+        few = min(a.get_nvalue(), b.get_nvalue())
+        lines.append("  3. %s -> %s (events %s): %.2f -> %.2f ns: %s %s%s" % (
             na, nb, " ".join("%s%+g" % kv for kv in d.items()) or "equal",
-            _ns(a), _ns(b), verdict, "PASS" if sig else "FAIL"))
+            _ns(a), _ns(b), verdict, "PASS" if sig else "FAIL",
+            "" if sig or few >= 6 else " (%d values each: the bar is for the default "
+                                       "mode)" % few))
     if not shown:
         lines.append("  3. compare_to: not measured (hotpath original + get-put, or floor)")
     if hot:
