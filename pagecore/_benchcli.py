@@ -15,9 +15,12 @@ picks pyperf's processes, values and time per value for each suite:
 - --smoke: pyperf's --debug-single-value, one loop per value: the tests
   use it to prove that every suite runs.
 
-Afterwards it prints the performance bars (--check prints them alone from
-results already written) and, where the report generator exists, writes
-the report.
+Before the suites it runs `pagecore verify` in both modes over the same
+variants into results/<machine>/verify.json, because the report ranks only
+the variants found correct, and a verdict must come from running the code
+each time, never from a table.  Afterwards it prints the performance bars
+(--check prints them alone from results already written) and, where the
+report generator exists, writes the report.
 """
 
 import os
@@ -43,6 +46,9 @@ PLANS = {
                 "dirty": (2, 3, 1, 0.05)},
     "rigorous": {s: (None, 3, 1, 0.1) for s in SUITES},
 }
+
+# mode -> seconds of stress per verify cell (replay always runs whole)
+VERIFY_STRESS_SECONDS = {"fast": 0.5, "default": 2.0, "rigorous": 10.0}
 
 # --fast measures fewer points of the sweeps
 FAST_CHAINS = "0,4,64,65,1024"
@@ -199,6 +205,9 @@ def cmd_bench(args):
         print("pagecore bench: --rigorous runs for hours; Ctrl-C keeps what is done",
               flush=True)
     t_all = time.monotonic()
+    if mode != "smoke" and not args.no_verify:
+        if not _verify(mdir, mode, args.variant):
+            return 130
     done, failed = [], []
     for k, (suite, opts) in enumerate(runs, 1):
         out = os.path.join(mdir, suite + ".json")
@@ -236,6 +245,42 @@ def cmd_bench(args):
         print("pagecore: suite(s) failed: %s" % ", ".join(failed), file=sys.stderr)
         return 1
     return 0
+
+
+def _verify(mdir, mode, variants):
+    """Replay and stress every cell into mdir/verify.json; False if interrupted
+    (what finished is written all the same)."""
+    from types import SimpleNamespace
+
+    from pagecore import _verify
+    from pagecore._replay import STEP
+    from pagecore._stress import WIDEN_NS, WIDEN_PROB
+
+    path = os.path.join(mdir, "verify.json")
+    results = []
+    t0 = time.monotonic()
+    print("== verify (replay, then stress %g s per cell): %s"
+          % (VERIFY_STRESS_SECONDS[mode], path), flush=True)
+    try:
+        for m in ("replay", "stress"):
+            a = SimpleNamespace(mode=m, variant=variants, scenario=None,
+                                seconds=VERIFY_STRESS_SECONDS[mode], threads=None,
+                                widen_ns=WIDEN_NS, widen_prob=WIDEN_PROB, seed=None,
+                                step=STEP, json=None, verbose=False)
+            _, _, cells, _ = _verify._check_args(a)
+            for i, (v, sc) in enumerate(cells, 1):
+                print("   %s [%d/%d] %s / %s" % (m, i, len(cells), v, sc), flush=True)
+                results.append(_verify.run_cell(v, sc, a))
+    except KeyboardInterrupt:
+        _verify.write_json(path, results, interrupted=True)
+        print("pagecore: interrupted during verify; kept %d cell(s) in %s"
+              % (len(results), path), file=sys.stderr, flush=True)
+        return False
+    _verify.write_json(path, results)
+    racy = sorted({r["variant"] for r in results if r["failures"]})
+    print("== verify done in %.0f s: racy: %s" % (time.monotonic() - t0,
+                                                   ", ".join(racy) or "none"), flush=True)
+    return True
 
 
 def _report(mdir):
@@ -415,6 +460,9 @@ def register(sub):
     p.add_argument("--bits", metavar="B,..", help="hashchain PAGE_WAIT_TABLE_BITS values")
     p.add_argument("--chain", metavar="N,..", help="hashchain chain lengths")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
+    p.add_argument("--no-verify", action="store_true",
+                   help="do not run pagecore verify first (the report then ranks "
+                        "variants by cost alone)")
     p.add_argument("--check", action="store_true",
                    help="only print the performance bars from DIR/<machine>/")
     p.set_defaults(func=cmd_bench)
