@@ -14,10 +14,18 @@ from pagecore._errors import PagecoreError
 
 
 def build(instrumented):
-    if instrumented:
-        from pagecore import _core_instr as core
-    else:
-        from pagecore import _core as core
+    try:
+        if instrumented:
+            from pagecore import _core_instr as core
+        else:
+            from pagecore import _core as core
+    except ImportError as e:
+        if not (e.name or "").startswith("pagecore._core") and "_core" not in str(e):
+            raise
+        raise PagecoreError("the compiled core is missing from %s: install pagecore "
+                            "(pip install .) or build it in place "
+                            "(python setup.py build_ext --inplace)"
+                            % __file__.rsplit("/", 1)[0]) from None
     return core
 
 
