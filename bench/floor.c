@@ -193,7 +193,12 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (strcmp(argv[1], cases[i].name) == 0) {
+            /* One untimed pass first: pyperf warms the pagecore loop up in
+               its worker process, and a fresh process starts cold (page
+               faults, caches, the CPU's clock). */
             int64_t ns = cases[i].fn(loops);
+            if (ns >= 0)
+                ns = cases[i].fn(loops);
             if (ns < 0) {
                 fprintf(stderr, "floor: cannot start threads\n");
                 return 1;

@@ -122,7 +122,8 @@ def main():
                                  "%s; plain C (bench/floor.c, gcc or $CC -O2), one program "
                                  "run per value; events: pagecore's loop for the same "
                                  "primitive" % what,
-                                 inner_loops=ops, events_from=(bench_pagecore, (case,))))
+                                 inner_loops=ops, events_from=(bench_pagecore, (case,)),
+                                 size_by_value=True))
     suite.run(benches)
 
 
