@@ -92,7 +92,13 @@ class _Writeback(_Workload):
         super().__init__(m, seconds, seed, nthreads)
         self.truncate = truncate
         self.nslots = 2
-        self.slots = [m.new_page(0, i) for i in range(self.nslots)]
+        # Slot 0's page is a file page; slot 1's is in a mapping without
+        # writeback tags, as swap is, whose __test_set_page_writeback() takes
+        # no i_pages lock: a variant that closes a window only by holding
+        # that lock is tried where it does not.
+        self.mapping = [0, 1]
+        self.c.set_mapping_writeback_tags(1, False)
+        self.slots = [m.new_page(self.mapping[i], i) for i in range(self.nslots)]
         for p in self.slots:
             m.put_page(p)       # the page cache's reference is the slot's
         self.slot_lock = threading.Lock()
@@ -133,7 +139,7 @@ class _Writeback(_Workload):
                     p = c.alloc_page_()
                     if p < 0:
                         continue
-                    c.add_to_page_cache_(p, 0, slot)
+                    c.add_to_page_cache_(p, self.mapping[slot], slot)
                     with self.slot_lock:
                         won = self.slots[slot] is None
                         if won:
@@ -148,10 +154,10 @@ class _Writeback(_Workload):
                 if p is None:
                     continue
                 if op == "write":
-                    if c.write_cache_pages_in(p, 0, "start")[0] == "started":
+                    if c.write_cache_pages_in(p, self.mapping[slot], "start")[0] == "started":
                         self.inflight.append(p)
                 elif op == "wait":
-                    c.write_cache_pages_in(p, 0, "wait")
+                    c.write_cache_pages_in(p, self.mapping[slot], "wait")
                 else:
                     c.wait_on_page_writeback_(p)
                 c.put_page_(p)
