@@ -52,7 +52,8 @@ from pagecore._errors import PagecoreError
 from pagecore._machine import Model
 
 STEP = 1.0          # seconds a step waits before it calls a task blocked
-SETTLE = 0.03       # a task stuck (asleep, parked, spinning) this long is not going anywhere
+SETTLE = 0.1        # a task stuck (asleep, parked, spinning) this long is not going anywhere;
+                    # long enough that a thread the machine merely preempts is not taken for it
 ELSEWHERE = 0.2     # ... and this long stuck somewhere other than where it is awaited
 
 

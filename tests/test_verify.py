@@ -100,7 +100,9 @@ def test_interleaving_api_docstring_example():
     m = Model("original", instrumented=True)
     page = m.new_page()
     m.start_writeback(page)
-    with Interleaving(m) as s:
+    # Generous step: every wait below expects to succeed, so a slow machine
+    # only makes it wait longer.
+    with Interleaving(m, step=5.0) as s:
         s.start("cpu1", m.core.end_page_writeback_, page, park_at="ewb_after_clear")
         assert s.parked("cpu1", "ewb_after_clear")
         assert not m.PageWriteback(page)
