@@ -394,26 +394,13 @@ cdef inline int _wait_acked(waiter_ctl *c, int rnd) noexcept nogil:
     return 1
 
 
-# The critical section of end_page_writeback_wake_under_ipages(), step for
-# step, with the clock read just inside spin_lock() and just before
-# spin_unlock(): how long the variant holds the i_pages lock.  (The timed
-# build has no hook inside the model itself; test_events.py checks that
-# this region counts what the variant counts, less its lock round trip.)
+# How long wake-under-i_pages holds the i_pages lock for one end of
+# writeback: the variant itself times its critical section (@hold_ns of
+# __end_page_writeback_wake_under_ipages), less a back-to-back clock pair.
 cdef inline int64_t ipages_hold_once(page *p, int64_t pair) noexcept nogil:
-    cdef address_space *mapping = page_mapping(p)
-    cdef int64_t t0, ns
-    end_writeback_reclaim(p)
-    spin_lock(&mapping.i_pages_lock)
-    t0 = pc_region_begin()
-    if not TestClearPageWriteback(p):
-        pc_bug(PC_BUG_NOT_UNDER_WRITEBACK, p, "end_page_writeback", 0, 0)
-    if mapping_use_writeback_tags(mapping):
-        __xa_clear_mark(mapping, p, PAGECACHE_TAG_WRITEBACK)
-    if PageWaiters(p):
-        wake_up_page_bit(p, PG_writeback)
-    ns = pc_region_end(t0) - pair
-    spin_unlock(&mapping.i_pages_lock)
-    return ns
+    cdef int64_t ns = 0
+    __end_page_writeback_wake_under_ipages(p, &ns)
+    return ns - pair
 
 
 cdef object _bench_with_waiter(long loops, int op, long chain):

@@ -118,8 +118,8 @@ def test_hash_chain_walk(variant, chain, lock):
 
 @pytest.mark.parametrize("chain", [0, 65])
 def test_ipages_hold_is_the_variant_less_its_lock(chain):
-    # bench_ipages_hold runs wake-under-i_pages's critical section step for
-    # step; what it counts inside the lock is the variant's whole
+    # bench_ipages_hold times the variant's own critical section (its
+    # hold_ns); what it counts inside the lock is the variant's whole
     # end_page_writeback less the i_pages round trip.
     whole = nearly(counts("bench_end_page_writeback_one_waiter", "wake-under-i_pages", 32,
                           chain))
