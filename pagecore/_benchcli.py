@@ -33,6 +33,7 @@ import tempfile
 import time
 
 from pagecore._errors import PagecoreError
+from pagecore._machine import cpu_count
 
 SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
 VARIANT_KIND = {"floor": None, "hotpath": "writeback", "contention": "writeback",
@@ -127,7 +128,7 @@ def _plan(args):
     if hc:
         extra["hashchain"] = hc
     if mode == "fast" and not args.threads:
-        n = _cpus()
+        n = cpu_count()
         extra["contention"] = ["--threads", ",".join(str(t) for t in sorted({1, n, 2 * n}))]
     runs = []
     for s in suites:
@@ -147,13 +148,6 @@ def _plan(args):
     if not runs:
         raise PagecoreError("nothing to run: no suite measures the variants named")
     return mode, runs
-
-
-def _cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _child_env():

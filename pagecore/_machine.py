@@ -7,10 +7,21 @@ first.  Use instrumented=True for event counts, race points and touch
 checks; the default is the build that is timed.
 """
 
+import os
 import threading
 import time
 
 from pagecore._errors import PagecoreError
+
+
+def cpu_count():
+    """The CPUs this process may run on: thread counts come from here, never
+    from a constant (the affinity mask, not the machine's total, so that a
+    run under taskset sizes itself to what it got)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def build(instrumented):

@@ -1,7 +1,7 @@
 """Stress: real threads running a scenario's workload at random, windows widened.
 
 Each scenario has a workload over a small pool of pages, run by N worker
-threads (N from os.cpu_count(), at least 2) for a given time on the
+threads (N from the CPUs it may run on, at least 2) for a given time on the
 instrumented build.  The race points where the scenario's window opens are widened: a
 thread that reaches one sleeps or spins for widen_ns with probability
 widen_prob.  What goes wrong is what the model records (bug counters and
@@ -24,12 +24,11 @@ ends with every counter at zero.
 
 import collections
 import itertools
-import os
 import random
 import threading
 import time
 
-from pagecore._machine import Model, run_threads
+from pagecore._machine import Model, cpu_count, run_threads
 from pagecore._replay import EWB_WINDOWS, describe_bug
 
 WIDEN_NS = 100_000      # default widening of a window: 100 us ...
@@ -45,7 +44,7 @@ WIDEN = {
 
 
 def default_threads():
-    return max(2, os.cpu_count() or 2)
+    return max(2, cpu_count())
 
 
 class _Workload:
