@@ -181,6 +181,9 @@ def _run_suite(script, out, opts, env):
 def cmd_bench(args):
     if args.check:
         mdir = os.path.join(args.output, machine_name(args.machine))
+        if not any(os.path.isfile(os.path.join(mdir, s + ".json")) for s in ("floor", "hotpath")):
+            raise PagecoreError("%s: no floor.json or hotpath.json: run pagecore bench first"
+                                % mdir)
         lines, ok = check_bars(mdir)
         print("\n".join(lines))
         return 0 if ok else 1
