@@ -1,8 +1,8 @@
 # The build is declared in pyproject.toml; this file only lists the extensions.
 #
-# The model is compiled twice from one source.  pagecore._core is the build
+# The model is compiled twice from one source.  pagecore.model._core is the build
 # that is timed: race points and event counters compile to nothing.
-# pagecore._core_instr defines PAGECORE_INSTRUMENT, so the same functions
+# pagecore.model._core_instr defines PAGECORE_INSTRUMENT, so the same functions
 # count every atomic, lock round trip, entry walked, wakeup and sleep, and can
 # be paused or slowed at named race points.
 from Cython.Build import cythonize
@@ -14,9 +14,9 @@ CFLAGS = ["-O2", "-g0", "-std=gnu11", "-Wno-unused-function", "-Wno-unused-varia
 def ext(name, instrument):
     macros = [("PAGECORE_INSTRUMENT", "1")] if instrument else []
     return Extension(
-        "pagecore." + name,
-        ["pagecore/%s.pyx" % name],
-        include_dirs=["pagecore", "pagecore/includes"],
+        "pagecore.model." + name,
+        ["pagecore/model/%s.pyx" % name],
+        include_dirs=["pagecore/model", "pagecore/model/includes"],
         define_macros=macros,
         extra_compile_args=CFLAGS,
         libraries=["pthread"],
@@ -27,6 +27,6 @@ setup(
     ext_modules=cythonize(
         [ext("_core", False), ext("_core_instr", True)],
         compiler_directives={"language_level": "3"},
-        include_path=["pagecore"],
+        include_path=["pagecore/model"],
     ),
 )

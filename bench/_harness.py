@@ -26,7 +26,7 @@ import time
 
 import pyperf
 
-from pagecore._machine import cpu_count  # noqa: F401  (the suites import it from here)
+from pagecore.model.machine import cpu_count  # noqa: F401  (the suites import it from here)
 
 EVENT_NAMES = ("atomic_rmw", "barrier", "cmpxchg", "lock", "sleeps", "wakeups", "walked")
 
@@ -35,7 +35,7 @@ COUNT_WALL = 0.05
 
 
 def builds():
-    from pagecore import _core, _core_instr
+    from pagecore.model import _core, _core_instr
 
     return _core, _core_instr
 
@@ -137,7 +137,7 @@ class Suite:
             sys.exit(130)
 
     def _run(self, benches):
-        from pagecore import _core
+        from pagecore.model import _core
 
         if self.output and os.path.exists(self.output):
             self.runner.argparser.error("the JSON file %r already exists" % self.output)
@@ -250,7 +250,7 @@ def _list_of(typ):
 
 def variants(suite, kind="writeback"):
     """--variant, checked against the variant table."""
-    from pagecore._variants import DIRTY_VARIANTS, WRITEBACK_VARIANTS
+    from pagecore.model.variants import DIRTY_VARIANTS, WRITEBACK_VARIANTS
 
     known = WRITEBACK_VARIANTS if kind == "writeback" else DIRTY_VARIANTS
     chosen = suite.option("--variant")

@@ -15,7 +15,7 @@ they depend on the interleaving.
 
 from _harness import Bench, Suite, cpu_count, variants
 
-from pagecore._variants import WRITEBACK_VARIANTS
+from pagecore.model.variants import WRITEBACK_VARIANTS
 
 
 def thread_counts(nproc):

@@ -12,7 +12,7 @@ read-only PTE, and mapped by a PTE the user wrote through.
 
 from _harness import Bench, Suite, exit_missing, variants
 
-from pagecore._variants import DIRTY_VARIANTS
+from pagecore.model.variants import DIRTY_VARIANTS
 
 STATES = ["unmapped", "mapped_clean", "mapped_dirty"]
 
@@ -42,7 +42,7 @@ def main():
     if bad:
         suite.runner.argparser.error("unknown state %s (known: %s)"
                                      % (", ".join(bad), ", ".join(STATES)))
-    from pagecore import _core
+    from pagecore.model import _core
 
     if not hasattr(_core, "bench_cpdfio_writepage") or not hasattr(_core, "dirty_configure"):
         exit_missing("this build of pagecore has no dirty path (_dirty.pxi)")

@@ -16,7 +16,7 @@ two clock reads inside the lock (a clock-pair cost subtracted).
 
 from _harness import Bench, Suite, variants
 
-from pagecore._variants import WRITEBACK_VARIANTS
+from pagecore.model.variants import WRITEBACK_VARIANTS
 
 CHAINS = [0, 1, 4, 16, 63, 64, 65, 128, 256, 1024, 4096]
 BITS = [8, 10, 16]

@@ -11,7 +11,7 @@ that its timed region executes (instrumented build) stored beside it.
 
 from _harness import Bench, Suite, variants
 
-from pagecore._variants import WRITEBACK_VARIANTS
+from pagecore.model.variants import WRITEBACK_VARIANTS
 
 # case -> (loop in pagecore/_loops.pxi, what the value covers)
 CASES = {

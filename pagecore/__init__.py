@@ -1,9 +1,9 @@
 """pagecore: the Linux page-flag wait/wake races, executable and measured."""
 
 from pagecore._errors import PagecoreError
-from pagecore._machine import Model, ThreadRun, run_threads
-from pagecore._replay import Interleaving
-from pagecore._variants import DIRTY_VARIANTS, VARIANTS, WRITEBACK_VARIANTS, Variant, get_variant
+from pagecore.model.machine import Model, ThreadRun, run_threads
+from pagecore.verify.replay import Interleaving
+from pagecore.model.variants import DIRTY_VARIANTS, VARIANTS, WRITEBACK_VARIANTS, Variant, get_variant
 
 __all__ = ["PagecoreError", "Interleaving", "Model", "ThreadRun", "run_threads", "VARIANTS",
            "WRITEBACK_VARIANTS", "DIRTY_VARIANTS", "Variant", "get_variant"]

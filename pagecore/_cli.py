@@ -15,7 +15,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_variants(args):
-    from pagecore._variants import VARIANTS
+    from pagecore.model.variants import VARIANTS
 
     rows = [v.as_dict() for v in VARIANTS.values()
             if args.kind is None or v.kind == args.kind]
@@ -44,9 +44,9 @@ def _registrars():
     yield _register_variants
     import importlib
 
-    for mod, fn in (("pagecore._verify", "register"),
-                    ("pagecore._benchcli", "register"),
-                    ("pagecore._report", "register")):
+    for mod, fn in (("pagecore.verify.matrix", "register"),
+                    ("pagecore.benchmark.run", "register"),
+                    ("pagecore.report.core", "register")):
         try:
             m = importlib.import_module(mod)
         except ImportError as e:

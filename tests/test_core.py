@@ -9,10 +9,11 @@ import os
 import time
 
 import pytest
-from pagecore._core import atomic_dec_and_test_, bitop, cmpxchg_
+from pagecore.model._core import atomic_dec_and_test_, bitop, cmpxchg_
 
 import pagecore
-from pagecore import Model, _core, _core_instr, run_threads
+from pagecore import Model, run_threads
+from pagecore.model import _core, _core_instr
 
 NCPU = os.cpu_count() or 2
 WB = pagecore.WRITEBACK_VARIANTS

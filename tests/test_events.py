@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from pagecore import _core, _core_instr
+from pagecore.model import _core, _core_instr
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
 

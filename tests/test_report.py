@@ -15,7 +15,8 @@ import sys
 import pyperf
 import pytest
 
-from pagecore import _cli, _report
+from pagecore import _cli
+from pagecore.report import core as _report
 from pagecore._errors import PagecoreError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -362,7 +363,7 @@ def test_bad_input_through_the_real_entry_point(tmp_path):
     # the installed command as a user runs it: no traceback, exit 2
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
-    code = ("import sys; from pagecore import _cli, _report;"
+    code = ("import sys; from pagecore import _cli; from pagecore.report import core as _report;"
             "_cli._registrars = lambda: iter([_report.register]);"
             "sys.exit(_cli.main(sys.argv[1:]))")
     p = subprocess.run([sys.executable, "-c", code, "report", str(bad)],

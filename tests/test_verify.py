@@ -11,8 +11,8 @@ import pytest
 
 from pagecore import Model, PagecoreError
 from pagecore._cli import main
-from pagecore._replay import Interleaving, page_reuse, replay, writeback_set_again
-from pagecore._stress import stress
+from pagecore.verify.replay import Interleaving, page_reuse, replay, writeback_set_again
+from pagecore.verify.stress import stress
 
 # -- the seeds' claims, by replay -------------------------------------------
 
@@ -264,7 +264,7 @@ def test_verify_bad_input_exits_2_with_one_line(argv, msg, capsys):
 
 
 def test_verify_interrupted_keeps_what_it_finished(tmp_path, capsys, monkeypatch):
-    import pagecore._verify as verify
+    import pagecore.verify.matrix as verify
 
     real, calls = verify.run_cell, []
 

@@ -11,7 +11,7 @@ import math
 DPI = 110
 BOOKMARK = 64   # WAITQUEUE_WALK_BREAK_CNT: the walk parks a bookmark after 64 entries
 
-# a qualitative palette long enough for every variant in pagecore._variants
+# a qualitative palette long enough for every variant in pagecore.model.variants
 _PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
             "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939"]
 _MACHINE = ["#3b6fb6", "#e08a2c", "#4a9c5d", "#9b59b6", "#c0392b", "#7f8c8d"]
@@ -33,7 +33,7 @@ def _plt():
 
 
 def variant_color(variant):
-    from pagecore._variants import VARIANTS
+    from pagecore.model.variants import VARIANTS
 
     names = list(VARIANTS) + ["pagecore", "plain-c"]
     if variant in names:
@@ -128,7 +128,7 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     """
     import numpy as np
 
-    from pagecore._report import fmt_slope
+    from pagecore.report.core import fmt_slope
 
     plt = _plt()
     # one panel a row, legend beside it: with every variant the legend would hide the data

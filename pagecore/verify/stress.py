@@ -28,8 +28,8 @@ import random
 import threading
 import time
 
-from pagecore._machine import Model, cpu_count, run_threads
-from pagecore._replay import EWB_WINDOWS, describe_bug
+from pagecore.model.machine import Model, cpu_count, run_threads
+from pagecore.verify.replay import EWB_WINDOWS, describe_bug
 
 WIDEN_NS = 100_000      # default widening of a window: 100 us ...
 WIDEN_PROB = 0.3        # ... at 30% of the passes

@@ -27,11 +27,11 @@ def cpu_count():
 def build(instrumented):
     try:
         if instrumented:
-            from pagecore import _core_instr as core
+            from pagecore.model import _core_instr as core
         else:
-            from pagecore import _core as core
+            from pagecore.model import _core as core
     except ImportError as e:
-        if not (e.name or "").startswith("pagecore._core") and "_core" not in str(e):
+        if not (e.name or "").startswith("pagecore.model._core") and "_core" not in str(e):
             raise
         raise PagecoreError("the compiled core is missing from %s: install pagecore "
                             "(pip install .) or build it in place "

@@ -121,7 +121,7 @@ cdef struct wait_page_key:
 
 
 # What differs between variants: chosen once by configure(), read on every
-# operation.  See _variants.py for the table and the commits.
+# operation.  See variants.py for the table and the commits.
 cdef struct pc_variant:
     int wake_gen
     int bookmarks

@@ -1,8 +1,8 @@
 """`pagecore verify`: which variants are racy, found by running their code.
 
 For every variant and every scenario that applies to it, --mode replay runs
-the scenario's scripted interleavings (pagecore._replay) and --mode stress
-runs its workload on real threads with widened windows (pagecore._stress).
+the scenario's scripted interleavings (pagecore.verify.replay) and --mode stress
+runs its workload on real threads with widened windows (pagecore.verify.stress).
 The verdict of a cell is what the model recorded while it ran (bug_on,
 freed_page, not_under_writeback, bad_page, lost_write) and what the
 watchdog saw (hang); a cell with none of them is clean.
@@ -19,15 +19,15 @@ import sys
 import time
 
 from pagecore._errors import PagecoreError
-from pagecore._variants import VARIANTS
+from pagecore.model.variants import VARIANTS
 
 SCENARIOS = ("writeback-set-again", "page-reuse", "mmap-lost-write")
 MODES = ("replay", "stress")
 
 
 def register(sub):
-    from pagecore._replay import STEP
-    from pagecore._stress import WIDEN_NS, WIDEN_PROB
+    from pagecore.verify.replay import STEP
+    from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     p = sub.add_parser(
         "verify", help="replay or stress the seed races against each variant",
@@ -113,10 +113,10 @@ def _check_writable(path):
 
 def run_cell(variant, scenario, args, progress=None):
     if args.mode == "replay":
-        from pagecore._replay import replay
+        from pagecore.verify.replay import replay
 
         return replay(variant, scenario, step=args.step)
-    from pagecore._stress import stress
+    from pagecore.verify.stress import stress
 
     return stress(variant, scenario, seconds=args.seconds, threads=args.threads,
                   widen_ns=args.widen_ns, widen_prob=args.widen_prob, seed=args.seed,
@@ -202,7 +202,7 @@ def print_matrix(results, variants, scenarios, args, elapsed):
 
 
 def _threads():
-    from pagecore._stress import default_threads
+    from pagecore.verify.stress import default_threads
 
     return default_threads()
 

@@ -3,7 +3,7 @@
 # releases the GIL, so Python threads driving the model race for real.
 
 from pagecore._errors import PagecoreError
-from pagecore._variants import get_variant
+from pagecore.model.variants import get_variant
 
 INSTRUMENTED = bool(PC_INSTRUMENTED)
 

@@ -4,7 +4,7 @@
 # outside the timed region, then, without the GIL, runs @loops operations in
 # C between two reads of the monotonic clock, and returns the elapsed
 # seconds.  Nothing in Python runs inside a timed region.  Both builds
-# compile this file: pagecore._core times it, pagecore._core_instr runs the
+# compile this file: pagecore.model._core times it, pagecore.model._core_instr runs the
 # very same loop to count the events of the timed regions (region_events()),
 # which the suites store beside each timing.
 #

@@ -33,7 +33,7 @@ import tempfile
 import time
 
 from pagecore._errors import PagecoreError
-from pagecore._machine import cpu_count
+from pagecore.model.machine import cpu_count
 
 SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
 VARIANT_KIND = {"floor": None, "hotpath": "writeback", "contention": "writeback",
@@ -100,7 +100,7 @@ def _int_list(text, what, lo, hi):
 
 
 def _plan(args):
-    from pagecore._variants import DIRTY_VARIANTS, VARIANTS, WRITEBACK_VARIANTS
+    from pagecore.model.variants import DIRTY_VARIANTS, VARIANTS, WRITEBACK_VARIANTS
 
     suites = args.suite or list(SUITES)
     for s in suites:
@@ -249,9 +249,9 @@ def _verify(mdir, mode, variants):
     (what finished is written all the same)."""
     from types import SimpleNamespace
 
-    from pagecore import _verify
-    from pagecore._replay import STEP
-    from pagecore._stress import WIDEN_NS, WIDEN_PROB
+    from pagecore.verify import matrix as _verify
+    from pagecore.verify.replay import STEP
+    from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     path = os.path.join(mdir, "verify.json")
     results = []
@@ -282,11 +282,11 @@ def _verify(mdir, mode, variants):
 
 def _report(mdir):
     try:
-        from pagecore._report import write_report
+        from pagecore.report.core import write_report
     except ImportError as e:
-        if e.name != "pagecore._report":
+        if e.name != "pagecore.report.core":
             raise
-        print("report: no report generator in this pagecore (pagecore._report): skipped")
+        print("report: no report generator in this pagecore (pagecore.report.core): skipped")
         return
     try:
         path = write_report([mdir])

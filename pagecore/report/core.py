@@ -161,14 +161,14 @@ def _suite_order(s):
 
 
 def _order_variants(names):
-    from pagecore._variants import VARIANTS
+    from pagecore.model.variants import VARIANTS
 
     known = list(VARIANTS)
     return sorted(names, key=lambda v: (known.index(v) if v in known else len(known), v))
 
 
 def _variant_kind(v):
-    from pagecore._variants import VARIANTS
+    from pagecore.model.variants import VARIANTS
 
     return VARIANTS[v].kind if v in VARIANTS else None
 
@@ -464,7 +464,7 @@ def verdicts(rs):
 
 
 def expected_scenarios(variant, table):
-    from pagecore._variants import VARIANTS
+    from pagecore.model.variants import VARIANTS
 
     v = VARIANTS.get(variant)
     seen = list(table.get(variant, {}))
@@ -845,7 +845,7 @@ def default_name(rs):
 
 
 def check_baseline(rs, baseline):
-    from pagecore._variants import get_variant
+    from pagecore.model.variants import get_variant
 
     get_variant(baseline)
     if not any(r.variant == baseline for r in rs.results()):
@@ -869,7 +869,7 @@ def write_report(results_paths=None, outdir="reports", name=None, baseline="orig
 
 
 def _write(rs, outdir, name, baseline, mix):
-    from pagecore._report_html import render_html, render_markdown
+    from pagecore.report.html import render_html, render_markdown
 
     d = os.path.join(outdir, name)
     try:
@@ -965,7 +965,7 @@ def _vlabel(v, racy):
 
 
 def _cost_table(doc, rs, suite, base, racy, where=None):
-    from pagecore._report_html import Cell
+    from pagecore.report.html import Cell
 
     groups, look = _index(rs, suite, where)
     machines = _machines_in(look)
@@ -1031,7 +1031,7 @@ def _fig(doc, d, fname, alt, caption, fn, *args, **kw):
 
 
 def _section_bars(doc, rs, d, suite, baseline, racy, ncols):
-    from pagecore import _report_plots as plots
+    from pagecore.report import plots
 
     base = _suite_baseline(suite, baseline)
     title, intro = _SUITE_TITLES.get(suite, (suite, ""))
@@ -1048,8 +1048,8 @@ def _section_bars(doc, rs, d, suite, baseline, racy, ncols):
 
 
 def _section_contention(doc, rs, d, baseline, racy):
-    from pagecore import _report_plots as plots
-    from pagecore._report_html import Cell, Doc
+    from pagecore.report import plots
+    from pagecore.report.html import Cell, Doc
 
     base = _suite_baseline("contention", baseline)
     title, intro = _SUITE_TITLES["contention"]
@@ -1127,8 +1127,8 @@ def _fits(look, m, case, bits):
 
 
 def _section_hashchain(doc, rs, d, baseline, racy):
-    from pagecore import _report_plots as plots
-    from pagecore._report_html import Doc
+    from pagecore.report import plots
+    from pagecore.report.html import Doc
 
     base = _suite_baseline("hashchain", baseline)
     title, intro = _SUITE_TITLES["hashchain"]
@@ -1192,7 +1192,7 @@ def _section_hashchain(doc, rs, d, baseline, racy):
 
 
 def _section_matrix(doc, rs, table):
-    from pagecore._report_html import Cell
+    from pagecore.report.html import Cell
 
     doc.heading(2, "Verification matrix", "verification")
     if not rs.has_verify:
@@ -1231,7 +1231,7 @@ def _section_matrix(doc, rs, table):
 
 
 def _section_choosing(doc, rs, choices, mix, table, baseline):
-    from pagecore._report_html import Doc
+    from pagecore.report.html import Doc
 
     doc.heading(2, "Choosing a fix", "choosing")
     doc.para("Each operation of the workload mix gets a weight (its relative frequency); a "
@@ -1348,7 +1348,7 @@ def _section_method(doc, rs):
 
 
 def _doc_of_bullets(items):
-    from pagecore._report_html import Doc
+    from pagecore.report.html import Doc
 
     d = Doc("")
     d.bullets(items)
@@ -1359,7 +1359,7 @@ def build(rs, d, baseline, mix):
     """The whole report as a Doc; figures are written into d as they are built."""
     import datetime
 
-    from pagecore._report_html import Doc
+    from pagecore.report.html import Doc
 
     doc = Doc("pagecore overhead report: " + ", ".join(rs.machines))
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")

@@ -11,7 +11,7 @@ freed_page, not_under_writeback, bad_page, lost_write) and the watchdog of
 finish() (hang).
 
     from pagecore import Model
-    from pagecore._replay import Interleaving
+    from pagecore.verify.replay import Interleaving
 
     m = Model("original", instrumented=True)
     page = m.new_page()
@@ -49,7 +49,7 @@ import threading
 import time
 
 from pagecore._errors import PagecoreError
-from pagecore._machine import Model
+from pagecore.model.machine import Model
 
 STEP = 1.0          # seconds a step waits before it calls a task blocked
 SETTLE = 0.1        # a task stuck (asleep, parked, spinning) this long is not going anywhere;

@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# pagecore._core: the timed build: race points and event counters compile to nothing.
+# pagecore.model._core_instr: the instrumented build (PAGECORE_INSTRUMENT): it counts
+# events, checks touches of freed pages and pauses at race points.
 # Both builds compile the same model; setup.py sets the macro.
 
 cdef extern from "includes/runtime.h":
