@@ -126,6 +126,8 @@ static void pc_race(int rp);
 #define pc_race(rp) ((void)0)
 #define PC_INSTRUMENTED 0
 #endif
+/* Scheduling points of the explorer (pagecore verify --mode explore). */
+#include "explore.h"
 
 /* ------------------------------------------------------------------ */
 /* Barriers                                                            */
@@ -133,6 +135,7 @@ static void pc_race(int rp);
 
 static inline void cpu_relax(void)
 {
+    pc_sched(PCX_SPIN, NULL, 0);         /* explore: a spinner waits for another step */
 #if defined(__x86_64__) || defined(__i386__)
     __asm__ __volatile__("pause" ::: "memory");
 #elif defined(__aarch64__)
@@ -191,12 +194,14 @@ static inline int test_bit(long nr, const unsigned long *addr)
 
 static inline void set_bit(long nr, unsigned long *addr)
 {
+    pc_sched(PCX_SET_BIT, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_or(addr, BIT_MASK(nr), __ATOMIC_RELAXED);
 }
 
 static inline void clear_bit(long nr, unsigned long *addr)
 {
+    pc_sched(PCX_CLEAR_BIT, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_and(addr, ~BIT_MASK(nr), __ATOMIC_RELAXED);
 }
@@ -204,6 +209,7 @@ static inline void clear_bit(long nr, unsigned long *addr)
 static inline int test_and_set_bit(long nr, unsigned long *addr)
 {
     unsigned long mask = BIT_MASK(nr);
+    pc_sched(PCX_TEST_AND_SET_BIT, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     return (__atomic_fetch_or(addr, mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
@@ -211,6 +217,7 @@ static inline int test_and_set_bit(long nr, unsigned long *addr)
 static inline int test_and_set_bit_lock(long nr, unsigned long *addr)
 {
     unsigned long mask = BIT_MASK(nr);
+    pc_sched(PCX_TEST_AND_SET_BIT_LOCK, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     return (__atomic_fetch_or(addr, mask, __ATOMIC_ACQUIRE) & mask) != 0;
 }
@@ -218,12 +225,14 @@ static inline int test_and_set_bit_lock(long nr, unsigned long *addr)
 static inline int test_and_clear_bit(long nr, unsigned long *addr)
 {
     unsigned long mask = BIT_MASK(nr);
+    pc_sched(PCX_TEST_AND_CLEAR_BIT, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     return (__atomic_fetch_and(addr, ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
 
 static inline void clear_bit_unlock(long nr, unsigned long *addr)
 {
+    pc_sched(PCX_CLEAR_BIT_UNLOCK, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_and(addr, ~BIT_MASK(nr), __ATOMIC_RELEASE);
 }
@@ -237,6 +246,7 @@ static inline void clear_bit_unlock(long nr, unsigned long *addr)
 static inline int clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr)
 {
     signed char *byte = (signed char *)addr;
+    pc_sched(PCX_CLEAR_BIT_UNLOCK_IS_NEGATIVE_BYTE, addr, nr);
     pc_ev(PC_EV_ATOMIC_RMW);
     return __atomic_and_fetch(byte, (signed char)~(1 << nr), __ATOMIC_RELEASE) < 0;
 }
@@ -250,6 +260,7 @@ static inline int clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr
 static inline int xor_unlock_is_negative_byte(unsigned long mask, unsigned long *addr)
 {
     signed char *byte = (signed char *)addr;
+    pc_sched(PCX_XOR_UNLOCK_IS_NEGATIVE_BYTE, addr, (long)mask);
     pc_ev(PC_EV_ATOMIC_RMW);
     return __atomic_xor_fetch(byte, (signed char)mask, __ATOMIC_RELEASE) < 0;
 }
@@ -257,6 +268,7 @@ static inline int xor_unlock_is_negative_byte(unsigned long mask, unsigned long 
 /* The kernel's cmpxchg(): fully ordered, returns the value it found. */
 static inline unsigned long cmpxchg(unsigned long *ptr, unsigned long old, unsigned long new_)
 {
+    pc_sched(PCX_CMPXCHG, ptr, (long)old);
     pc_ev(PC_EV_CMPXCHG);
     __atomic_compare_exchange_n(ptr, &old, new_, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     return old;
@@ -273,12 +285,14 @@ static inline void atomic_set(atomic_t *v, int i) { __atomic_store_n(&v->counter
 
 static inline void atomic_inc(atomic_t *v)
 {
+    pc_sched(PCX_ATOMIC_INC, &v->counter, 0);
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_add(&v->counter, 1, __ATOMIC_RELAXED);
 }
 
 static inline int atomic_dec_and_test(atomic_t *v)
 {
+    pc_sched(PCX_ATOMIC_DEC_AND_TEST, &v->counter, 0);
     pc_ev(PC_EV_ATOMIC_RMW);
     return __atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST) == 0;
 }
@@ -322,6 +336,7 @@ static inline void spin_lock_init(spinlock_t *l) { l->locked = 0; }
 
 static inline void spin_lock(spinlock_t *l)
 {
+    pc_sched(PCX_SPIN_LOCK, l, 0);
     pc_ev(PC_EV_LOCK);
     while (__builtin_expect(__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE), 0)) {
         int spins = 0;
@@ -345,6 +360,7 @@ static inline int spin_trylock(spinlock_t *l)
 
 static inline void spin_unlock(spinlock_t *l)
 {
+    pc_sched(PCX_SPIN_UNLOCK, l, 0);
     __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 }
 
@@ -384,6 +400,7 @@ static inline int wake_up_state(struct task_struct *p, unsigned int state)
 {
     int old;
 
+    pc_sched(PCX_WAKE, &p->state, 0);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     old = __atomic_load_n(&p->state, __ATOMIC_SEQ_CST);
 
@@ -415,6 +432,8 @@ static inline void io_schedule(void)
     struct timespec ts = {0, 100 * 1000 * 1000};
     int slept = 0;
 
+    pc_sched(PCX_SLEEP, &t->state, 0);   /* explore: runs again once woken */
+    s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
     while (s != TASK_RUNNING) {
         if (READ_ONCE(pc_abort) || READ_ONCE(t->sigkill))
             break;

@@ -123,6 +123,7 @@ static void pc_race(int rp)
     struct pc_gate *g = &pc_gates[rp];
     int armed;
 
+    pc_sched(PCX_RACE, NULL, rp);
     __atomic_fetch_add(&g->hits, 1, __ATOMIC_RELAXED);
     armed = __atomic_load_n(&g->armed, __ATOMIC_ACQUIRE);
     while (armed > 0 && (g->target_pid == 0 || g->target_pid == current->pid)) {

@@ -1,0 +1,52 @@
+/*
+ * pagecore/includes/explore.h: the scheduling points of the explorer
+ * (`pagecore verify --mode explore`), included by atomic.h.
+ *
+ * Every atomic RMW and cmpxchg, spin_lock and spin_unlock, wake_up_state,
+ * io_schedule, race point and spin-wait of the instrumented build calls
+ * pc_sched() before it acts.  Outside an exploration that is one
+ * predictable branch.  During one, the calling task publishes what it is
+ * about to do and hands the CPU back to the scheduler (explore_sched.h),
+ * which picks the task that runs next: the order of the model's shared
+ * accesses is then the scheduler's choice, not the machine's.  The timed
+ * build compiles pc_sched() to nothing.
+ */
+#ifndef PAGECORE_EXPLORE_H
+#define PAGECORE_EXPLORE_H
+
+/* What a task is about to do at a scheduling point. */
+enum pc_x_op {
+    PCX_START,                  /* a task that has not run yet */
+    PCX_SET_BIT,
+    PCX_CLEAR_BIT,
+    PCX_TEST_AND_SET_BIT,
+    PCX_TEST_AND_SET_BIT_LOCK,
+    PCX_TEST_AND_CLEAR_BIT,
+    PCX_CLEAR_BIT_UNLOCK,
+    PCX_CLEAR_BIT_UNLOCK_IS_NEGATIVE_BYTE,
+    PCX_XOR_UNLOCK_IS_NEGATIVE_BYTE,
+    PCX_CMPXCHG,
+    PCX_ATOMIC_INC,
+    PCX_ATOMIC_DEC_AND_TEST,
+    PCX_SPIN_LOCK,              /* runs only when the lock is free */
+    PCX_SPIN_UNLOCK,
+    PCX_WAKE,                   /* wake_up_state(p): try_to_wake_up */
+    PCX_SLEEP,                  /* io_schedule(): runs only once woken */
+    PCX_RACE,                   /* a named race point; arg = which */
+    PCX_SPIN,                   /* a spin-wait: runs only after another task ran */
+    PCX_NR
+};
+
+#ifdef PAGECORE_INSTRUMENT
+static int pc_x_active;         /* an exploration is running (one thread) */
+static void pc_x_point(int op, const void *addr, long arg);
+#define pc_sched(op, addr, arg)                                                \
+    do {                                                                       \
+        if (__builtin_expect(pc_x_active, 0))                                  \
+            pc_x_point((op), (addr), (long)(arg));                             \
+    } while (0)
+#else
+#define pc_sched(op, addr, arg) ((void)0)
+#endif
+
+#endif /* PAGECORE_EXPLORE_H */

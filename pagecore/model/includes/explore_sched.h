@@ -1,0 +1,370 @@
+/*
+ * pagecore/includes/explore_sched.h: the deterministic scheduler behind
+ * `pagecore verify --mode explore` (instrumented build only).
+ *
+ * The model's tasks run as coroutines (ucontext) on one thread, each with
+ * its own stack and task_struct, so exactly one runs at a time and which one
+ * is decided here, at the scheduling points of explore.h.  One call of
+ * pc_x_run() runs one schedule from a fresh model: it follows a prefix of
+ * choices, then keeps running the current task while it can (no
+ * preemption), and when it cannot, the lowest-numbered task that is neither
+ * blocked nor in the sleep set.  It records, for every step, which tasks
+ * were enabled, the sleep set, and what each task was about to do; the
+ * search over schedules (pagecore/verify/explore.py) decides the prefixes.
+ * This is stateless model checking as CHESS does it (Musuvathi and Qadeer,
+ * "Iterative context bounding for systematic testing of multithreaded
+ * programs", PLDI 2007), with sleep sets (Godefroid 1996) for the
+ * partial-order reduction.
+ *
+ * A task is enabled at its point unless: it waits for a spinlock that is
+ * held (PCX_SPIN_LOCK), it sleeps and nobody has woken it (PCX_SLEEP, state
+ * not TASK_RUNNING), or it spins and no other task has run since it began
+ * (PCX_SPIN).  No task enabled while some have not finished is a hang,
+ * found at once: every task's position is in the trace.
+ *
+ * The memory model is sequential consistency at the scheduling points:
+ * plain loads and stores between two points run together with the step
+ * they follow.  Every shared store the modelled races depend on is an
+ * atomic RMW, a lock, or is followed by one before another task can look.
+ */
+#ifndef PAGECORE_EXPLORE_SCHED_H
+#define PAGECORE_EXPLORE_SCHED_H
+
+#include <stdlib.h>
+#include <ucontext.h>
+#include "runtime.h"
+
+#define PC_X_MAX_TASKS 8
+#define PC_X_MAX_STEPS 4096
+#define PC_X_MAX_SNAP 4
+#define PC_X_STACK (256 * 1024)
+
+/* What the step's pending operation touches, for the independence relation. */
+enum pc_x_class { PCX_CL_ALL, PCX_CL_PAGE, PCX_CL_LOCK, PCX_CL_TASK, PCX_CL_OTHER };
+
+/* How a run ended. */
+enum pc_x_end { PCX_END_DONE, PCX_END_HANG, PCX_END_SLEEP_BLOCKED, PCX_END_LIMIT, PCX_END_DIVERGED };
+
+struct pc_x_task {
+    ucontext_t ctx;
+    struct task_struct task;
+    int done;
+    int op;                     /* pending operation (enum pc_x_op) */
+    const void *addr;
+    long arg;
+    int cls;
+    uintptr_t key;
+    int opi;                    /* scenario operation it is in */
+    long spin_epoch;
+    const void *touch_page;     /* pc_touch_begin()'s thread-locals, per task */
+    unsigned int touch_gen;
+    char *stack;
+};
+
+static struct pc_x_task pc_x_tasks[PC_X_MAX_TASKS];
+static int pc_x_ntasks;
+static int pc_x_cur = -1;               /* the running task; -1: the scheduler */
+static ucontext_t pc_x_main;
+static long pc_x_steps;
+static void (*pc_x_body)(int);          /* runs task i's scenario operations */
+static uintptr_t pc_x_pool_lo, pc_x_pool_hi, pc_x_page_size;
+
+/* The trace of the last run. */
+static int pc_x_nsteps;
+static signed char pc_x_chosen[PC_X_MAX_STEPS + 1];
+static unsigned char pc_x_enabled_at[PC_X_MAX_STEPS + 1];
+static unsigned char pc_x_sleep_at[PC_X_MAX_STEPS + 1];
+static unsigned char pc_x_pop[PC_X_MAX_STEPS + 1][PC_X_MAX_TASKS];
+static unsigned char pc_x_pcls[PC_X_MAX_STEPS + 1][PC_X_MAX_TASKS];
+static uintptr_t pc_x_pkey[PC_X_MAX_STEPS + 1][PC_X_MAX_TASKS];
+/* Recorded only when asked (a schedule to draw): the chosen step's detail
+   and the state after it. */
+static int pc_x_record;
+static const void *pc_x_addr_at[PC_X_MAX_STEPS + 1];
+static long pc_x_arg_at[PC_X_MAX_STEPS + 1];
+static short pc_x_opi_at[PC_X_MAX_STEPS + 1];
+static unsigned long pc_x_bugs_after[PC_X_MAX_STEPS + 1];
+static int pc_x_nsnap;
+static const void *pc_x_snap_page[PC_X_MAX_SNAP];
+static unsigned long pc_x_snap_flags[PC_X_MAX_STEPS + 1][PC_X_MAX_SNAP];
+static int pc_x_snap_ref[PC_X_MAX_STEPS + 1][PC_X_MAX_SNAP];
+static unsigned int pc_x_snap_gen[PC_X_MAX_STEPS + 1][PC_X_MAX_SNAP];
+static int pc_x_snap_free[PC_X_MAX_STEPS + 1][PC_X_MAX_SNAP];
+/* Each page snapshot reads these offsets of the pool's struct page. */
+static size_t pc_x_off_refcount, pc_x_off_gen, pc_x_off_free;
+
+static void pc_x_classify(struct pc_x_task *t)
+{
+    uintptr_t a = (uintptr_t)t->addr;
+
+    switch (t->op) {
+    case PCX_START:
+    case PCX_RACE:
+    case PCX_SPIN:
+        /* What follows a race point or a spin is not known in advance:
+           dependent on everything. */
+        t->cls = PCX_CL_ALL;
+        t->key = 0;
+        return;
+    case PCX_SPIN_LOCK:
+    case PCX_SPIN_UNLOCK:
+        t->cls = PCX_CL_LOCK;
+        t->key = a;
+        return;
+    case PCX_WAKE:
+    case PCX_SLEEP:
+        t->cls = PCX_CL_TASK;
+        t->key = a;
+        return;
+    default:
+        if (a >= pc_x_pool_lo && a < pc_x_pool_hi) {
+            /* every field of one struct page is one object: a step that
+               does an RMW on the flags also reads the mapping, refcount ... */
+            t->cls = PCX_CL_PAGE;
+            t->key = pc_x_pool_lo + (a - pc_x_pool_lo) / pc_x_page_size * pc_x_page_size;
+        } else {
+            t->cls = PCX_CL_OTHER;
+            t->key = a;
+        }
+    }
+}
+
+/*
+ * Two steps are independent when running them in either order gives the
+ * same state.  Conservative: a lock step runs its critical section's
+ * entry, which may write page fields, so it depends on any page step; a
+ * wake runs on with the wake walk, which reads the page, likewise.
+ */
+static int pc_x_dependent(int c1, uintptr_t k1, int c2, uintptr_t k2)
+{
+    if (c1 == PCX_CL_ALL || c2 == PCX_CL_ALL)
+        return 1;
+    if (c1 == c2)
+        return k1 == k2;
+    if ((c1 == PCX_CL_TASK && (c2 == PCX_CL_LOCK || c2 == PCX_CL_OTHER)) ||
+        (c2 == PCX_CL_TASK && (c1 == PCX_CL_LOCK || c1 == PCX_CL_OTHER)))
+        return 0;
+    return 1;
+}
+
+/* Called at every scheduling point: publish, and give the CPU back. */
+static void pc_x_point(int op, const void *addr, long arg)
+{
+    struct pc_x_task *t;
+
+    if (pc_x_cur < 0)
+        return;                 /* the scheduler itself (setting up) */
+    t = &pc_x_tasks[pc_x_cur];
+    t->op = op;
+    t->addr = addr;
+    t->arg = arg;
+    pc_x_classify(t);
+    if (op == PCX_SPIN)
+        t->spin_epoch = pc_x_steps;
+    t->touch_page = pc_touch_page;
+    t->touch_gen = pc_touch_gen;
+    pc_x_cur = -1;
+    swapcontext(&t->ctx, &pc_x_main);
+    /* chosen: pc_x_resume() has made this task current again */
+}
+
+static void pc_x_trampoline(int i)
+{
+    pc_x_body(i);
+    pc_x_tasks[i].done = 1;
+    pc_x_cur = -1;
+    /* returns to pc_x_main through uc_link */
+}
+
+static int pc_x_enabled(int i)
+{
+    struct pc_x_task *t = &pc_x_tasks[i];
+
+    if (t->done)
+        return 0;
+    switch (t->op) {
+    case PCX_SPIN_LOCK:
+        return !__atomic_load_n(&((spinlock_t *)t->addr)->locked, __ATOMIC_RELAXED);
+    case PCX_SLEEP:
+        return __atomic_load_n(&t->task.state, __ATOMIC_RELAXED) == TASK_RUNNING;
+    case PCX_SPIN:
+        return pc_x_steps != t->spin_epoch;
+    default:
+        return 1;
+    }
+}
+
+static void pc_x_resume(int i)
+{
+    struct pc_x_task *t = &pc_x_tasks[i];
+
+    pc_x_cur = i;
+    pc_current_task = &t->task;
+    pc_touch_page = t->touch_page;
+    pc_touch_gen = t->touch_gen;
+    pc_x_steps++;
+    swapcontext(&pc_x_main, &t->ctx);
+    pc_current_task = NULL;
+    pc_touch_page = NULL;
+}
+
+/* Set up @n tasks named @names for a new run. */
+static int pc_x_setup(int n, const char *const *names)
+{
+    int i;
+
+    if (n < 1 || n > PC_X_MAX_TASKS)
+        return -1;
+    for (i = 0; i < n; i++) {
+        struct pc_x_task *t = &pc_x_tasks[i];
+        if (!t->stack) {
+            t->stack = malloc(PC_X_STACK);
+            if (!t->stack)
+                return -1;
+        }
+        memset(&t->task, 0, sizeof(t->task));
+        t->task.in_use = 1;
+        t->task.pid = i + 1;
+        snprintf(t->task.comm, sizeof(t->task.comm), "%s", names[i]);
+        t->done = 0;
+        t->op = PCX_START;
+        t->addr = NULL;
+        t->arg = 0;
+        t->opi = 0;
+        t->touch_page = NULL;
+        t->touch_gen = 0;
+        pc_x_classify(t);
+        getcontext(&t->ctx);
+        t->ctx.uc_stack.ss_sp = t->stack;
+        t->ctx.uc_stack.ss_size = PC_X_STACK;
+        t->ctx.uc_link = &pc_x_main;
+        makecontext(&t->ctx, (void (*)(void))pc_x_trampoline, 1, i);
+    }
+    pc_x_ntasks = n;
+    return 0;
+}
+
+static void pc_x_snapshot(int step)
+{
+    int j;
+
+    pc_x_bugs_after[step] = __atomic_load_n(&pc_bug_logged, __ATOMIC_RELAXED);
+    for (j = 0; j < pc_x_nsnap; j++) {
+        const char *p = (const char *)pc_x_snap_page[j];
+        pc_x_snap_flags[step][j] = *(const unsigned long *)p;
+        pc_x_snap_ref[step][j] = *(const int *)(p + pc_x_off_refcount);
+        pc_x_snap_gen[step][j] = *(const unsigned int *)(p + pc_x_off_gen);
+        pc_x_snap_free[step][j] = *(const int *)(p + pc_x_off_free);
+    }
+}
+
+/*
+ * Run one schedule: @prefix[0..nprefix) are forced choices; from step
+ * nprefix on, the sleep set starts as @sleep0 and the choice is the
+ * current task if enabled (none of it is a preemption), else the lowest
+ * enabled task not asleep.  The run stops when every task has finished
+ * (DONE), none can run (HANG), the only choices are asleep (SLEEP_BLOCKED:
+ * an equivalent schedule is explored elsewhere), after @max_steps (LIMIT),
+ * or when a forced choice is not enabled (DIVERGED: the model did not
+ * behave as on the run that produced the prefix).
+ */
+static int pc_x_run(const signed char *prefix, int nprefix, unsigned sleep0, int max_steps)
+{
+    int step, i, cur = -1, end = PCX_END_DONE;
+    unsigned sleep = 0;
+
+    if (max_steps > PC_X_MAX_STEPS)
+        max_steps = PC_X_MAX_STEPS;
+    pc_x_steps = 0;
+    pc_x_cur = -1;
+    __atomic_store_n(&pc_x_active, 1, __ATOMIC_SEQ_CST);
+    for (step = 0;; step++) {
+        unsigned en = 0, cand;
+        int t = -1, alive = 0;
+
+        for (i = 0; i < pc_x_ntasks; i++) {
+            struct pc_x_task *x = &pc_x_tasks[i];
+            if (!x->done)
+                alive++;
+            if (pc_x_enabled(i))
+                en |= 1u << i;
+            pc_x_pop[step][i] = (unsigned char)x->op;
+            pc_x_pcls[step][i] = (unsigned char)x->cls;
+            pc_x_pkey[step][i] = x->key;
+        }
+        if (step == nprefix)
+            sleep = sleep0;
+        pc_x_enabled_at[step] = (unsigned char)en;
+        pc_x_sleep_at[step] = (unsigned char)sleep;
+        pc_x_chosen[step] = -1;
+        if (!en) {
+            end = alive ? PCX_END_HANG : PCX_END_DONE;
+            break;
+        }
+        if (step >= max_steps) {
+            end = PCX_END_LIMIT;
+            break;
+        }
+        if (step < nprefix) {
+            t = prefix[step];
+            if (t < 0 || t >= pc_x_ntasks || !(en >> t & 1)) {
+                end = PCX_END_DIVERGED;
+                break;
+            }
+        } else {
+            cand = en & ~sleep;
+            if (cur >= 0 && (en >> cur & 1)) {
+                if (sleep >> cur & 1) {
+                    end = PCX_END_SLEEP_BLOCKED;
+                    break;
+                }
+                t = cur;
+            } else if (cand) {
+                t = __builtin_ctz(cand);
+            } else {
+                end = PCX_END_SLEEP_BLOCKED;
+                break;
+            }
+            /* Sleepers whose step depends on the one taken wake up. */
+            for (i = 0; i < pc_x_ntasks; i++)
+                if ((sleep >> i & 1) &&
+                    pc_x_dependent(pc_x_pcls[step][i], pc_x_pkey[step][i],
+                                   pc_x_pcls[step][t], pc_x_pkey[step][t]))
+                    sleep &= ~(1u << i);
+        }
+        pc_x_chosen[step] = (signed char)t;
+        if (pc_x_record) {
+            pc_x_addr_at[step] = pc_x_tasks[t].addr;
+            pc_x_arg_at[step] = pc_x_tasks[t].arg;
+            pc_x_opi_at[step] = (short)pc_x_tasks[t].opi;
+        }
+        pc_x_resume(t);
+        if (pc_x_record)
+            pc_x_snapshot(step);
+        cur = t;
+    }
+    __atomic_store_n(&pc_x_active, 0, __ATOMIC_SEQ_CST);
+    pc_x_cur = -1;
+    pc_x_nsteps = step;
+    return end;
+}
+
+/*
+ * The sleep set of the child reached by choosing @u at @step, when the
+ * tasks in @prior were (or will be) chosen there before it: those of
+ * them, and of the step's own sleep set, whose steps are independent of u's.
+ */
+static unsigned pc_x_child_sleep(int step, int u, unsigned prior)
+{
+    unsigned z = (pc_x_sleep_at[step] | prior) & ~(1u << u), out = 0;
+    int i;
+
+    for (i = 0; i < pc_x_ntasks; i++)
+        if ((z >> i & 1) &&
+            !pc_x_dependent(pc_x_pcls[step][i], pc_x_pkey[step][i],
+                            pc_x_pcls[step][u], pc_x_pkey[step][u]))
+            out |= 1u << i;
+    return out;
+}
+
+#endif /* PAGECORE_EXPLORE_SCHED_H */

@@ -1,0 +1,602 @@
+"""Explore: every schedule of a scenario up to a preemption bound, on the
+instrumented build.
+
+The scenario's tasks run as coroutines under the deterministic scheduler
+of pagecore/model/includes/explore_sched.h: one task runs at a time, and
+at every scheduling point (atomic RMW or cmpxchg, spin_lock, spin_unlock,
+wake, sleep, race point, spin-wait) the explorer picks who runs next.  The
+search is iterative context bounding (Musuvathi and Qadeer, PLDI 2007):
+all schedules with no preemption, then those with one, and so on up to the
+bound, where a preemption is a switch away from a task that could go on
+(a switch when the running task blocks or finishes is free).  Sleep sets
+(Godefroid, 1996) skip a schedule that only reorders independent steps of
+one already run.  Each schedule runs from a fresh model (stateless, as
+CHESS does), so a failing one is a list of choices that replays exactly.
+
+A failure is what the model records (bug_on, freed_page,
+not_under_writeback, bad_page, lost_write) or a hang: a state where no
+task can run and some have not finished, found at once with every task's
+position.  The shortest failing schedule (fewest preemptions, then fewest
+steps) of each cell is drawn as a CPU-column timeline.
+"""
+
+import json
+import time
+
+from pagecore._errors import PagecoreError
+from pagecore.model.machine import Model
+from pagecore.verify.scenarios import SCENARIOS
+
+PREEMPTIONS = 2         # the default bound
+MAX_STEPS = 2000        # a schedule longer than this is a livelock
+SCHEDULE_FORMAT = "pagecore-schedule/1"
+
+_OPS = ("start", "set_bit", "clear_bit", "test_and_set_bit", "test_and_set_bit_lock",
+        "test_and_clear_bit", "clear_bit_unlock", "clear_bit_unlock_is_negative_byte",
+        "xor_unlock_is_negative_byte", "cmpxchg", "atomic_inc", "atomic_dec_and_test",
+        "spin_lock", "spin_unlock", "wake", "sleep", "race", "spin")
+_WCP = {"start": 2, "wait": 3, "write": 4}      # WCP_STARTED, WCP_WAITED, WCP_WRITTEN
+_BUG_TEXT = {
+    "bug_on": "BUG_ON(PageWriteback) after wait_on_page_writeback",
+    "freed_page": "touch of a page freed (and maybe reused) meanwhile",
+    "not_under_writeback": "end_page_writeback: BUG() on a page not under writeback",
+    "bad_page": "bad_page: freed with PG_locked or PG_writeback set",
+    "lost_write": "lost write: a store through the mapping never reached disk",
+}
+
+
+def _bits(mask):
+    i = 0
+    while mask:
+        if mask & 1:
+            yield i
+        mask >>= 1
+        i += 1
+
+
+class Runner:
+    """One setup of a scenario against one variant: runs a schedule from a
+    fresh model each time."""
+
+    def __init__(self, variant, setup):
+        self.variant = variant
+        self.setup = setup
+        self.m = Model(variant, instrumented=True, npages=setup.npages, nmappings=2)
+        self.c = self.m.core
+        self.names = [n for n, _ in setup.tasks]
+        self.slot_names = []
+        for step in setup.setup:
+            self._slot(step)
+        for _, ops in setup.tasks:
+            for op in ops:
+                if op[0] in ("alloc_page", "find_get_page") or len(op) > 1:
+                    self._slot(op)
+        self.programs = [[self._encode(op) for op in ops] for _, ops in setup.tasks]
+        self.pages = self._reset()
+        snap = sorted(set(self.pages.values()) | set(range(min(setup.npages, 2))))[:4]
+        self.snap = snap
+        self.c.x_load(self.names, self.programs,
+                      [self.pages.get(s, -1) for s in self.slot_names], snap)
+        self.bits = {v: k for k, v in self.c.page_bits().items()}
+        self.bugs_zero = {k: 0 for k in self.c.BUGS}
+
+    def _slot(self, step):
+        # the page slot an operation names, if any
+        kind = step[0]
+        if kind in ("no_writeback_tags", "map"):
+            if kind == "map" and step[2] not in self.slot_names:
+                self.slot_names.append(step[2])
+            return
+        name = step[1]
+        if isinstance(name, str) and name not in self.slot_names:
+            self.slot_names.append(name)
+
+    def _encode(self, op):
+        name, args = op[0], list(op[1:])
+        if name not in self.c.XOPS:
+            raise PagecoreError("scenario operation %r unknown (known: %s)"
+                                % (name, ", ".join(self.c.XOPS)))
+        slot = self.slot_names.index(args[0]) if args else -1
+        rest = args[1:]
+        if name == "write_cache_pages":
+            rest = [rest[0], _WCP[rest[1]]]
+        elif name == "end_page_writeback":
+            rest = [1 if rest and rest[0] == "started" else 0]
+        elif name == "mmap_store":
+            rest = list(rest)
+        return tuple([name, slot] + [int(x) for x in rest])
+
+    def _reset(self):
+        c, s = self.c, self.setup
+        c.configure(self.variant, 8, s.npages, 2)
+        if s.dirty:
+            c.dirty_configure(s.dirty[0], s.dirty[1], 0)
+        pages = {}
+        for step in s.setup:
+            kind = step[0]
+            if kind == "page":
+                p = c.alloc_page_()
+                c.add_to_page_cache_(p, step[2], step[3])
+                pages[step[1]] = p
+            elif kind == "start_writeback":
+                p = pages[step[1]]
+                c.lock_page_(p)
+                c.set_page_writeback_(p)
+                c.unlock_page_(p)
+            elif kind == "get_page":
+                c.get_page_(pages[step[1]])
+            elif kind == "put_page":
+                c.put_page_(pages[step[1]])
+            elif kind == "no_writeback_tags":
+                c.set_mapping_writeback_tags(step[1], False)
+            elif kind == "buffers":
+                c.create_page_buffers_(pages[step[1]])
+            elif kind == "map":
+                c.do_no_page_(step[1], pages[step[2]], False)
+            else:
+                raise PagecoreError("scenario setup step %r unknown" % (kind,))
+        return pages
+
+    def run(self, prefix, sleep0=0, record=False):
+        self._reset()
+        return self.c.x_run(bytes(prefix), sleep0, MAX_STEPS, record)
+
+    def failures(self, end):
+        b = self.c.bugs()
+        out = [k for k in self.c.BUGS if b[k]]
+        if end in ("hang", "limit"):
+            out.append("hang")
+        return out
+
+
+class Failure:
+    def __init__(self, kinds, preemptions, schedule, end):
+        self.kinds = kinds
+        self.preemptions = preemptions
+        self.schedule = bytes(schedule)
+        self.end = end
+
+    @property
+    def steps(self):
+        return len(self.schedule)
+
+    def key(self):
+        return (self.preemptions, self.steps)
+
+
+def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, por=True):
+    """Every schedule of @setup within @preemptions; a dict of counts and
+    the shortest failure of each kind."""
+    r = Runner(variant, setup)
+    c = r.c
+    queues = [[] for _ in range(preemptions + 2)]
+    queues[0].append((b"", 0))
+    st = {"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0, "by_preemptions": {},
+          "complete": True}
+    best = {}
+    t0 = time.monotonic()
+    for b in range(preemptions + 1):
+        stack = queues[b]
+        while stack:
+            if max_schedules is not None and st["schedules"] >= max_schedules:
+                st["complete"] = False
+                break
+            prefix, z0 = stack.pop()
+            end, n = r.run(prefix, z0 if por else 0)
+            ch, en, sl = c.x_masks()
+            if end == "diverged":
+                raise PagecoreError("explore: %s / %s: the model did not repeat a schedule "
+                                    "(a nondeterministic step)" % (variant, setup.title))
+            if end == "sleep_blocked":
+                st["pruned"] += 1
+            else:
+                st["schedules"] += 1
+                st["steps"] += n
+                st["max_steps"] = max(st["max_steps"], n)
+                st["by_preemptions"][b] = st["by_preemptions"].get(b, 0) + 1
+                kinds = r.failures(end)
+                if kinds:
+                    f = Failure(kinds, b, ch[:n], end)
+                    for k in kinds:
+                        if k not in best or f.key() < best[k].key():
+                            best[k] = f
+            last = n if end == "sleep_blocked" else n - 1
+            for i in range(len(prefix), last + 1):
+                E = en[i]
+                Z = sl[i] if por else 0
+                t = ch[i] if i < n else -1
+                cur = ch[i - 1] if i > 0 else -1
+                cands = E & ~Z
+                if cur >= 0 and E >> cur & 1:
+                    if b + 1 > preemptions:
+                        continue
+                    prior = 1 << cur
+                    for u in _bits(cands & ~(1 << cur)):
+                        z = c.x_child_sleep(i, u, prior) if por else 0
+                        queues[b + 1].append((ch[:i] + bytes((u,)), z))
+                        prior |= 1 << u
+                else:
+                    prior = (1 << t) if t >= 0 else 0
+                    for u in _bits(cands & ~prior):
+                        z = c.x_child_sleep(i, u, prior) if por else 0
+                        stack.append((ch[:i] + bytes((u,)), z))
+                        prior |= 1 << u
+        if not st["complete"]:
+            break
+    st["seconds"] = time.monotonic() - t0
+    st["tasks"] = len(r.names)
+    return r, st, best
+
+
+def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=True,
+            progress=None):
+    """Explore every setup of @scenario against @variant: one verify result."""
+    sc = SCENARIOS[scenario]
+    counts = {"schedules": 0, "pruned": 0, "steps": 0, "setups": len(sc.setups)}
+    failures, shortest, per_setup, complete = [], None, [], True
+    tasks = points = 0
+    seconds = 0.0
+    for setup in sc.setups:
+        left = None if max_schedules is None else max(0, max_schedules - counts["schedules"])
+        r, st, best = explore_setup(variant, setup, preemptions, left, por)
+        for k in ("schedules", "pruned", "steps"):
+            counts[k] += st[k]
+        seconds += st["seconds"]
+        tasks = max(tasks, st["tasks"])
+        points = max(points, st["max_steps"])
+        complete = complete and st["complete"]
+        for k, f in best.items():
+            if k not in failures:
+                failures.append(k)
+        mine = min(best.values(), key=Failure.key) if best else None
+        per_setup.append({"setup": setup.title, "schedules": st["schedules"],
+                          "pruned": st["pruned"], "tasks": st["tasks"],
+                          "points": st["max_steps"],
+                          "by_preemptions": {str(k): v for k, v in
+                                             sorted(st["by_preemptions"].items())},
+                          "failures": sorted(best),
+                          "shortest": ({"preemptions": mine.preemptions, "steps": mine.steps}
+                                       if mine else None)})
+        if mine and (shortest is None or mine.key() < shortest[1].key()):
+            shortest = (r, mine, setup)
+    counts["tasks"] = tasks
+    counts["points"] = points
+    counts["seconds"] = round(seconds, 3)
+    counts["per_second"] = round(counts["schedules"] / seconds, 1) if seconds > 0 else None
+    failures = [k for k in ("bug_on", "freed_page", "not_under_writeback", "bad_page",
+                            "lost_write", "hang") if k in failures]
+    res = {"variant": variant, "scenario": scenario, "mode": "explore",
+           "failures": failures, "counts": counts, "preemptions": preemptions,
+           "complete": complete, "setups": per_setup}
+    if shortest:
+        r, f, setup = shortest
+        tl = timeline(r, f)
+        res["counterexample"] = tl
+        res["schedule"] = schedule_doc(variant, scenario, setup, f)
+        res["reach"] = ("racy: %s, shortest schedule has %d preemption%s, %d steps"
+                        % (", ".join(failures), f.preemptions,
+                           "" if f.preemptions == 1 else "s", f.steps))
+        res["evidence"] = (["reach: " + res["reach"]] + narrate(tl)
+                           + ["timeline (%s):" % setup.title] + render_timeline(tl))
+    else:
+        res["reach"] = reach_clean(counts, preemptions, complete)
+        res["evidence"] = ["reach: " + res["reach"]] + [
+            "%s: %d schedules, by preemptions %s" % (
+                s["setup"], s["schedules"],
+                ", ".join("%s: %d" % kv for kv in s["by_preemptions"].items()))
+            for s in per_setup]
+    return res
+
+
+def reach_clean(counts, preemptions, complete):
+    if not complete:
+        return ("clean so far: %s schedules explored, stopped at --max-schedules before "
+                "all with at most %d preemptions were run" % (
+                    "{:,}".format(counts["schedules"]), preemptions))
+    return "clean: all %s schedules with at most %d preemption%s (%d tasks, %d scheduling " \
+           "points)" % ("{:,}".format(counts["schedules"]), preemptions,
+                        "" if preemptions == 1 else "s", counts["tasks"], counts["points"])
+
+
+# -- schedules on disk ----------------------------------------------------------
+
+def schedule_doc(variant, scenario, setup, f):
+    sc = SCENARIOS[scenario]
+    return {"format": SCHEDULE_FORMAT, "variant": variant, "scenario": scenario,
+            "setup": sc.setups.index(setup), "setup_title": setup.title,
+            "tasks": [n for n, _ in setup.tasks], "schedule": list(f.schedule),
+            "preemptions": f.preemptions, "steps": f.steps, "failures": f.kinds,
+            "end": f.end}
+
+
+def load_schedule(path):
+    try:
+        with open(path) as fh:
+            doc = json.load(fh)
+    except OSError as e:
+        raise PagecoreError("--replay-schedule %s: %s" % (path, e.strerror or e)) from None
+    except ValueError as e:
+        raise PagecoreError("--replay-schedule %s: not JSON (%s)" % (path, e)) from None
+    if isinstance(doc, dict) and "results" in doc:
+        # a verify --json file: its first saved schedule
+        found = [r["schedule"] for r in doc["results"] if r.get("schedule")]
+        if not found:
+            raise PagecoreError("--replay-schedule %s: no failing schedule in it" % path)
+        doc = found[0]
+    if not isinstance(doc, dict) or doc.get("format") != SCHEDULE_FORMAT:
+        raise PagecoreError("--replay-schedule %s: not a pagecore schedule" % path)
+    from pagecore.model.variants import VARIANTS
+    if doc.get("variant") not in VARIANTS:
+        raise PagecoreError("--replay-schedule %s: unknown variant %r" % (path, doc.get("variant")))
+    sc = SCENARIOS.get(doc.get("scenario"))
+    if sc is None or not isinstance(doc.get("setup"), int) or not 0 <= doc["setup"] < len(sc.setups):
+        raise PagecoreError("--replay-schedule %s: unknown scenario or setup" % path)
+    sched = doc.get("schedule")
+    ntasks = len(sc.setups[doc["setup"]].tasks)
+    if not isinstance(sched, list) or not all(isinstance(x, int) and 0 <= x < ntasks
+                                               for x in sched):
+        raise PagecoreError("--replay-schedule %s: the schedule must be a list of task "
+                            "numbers 0..%d" % (path, ntasks - 1))
+    return doc
+
+
+def replay_schedule(doc, times=1):
+    """Run a saved schedule @times times; each run's failures and end."""
+    setup = SCENARIOS[doc["scenario"]].setups[doc["setup"]]
+    r = Runner(doc["variant"], setup)
+    out = []
+    for _ in range(times):
+        end, n = r.run(doc["schedule"])
+        if end == "diverged" or n < len(doc["schedule"]):
+            out.append({"failures": r.failures(end), "end": "diverged", "steps": n})
+            continue
+        out.append({"failures": r.failures(end), "end": end, "steps": n})
+    r.run(doc["schedule"], record=True)
+    f = Failure(doc.get("failures", []), doc.get("preemptions", 0), doc["schedule"],
+                out[-1]["end"])
+    return out, timeline(r, f)
+
+
+# -- the timeline ----------------------------------------------------------------
+
+def timeline(r, f):
+    """Re-run failure @f recording every step, and return its timeline: one
+    row per step (task, what it did, the pages' state after it), and the
+    failing checks at the end."""
+    c = r.c
+    end, n = r.run(f.schedule, record=True)
+    steps = c.x_steps()
+    positions = c.x_positions()
+    log = c.bug_log()
+    bits = r.bits
+    wb_bit = c.page_bits()["PG_writeback"]
+    slot_of = {}
+    for name, pid in r.pages.items():
+        slot_of.setdefault(pid, name)
+    rows, prev_state = [], None
+    for i, (t, op, touches, arg, opi, bugs_after, snaps) in enumerate(steps):
+        ops = r.setup.tasks[t][1]
+        cur_op = ops[opi] if opi < len(ops) else None
+        what = _describe(op, touches, arg, bits, r.names, slot_of)
+        state = {}
+        for pid, (flags, ref, gen, free) in zip(r.snap, snaps):
+            state[_page_name(pid, slot_of)] = {
+                "flags": [bits[b] for b in sorted(bits) if flags >> b & 1
+                          and bits[b] in ("PG_locked", "PG_writeback", "PG_waiters",
+                                          "PG_dirty")],
+                "refcount": ref, "free": bool(free), "gen": gen,
+                "PG_writeback": bool(flags >> wb_bit & 1)}
+        rows.append({"step": i + 1, "task": t, "cpu": r.names[t],
+                     "op": _op_text(cur_op), "does": what, "state": state,
+                     "changed": state != prev_state, "bugs_after": bugs_after})
+        prev_state = state
+    checks = []
+    first = 0
+    for rec in log:
+        step = next((row["step"] for row in rows if row["bugs_after"] > first), len(rows))
+        first += 1
+        checks.append({"kind": rec["kind"], "text": _BUG_TEXT.get(rec["kind"], rec["kind"]),
+                       "cpu": rec["comm"], "site": rec["site"], "step": step,
+                       "page": _page_name(rec["page"], slot_of) if rec["page"] is not None
+                       else None})
+    hang = None
+    if end in ("hang", "limit"):
+        hang = [{"cpu": r.names[p["task"]], "done": p["done"],
+                 "at": None if p["done"] else _describe(p["op"], p["touches"], p["arg"], bits,
+                                                        r.names, slot_of),
+                 "where": p["where"]} for p in positions]
+        checks.append({"kind": "hang", "cpu": None, "step": len(rows),
+                       "text": ("no task can run and some have not finished" if end == "hang"
+                                else "no end after %d steps" % MAX_STEPS)})
+    return {"variant": r.variant, "setup": r.setup.title, "cpus": r.names,
+            "preemptions": f.preemptions, "steps": len(rows), "rows": rows,
+            "checks": checks, "hang": hang, "end": end, "wb_bit": wb_bit}
+
+
+def _page_name(pid, slot_of):
+    return "page %d%s" % (pid, " (%s)" % slot_of[pid] if pid in slot_of else "")
+
+
+def _op_text(op):
+    if op is None:
+        return "returns"
+    args = [a for a in op[1:]]
+    return "%s(%s)" % (op[0], ", ".join(str(a) for a in args))
+
+
+_BITOP_NAMES = {
+    ("set_bit", "PG_waiters"): "SetPageWaiters",
+    ("clear_bit", "PG_waiters"): "ClearPageWaiters",
+    ("clear_bit", "PG_writeback"): "clear_bit(PG_writeback)",
+    ("test_and_set_bit", "PG_writeback"): "TestSetPageWriteback",
+    ("test_and_clear_bit", "PG_writeback"): "TestClearPageWriteback",
+    ("test_and_clear_bit", "PG_dirty"): "TestClearPageDirty",
+    ("test_and_set_bit", "PG_dirty"): "TestSetPageDirty",
+    ("test_and_set_bit_lock", "PG_locked"): "trylock_page",
+    ("test_and_set_bit", "PG_locked"): "test_and_set_bit(PG_locked)",
+    ("clear_bit_unlock_is_negative_byte", "PG_locked"): "unlock_page",
+}
+
+
+def _describe(op, touches, arg, bits, names, slot_of):
+    name = _OPS[op] if 0 <= op < len(_OPS) else str(op)
+    kind, idx = touches if touches else (None, None)
+    if name == "start":
+        return "starts"
+    if name == "race":
+        from pagecore.model import _core_instr
+        return "race point %s" % _core_instr.RACE_POINTS[arg]
+    if name == "spin":
+        return "cpu_relax (spins)"
+    if name == "sleep":
+        return "io_schedule: woken, runs again"
+    if name == "wake":
+        return "try_to_wake_up(%s)" % (names[idx] if kind == "task" else "?")
+    if name in ("spin_lock", "spin_unlock"):
+        lock = {"bucket": "page_waitqueue(page)->lock", "i_pages": "i_pages of mapping %s"
+                % idx, "zone": "zone->lock (page allocator)"}.get(kind, "a spinlock")
+        return "%s(%s)" % (name, lock)
+    page = _page_name(idx, slot_of) if kind in ("flags", "refcount") else "?"
+    if kind == "refcount":
+        return {"atomic_inc": "get_page", "atomic_dec_and_test": "put_page"}.get(
+            name, name) + " " + page
+    if kind == "flags":
+        if name == "xor_unlock_is_negative_byte":
+            bit = bits.get((arg & -arg).bit_length() - 1, arg)
+            return "folio_xor_flags_has_waiters(%s) %s" % (bit, page)
+        if name == "cmpxchg":
+            return "cmpxchg(page->flags) %s" % page
+        bit = bits.get(arg, "bit %d" % arg)
+        return "%s %s" % (_BITOP_NAMES.get((name, bit), "%s(%s)" % (name, bit)), page)
+    return "%s(%s)" % (name, kind or "?")
+
+
+def _flags_text(st):
+    return "%s ref=%d%s" % ("|".join(f[3:] for f in st["flags"]) or "-", st["refcount"],
+                            " free" if st["free"] else "")
+
+
+def render_timeline(tl, width=34):
+    """The timeline as text: a column per CPU, a row per step."""
+    cpus = tl["cpus"]
+    head = "step " + "".join(c[:width - 1].ljust(width) for c in cpus) + "state after the step"
+    lines = [head, "-" * len(head)]
+    last_op = {}
+    for row in tl["rows"]:
+        cells = [""] * len(cpus)
+        text = row["does"]
+        if last_op.get(row["task"]) != row["op"]:
+            last_op[row["task"]] = row["op"]
+            text = "%s: %s" % (row["op"], text)
+        cells[row["task"]] = text
+        state = "; ".join("%s %s" % (k, _flags_text(v)) for k, v in row["state"].items()) \
+            if row["changed"] else ""
+        lines.extend(_wrap_row(row["step"], cells, width, state))
+    for chk in tl["checks"]:
+        cells = [""] * len(cpus)
+        where = cpus.index(chk["cpu"]) if chk.get("cpu") in cpus else None
+        text = "!! %s%s" % (chk["text"], " (%s)" % chk["site"] if chk.get("site") else "")
+        if where is None:
+            lines.append("     " + text)
+        else:
+            cells[where] = text
+            lines.extend(_wrap_row("!!", cells, width, "at step %d" % chk["step"]))
+    if tl.get("hang"):
+        for h in tl["hang"]:
+            lines.append("     %s: %s" % (h["cpu"], "finished" if h["done"] else
+                                          "blocked at %s%s" % (h["at"], " in %s" % h["where"]
+                                                               if h["where"] else "")))
+    return lines
+
+
+def _wrap_row(step, cells, width, state):
+    import textwrap
+
+    cols = [textwrap.wrap(c, width - 2) or [""] for c in cells]
+    nl = max(len(c) for c in cols)
+    out = []
+    for k in range(nl):
+        line = (str(step).rjust(4) + " " if k == 0 else "     ")
+        line += "".join((c[k] if k < len(c) else "").ljust(width) for c in cols)
+        if k == 0:
+            line += state
+        out.append(line.rstrip())
+    return out
+
+
+# -- what happened, from the run -------------------------------------------------
+
+def narrate(tl):
+    """Evidence lines derived from the recorded run: who cleared and set
+    PG_writeback when, who woke whom, which page was freed and reused."""
+    out = []
+    rows = tl["rows"]
+    checks = [c for c in tl["checks"] if c["kind"] != "hang"]
+    for chk in checks:
+        out.append("failing check at step %d on %s: %s%s" % (
+            chk["step"], chk["cpu"], chk["text"],
+            " (%s, %s)" % (chk["site"], chk["page"]) if chk.get("site") else ""))
+    # PG_writeback and page lifetime history, per page
+    prev = None
+    history = []
+    for row in rows:
+        for page, st in row["state"].items():
+            before = prev[page] if prev else None
+            if before is None:
+                continue
+            if st["PG_writeback"] != before["PG_writeback"]:
+                history.append((row["step"], row["cpu"], page,
+                                "set PG_writeback" if st["PG_writeback"]
+                                else "cleared PG_writeback", row["does"]))
+            if st["free"] and not before["free"]:
+                history.append((row["step"], row["cpu"], page, "freed the page%s" % (
+                    " while PG_writeback was set" if before["PG_writeback"] else ""),
+                    row["does"]))
+            if st["gen"] != before["gen"]:
+                history.append((row["step"], row["cpu"], page,
+                                "allocated the page again (generation %d)" % st["gen"],
+                                row["does"]))
+        prev = row["state"]
+    for step, cpu, page, what, does in history:
+        out.append("step %d: %s %s (%s) on %s" % (step, cpu, what, does, page))
+    for chk in checks:
+        if chk["kind"] != "bug_on":
+            continue
+        out.extend(_why_bug_on(tl, chk, history))
+    if tl.get("hang"):
+        out.append("hang: " + "; ".join(
+            "%s %s" % (h["cpu"], "finished" if h["done"] else "blocked at %s%s"
+                       % (h["at"], " in %s" % h["where"] if h["where"] else ""))
+            for h in tl["hang"]))
+    return out
+
+
+def _why_bug_on(tl, chk, history):
+    # The waiter that hit BUG_ON: when was it woken, by whom, and was the
+    # PG_writeback it then saw a new writeback or the old one never cleared?
+    rows = tl["rows"]
+    victim = chk["cpu"]
+    wakes = [row for row in rows if row["step"] <= chk["step"]
+             and row["does"] == "try_to_wake_up(%s)" % victim]
+    if not wakes:
+        return ["%s found PG_writeback set after wait_on_page_writeback without being "
+                "woken" % victim]
+    w = wakes[-1]
+    page = chk.get("page")
+    sets = [h for h in history if h[3] == "set PG_writeback" and h[2] == page and h[0] <= w["step"]]
+    clears = [h for h in history if h[3] == "cleared PG_writeback" and h[2] == page
+              and h[0] <= w["step"]]
+    if not clears:
+        return ["%s woke %s at step %d while the writeback %s waited for had not been "
+                "cleared yet: the wake came before the clear, and no second writer set "
+                "PG_writeback" % (w["cpu"], victim, w["step"], victim)]
+    last_clear = clears[-1]
+    later_sets = [h for h in sets if h[0] > last_clear[0]]
+    if later_sets:
+        s = later_sets[-1]
+        return ["%s cleared PG_writeback at step %d, %s set it again at step %d, and %s's "
+                "stale wake at step %d released %s, which returned with the new writeback "
+                "in flight (the set-again race)" % (last_clear[1], last_clear[0], s[1], s[0],
+                                                   w["cpu"], w["step"], victim)]
+    return ["%s woke %s at step %d; PG_writeback was set again after step %d"
+            % (w["cpu"], victim, w["step"], last_clear[0])]
