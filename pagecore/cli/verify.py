@@ -12,11 +12,12 @@ from pagecore.verify.matrix import MODES, SCENARIOS
 
 
 def register(sub):
+    from pagecore.verify.explore import PREEMPTIONS
     from pagecore.verify.replay import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     p = sub.add_parser(
-        "verify", help="replay or stress the seed races against each variant",
+        "verify", help="replay, stress or explore the seed races against each variant",
         description=matrix.__doc__.split("\n\n")[0] + " Exit 0 when it ran, whatever it found; "
         "2 on bad input.")
     p.add_argument("--variant", action="extend", nargs="+", metavar="V",
@@ -24,8 +25,8 @@ def register(sub):
     p.add_argument("--scenario", action="extend", nargs="+", metavar="S",
                    help="scenarios: %s (default: each that applies)" % ", ".join(SCENARIOS))
     p.add_argument("--mode", default="replay", metavar="MODE",
-                   help="replay (scripted interleavings) or stress (random, timed); "
-                        "default replay")
+                   help="replay (scripted interleavings), stress (random, timed) or "
+                        "explore (every schedule up to a preemption bound); default replay")
     p.add_argument("--seconds", type=float, default=2.0, metavar="N",
                    help="stress: seconds per cell (default 2)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
@@ -38,6 +39,23 @@ def register(sub):
     p.add_argument("--step", type=float, default=STEP, metavar="S",
                    help="replay: seconds a step waits before it calls a task blocked "
                         "(default %g)" % STEP)
+    p.add_argument("--preemptions", type=int, default=None, metavar="K",
+                   help="explore: every schedule with at most K preemptions (default %d)"
+                        % PREEMPTIONS)
+    p.add_argument("--max-schedules", type=int, default=None, metavar="N",
+                   help="explore: stop a cell after N schedules (its verdict then says so)")
+    p.add_argument("--no-por", action="store_true",
+                   help="explore: no partial-order reduction (sleep sets), a cross-check")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="explore: cells run in N processes (default: CPUs)")
+    p.add_argument("--save-schedules", metavar="DIR",
+                   help="explore: write each racy cell's shortest failing schedule to "
+                        "DIR/VARIANT.SCENARIO.json")
+    p.add_argument("--replay-schedule", metavar="FILE",
+                   help="run a saved schedule (a --save-schedules file, or a --json file "
+                        "with one racy cell) and check it fails as saved")
+    p.add_argument("--times", type=int, default=10, metavar="N",
+                   help="--replay-schedule: run it N times (default 10)")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print the evidence of clean cells too")
@@ -46,7 +64,27 @@ def register(sub):
 
 def _check_args(args):
     if args.mode not in MODES:
-        raise PagecoreError("--mode must be replay or stress, not %r" % args.mode)
+        raise PagecoreError("--mode must be replay, stress or explore, not %r" % args.mode)
+    if args.mode != "explore":
+        for opt, val in (("--preemptions", args.preemptions),
+                         ("--max-schedules", args.max_schedules),
+                         ("--save-schedules", args.save_schedules)):
+            if val is not None:
+                raise PagecoreError("%s needs --mode explore" % opt)
+    if args.preemptions is not None and not 0 <= args.preemptions <= 6:
+        raise PagecoreError("--preemptions must be in 0..6")
+    if args.max_schedules is not None and args.max_schedules < 1:
+        raise PagecoreError("--max-schedules must be > 0")
+    if args.jobs is not None and args.jobs < 1:
+        raise PagecoreError("--jobs must be > 0")
+    if args.times < 1:
+        raise PagecoreError("--times must be > 0")
+    if args.save_schedules:
+        d = args.save_schedules
+        if not os.path.isdir(d):
+            raise PagecoreError("--save-schedules %s: not a directory" % d)
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PagecoreError("--save-schedules %s: not writable" % d)
     variants = args.variant or list(VARIANTS)
     for v in variants:
         if v not in VARIANTS:
@@ -98,6 +136,8 @@ def _check_writable(path):
 
 
 def cmd_verify(args):
+    if args.replay_schedule:
+        return cmd_replay_schedule(args)
     variants, scenarios, cells, skipped = _check_args(args)
     for v, s in skipped:
         print("pagecore: verify: %s does not apply to %s (a %s variant): skipped"
@@ -110,10 +150,21 @@ def cmd_verify(args):
     results, interrupted = [], False
     t0 = time.monotonic()
     try:
-        for i, (v, s) in enumerate(cells):
-            if chatty:
-                progress("[%d/%d] %s / %s (%s)" % (i + 1, len(cells), v, s, args.mode))
-            results.append(matrix.run_cell(v, s, args, progress if chatty else None))
+        if args.mode == "explore":
+            from pagecore.verify.explore import explore_cells
+
+            for i, r in enumerate(explore_cells(cells, args.preemptions, args.max_schedules,
+                                                not args.no_por, args.jobs)):
+                if chatty:
+                    progress("[%d/%d] %s / %s (explore): %s" % (
+                        i + 1, len(cells), r["variant"], r["scenario"], r["reach"]))
+                results.append(r)
+            results.sort(key=lambda r: cells.index((r["variant"], r["scenario"])))
+        else:
+            for i, (v, s) in enumerate(cells):
+                if chatty:
+                    progress("[%d/%d] %s / %s (%s)" % (i + 1, len(cells), v, s, args.mode))
+                results.append(matrix.run_cell(v, s, args, progress if chatty else None))
     except KeyboardInterrupt:
         interrupted = True
         print("pagecore: verify interrupted: %d of %d cells done" % (len(results), len(cells)),
@@ -122,5 +173,40 @@ def cmd_verify(args):
     matrix.print_evidence(results, args.verbose)
     if args.json:
         matrix.write_json(args.json, results, interrupted)
+    if args.mode == "explore" and args.save_schedules:
+        from pagecore.verify.explore import save_schedules
+
+        for path in save_schedules(results, args.save_schedules):
+            print("saved %s" % path)
     return 130 if interrupted else 0
+
+
+def cmd_replay_schedule(args):
+    """Run a saved schedule --times times: 0 if every run failed as saved."""
+    from pagecore.verify.explore import load_schedule, render_timeline, replay_schedule
+
+    if args.preemptions is not None or args.max_schedules is not None:
+        raise PagecoreError("--replay-schedule runs one schedule: no --preemptions or "
+                            "--max-schedules")
+    if args.times < 1:
+        raise PagecoreError("--times must be > 0")
+    doc = load_schedule(args.replay_schedule)
+    runs, tl = replay_schedule(doc, args.times)
+    want = sorted(doc.get("failures", []))
+    same = sum(1 for r in runs if sorted(r["failures"]) == want and r["end"] != "diverged")
+    print("%s / %s (%s): %d preemption%s, %d steps; saved failure: %s" % (
+        doc["variant"], doc["scenario"], doc["setup_title"], doc["preemptions"],
+        "" if doc["preemptions"] == 1 else "s", doc["steps"], ", ".join(want) or "none"))
+    print()
+    for line in render_timeline(tl):
+        print(line)
+    print()
+    print("replayed %d of %d times to the same failure%s" % (
+        same, len(runs), "" if same == len(runs) else ": " + "; ".join(
+            "run %d: %s (%s)" % (i + 1, ", ".join(r["failures"]) or "clean", r["end"])
+            for i, r in enumerate(runs) if sorted(r["failures"]) != want)))
+    if args.json:
+        matrix.write_json(args.json, [{"mode": "replay-schedule", "schedule": doc,
+                                       "runs": runs, "counterexample": tl}])
+    return 0 if same == len(runs) else 1
 

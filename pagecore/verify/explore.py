@@ -600,3 +600,58 @@ def _why_bug_on(tl, chk, history):
                                                    w["cpu"], w["step"], victim)]
     return ["%s woke %s at step %d; PG_writeback was set again after step %d"
             % (w["cpu"], victim, w["step"], last_clear[0])]
+
+
+# -- many cells ------------------------------------------------------------------
+
+def _cell(job):
+    v, s, k, cap, por = job
+    return explore(v, s, preemptions=k, max_schedules=cap, por=por)
+
+
+def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=None):
+    """Explore each (variant, scenario) of @cells, in @jobs processes (default:
+    the CPUs this process may use); yields each result as it is done."""
+    from pagecore.model.machine import cpu_count
+
+    k = PREEMPTIONS if preemptions is None else preemptions
+    todo = [(v, s, k, max_schedules, por) for v, s in cells]
+    jobs = min(len(todo), jobs or cpu_count())
+    if jobs <= 1:
+        for job in todo:
+            yield _cell(job)
+        return
+    import multiprocessing
+
+    # Each process has its own model (the core's globals); fork keeps the
+    # imported extension, so a worker starts at once.
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs) as pool:
+        # the biggest cells first, so that the last one to finish is small
+        for r in pool.imap_unordered(_cell, sorted(todo, key=_weight, reverse=True)):
+            yield r
+
+
+def _weight(job):
+    sc = SCENARIOS[job[1]]
+    return sum(len(st.tasks) * sum(len(ops) for _, ops in st.tasks) for st in sc.setups)
+
+
+def save_schedules(results, directory):
+    """Write the shortest failing schedule of each racy cell; the paths."""
+    import os
+
+    out = []
+    for r in results:
+        doc = r.get("schedule")
+        if not doc:
+            continue
+        path = os.path.join(directory, "%s.%s.json" % (r["variant"], r["scenario"]))
+        try:
+            with open(path, "w") as fh:
+                json.dump(doc, fh, indent=1)
+                fh.write("\n")
+        except OSError as e:
+            raise PagecoreError("--save-schedules %s: %s" % (path, e.strerror or e)) from None
+        out.append(path)
+    return out

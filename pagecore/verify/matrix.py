@@ -2,7 +2,9 @@
 
 For every variant and every scenario that applies to it, --mode replay runs
 the scenario's scripted interleavings (pagecore.verify.replay) and --mode stress
-runs its workload on real threads with widened windows (pagecore.verify.stress).
+runs its workload on real threads with widened windows (pagecore.verify.stress),
+and --mode explore runs every schedule of the scenario's tasks up to a
+preemption bound under a deterministic scheduler (pagecore.verify.explore).
 The verdict of a cell is what the model recorded while it ran (bug_on,
 freed_page, not_under_writeback, bad_page, lost_write) and what the
 watchdog saw (hang); a cell with none of them is clean.
@@ -17,7 +19,7 @@ import json
 from pagecore._errors import PagecoreError
 
 SCENARIOS = ("writeback-set-again", "page-reuse", "mmap-lost-write")
-MODES = ("replay", "stress")
+MODES = ("replay", "stress", "explore")
 
 
 def run_cell(variant, scenario, args, progress=None):
@@ -25,6 +27,11 @@ def run_cell(variant, scenario, args, progress=None):
         from pagecore.verify.replay import replay
 
         return replay(variant, scenario, step=args.step)
+    if args.mode == "explore":
+        from pagecore.verify.explore import explore
+
+        return explore(variant, scenario, preemptions=args.preemptions,
+                       max_schedules=args.max_schedules, por=not args.no_por)
     from pagecore.verify.stress import stress
 
     return stress(variant, scenario, seconds=args.seconds, threads=args.threads,
@@ -67,9 +74,19 @@ def print_matrix(results, variants, scenarios, args, elapsed):
         row = [v] + [_cell_text(c) if c else "-" for c in cells] + [verdict]
         if args.mode == "stress":
             row.insert(-1, "{:,}".format(sum(c["counts"].get("ops", 0) for c in done)))
+        elif args.mode == "explore":
+            row.insert(-1, "{:,}".format(sum(c["counts"].get("schedules", 0) for c in done)))
         rows.append(row)
-    headers = ["variant"] + cols + (["ops"] if args.mode == "stress" else []) + ["verdict"]
-    if args.mode == "stress":
+    extra = {"stress": ["ops"], "explore": ["schedules"]}.get(args.mode, [])
+    headers = ["variant"] + cols + extra + ["verdict"]
+    if args.mode == "explore":
+        n = sum(r["counts"].get("schedules", 0) for r in results)
+        busy = sum(r["counts"].get("seconds", 0) for r in results)
+        k = results[0]["preemptions"] if results else args.preemptions
+        what = "explore, every schedule with at most %s preemptions: %s schedules, " \
+               "%s schedules/s per process" % (k, "{:,}".format(n),
+                                               "{:,.0f}".format(n / busy) if busy else "-")
+    elif args.mode == "stress":
         what = "stress, %g s per cell, %s worker threads, windows widened %d ns at p=%g" % (
             args.seconds, args.threads or _threads(), args.widen_ns, args.widen_prob)
     else:
@@ -80,6 +97,15 @@ def print_matrix(results, variants, scenarios, args, elapsed):
         print(tabulate(rows, headers=headers, tablefmt="simple"))
     else:
         print("(no cell finished)")
+    if args.mode == "explore" and results:
+        # the reach of every verdict, and what each cell cost
+        print()
+        for r in results:
+            c = r["counts"]
+            print("%s / %s: %s [%s schedules, %s pruned by sleep sets, %.1f s, %s/s]" % (
+                r["variant"], r["scenario"], r["reach"], "{:,}".format(c["schedules"]),
+                "{:,}".format(c["pruned"]), c["seconds"],
+                "{:,.0f}".format(c["per_second"]) if c.get("per_second") else "-"))
 
 
 def _threads():
