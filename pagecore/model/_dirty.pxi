@@ -136,6 +136,7 @@ cdef inline bint test_set_buffer_locked(buffer_head *bh) noexcept nogil:
 cdef inline void lock_buffer(buffer_head *bh) noexcept nogil:
     while test_set_buffer_locked(bh):
         while buffer_locked(bh):
+            cpu_relax()     # a scheduling point of the explorer, a pause otherwise
             sched_yield()
 
 cdef inline void unlock_buffer(buffer_head *bh) noexcept nogil:

@@ -224,6 +224,19 @@ cdef _x_where(const void *addr, int op, long arg):
             return ("i_pages", i)
     if a == <uintptr_t>&A.lock:
         return ("zone", 0)
+    if D.bhs != NULL and a >= <uintptr_t>D.bhs and a < <uintptr_t>(D.bhs + D.npages * D.nbuffers):
+        i = (a - <uintptr_t>D.bhs) // sizeof(buffer_head)
+        return ("buffer", i % D.nbuffers)
+    for i in range(D.nvmas if D.vmas != NULL else 0):
+        if a == <uintptr_t>&D.vmas[i].ptl:
+            return ("ptl", i)
+    for i in range(D.nmappings if D.dmaps != NULL else 0):
+        if a == <uintptr_t>&D.dmaps[i].private_lock:
+            return ("private_lock", i)
+        if a == <uintptr_t>&D.dmaps[i].i_mmap_lock:
+            return ("i_mmap_lock", i)
+    if D.mapcount != NULL and a >= <uintptr_t>D.mapcount and a < <uintptr_t>(D.mapcount + D.npages):
+        return ("mapcount", (a - <uintptr_t>D.mapcount) // sizeof(atomic_t))
     for i in range(pc_x_ntasks):
         if a == <uintptr_t>&pc_x_tasks[i].task.state:
             return ("task", i)

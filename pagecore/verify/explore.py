@@ -30,6 +30,7 @@ from pagecore.verify.scenarios import SCENARIOS
 PREEMPTIONS = 2         # the default bound
 MAX_STEPS = 2000        # a schedule longer than this is a livelock
 SCHEDULE_FORMAT = "pagecore-schedule/1"
+_loaded = None
 
 _OPS = ("start", "set_bit", "clear_bit", "test_and_set_bit", "test_and_set_bit_lock",
         "test_and_clear_bit", "clear_bit_unlock", "clear_bit_unlock_is_negative_byte",
@@ -73,10 +74,8 @@ class Runner:
                     self._slot(op)
         self.programs = [[self._encode(op) for op in ops] for _, ops in setup.tasks]
         self.pages = self._reset()
-        snap = sorted(set(self.pages.values()) | set(range(min(setup.npages, 2))))[:4]
-        self.snap = snap
-        self.c.x_load(self.names, self.programs,
-                      [self.pages.get(s, -1) for s in self.slot_names], snap)
+        self.snap = sorted(set(self.pages.values()) | set(range(min(setup.npages, 2))))[:4]
+        self._load()
         self.bits = {v: k for k, v in self.c.page_bits().items()}
         self.bugs_zero = {k: 0 for k in self.c.BUGS}
 
@@ -106,8 +105,17 @@ class Runner:
             rest = list(rest)
         return tuple([name, slot] + [int(x) for x in rest])
 
+    def _load(self):
+        # The core holds one loaded scenario: load ours if another Runner's is in.
+        global _loaded
+        self.c.x_load(self.names, self.programs,
+                      [self.pages.get(s, -1) for s in self.slot_names], self.snap)
+        _loaded = self
+
     def _reset(self):
         c, s = self.c, self.setup
+        if _loaded is not self and hasattr(self, "snap"):
+            self._load()
         c.configure(self.variant, 8, s.npages, 2)
         if s.dirty:
             c.dirty_configure(s.dirty[0], s.dirty[1], 0)
@@ -424,6 +432,8 @@ def _op_text(op):
     return "%s(%s)" % (op[0], ", ".join(str(a) for a in args))
 
 
+_BH_BITS = {0: "BH_Uptodate", 1: "BH_Dirty", 2: "BH_Lock", 3: "BH_Req", 4: "BH_Uptodate_Lock",
+            5: "BH_Mapped", 8: "BH_Async_Write"}
 _BITOP_NAMES = {
     ("set_bit", "PG_waiters"): "SetPageWaiters",
     ("clear_bit", "PG_waiters"): "ClearPageWaiters",
@@ -454,8 +464,16 @@ def _describe(op, touches, arg, bits, names, slot_of):
         return "try_to_wake_up(%s)" % (names[idx] if kind == "task" else "?")
     if name in ("spin_lock", "spin_unlock"):
         lock = {"bucket": "page_waitqueue(page)->lock", "i_pages": "i_pages of mapping %s"
-                % idx, "zone": "zone->lock (page allocator)"}.get(kind, "a spinlock")
+                % idx, "zone": "zone->lock (page allocator)", "ptl": "the page table lock",
+                "private_lock": "mapping->private_lock",
+                "i_mmap_lock": "mapping->i_mmap_lock"}.get(kind, "a spinlock")
         return "%s(%s)" % (name, lock)
+    if kind == "buffer":
+        bit = _BH_BITS.get(arg, "bit %d" % arg)
+        return "%s(%s) on buffer %d" % (name, bit, idx)
+    if kind == "mapcount":
+        return {"atomic_inc": "page_add_file_rmap",
+                "atomic_dec_and_test": "page_remove_rmap"}.get(name, name)
     page = _page_name(idx, slot_of) if kind in ("flags", "refcount") else "?"
     if kind == "refcount":
         return {"atomic_inc": "get_page", "atomic_dec_and_test": "put_page"}.get(

@@ -77,7 +77,29 @@ def _set_again(title, setup, waiter_first=False):
     return Setup(title, tasks, setup)
 
 
+def _truncation_racing(where, setup, fdatawait=False):
+    # cpu1 ends writeback; cpu2 (with its own reference, as a pagevec lookup
+    # gives) starts the next one and its I/O completes later; cpu3 truncates
+    # the page, holding the reference the setup's allocation stands for.
+    tasks = (("cpu1", (("end_page_writeback", "P"),)),
+             ("cpu2", (("find_get_page", "W", 0, 0),
+                       ("write_cache_pages", "W", 0, "start"),
+                       ("put_page", "W"),
+                       ("end_page_writeback", "W", "started"))),
+             ("cpu3", (("truncate_inode_page", "P"),)))
+    if fdatawait:
+        tasks += (("cpu0", (("find_get_page", "F", 0, 0),
+                            ("wait_on_page_writeback", "F"),
+                            ("put_page", "F"))),)
+    return Setup("truncation racing a new writeback: " + where, tasks, setup)
+
+
 _FILE_PAGE = (("page", "P", 0, 0), ("start_writeback", "P"))
+_BYSTANDER = (("cpu1", (("end_page_writeback", "P"),)),
+              ("cpu2", (("write_cache_pages", "P", 0, "start"),
+                        ("end_page_writeback", "P", "started"))),
+              ("cpu3", (("write_cache_pages", "P", 0, "wait"),)),
+              ("cpu0", (("wait_on_page_writeback", "P"),)))
 
 SCENARIOS = {s.name: s for s in [
     Scenario(
@@ -93,12 +115,7 @@ SCENARIOS = {s.name: s for s in [
          # a filemap_fdatawait waiter on the first writeback: PG_waiters is set
          # when cpu1 ends it, so its wake walks the queue
          Setup("a file page with a filemap_fdatawait waiter on the first writeback",
-               (("cpu1", (("end_page_writeback", "P"),)),
-                ("cpu2", (("write_cache_pages", "P", 0, "start"),
-                          ("end_page_writeback", "P", "started"))),
-                ("cpu3", (("write_cache_pages", "P", 0, "wait"),)),
-                ("cpu0", (("wait_on_page_writeback", "P"),))),
-               _FILE_PAGE))),
+               _BYSTANDER, _FILE_PAGE))),
     Scenario(
         "page-reuse",
         "end_page_writeback holds no page reference: truncation frees the page, a "
@@ -119,14 +136,20 @@ SCENARIOS = {s.name: s for s in [
             # The stress workload's other path to a failure: a writer starts
             # writeback again while cpu1's wake is pending, and truncation,
             # which waits with an `if`, is released by that wake.
-            Setup("truncation racing a new writeback of the same page",
-                  (("cpu1", (("end_page_writeback", "P"),)),
-                   ("cpu2", (("find_get_page", "W", 0, 0),
-                             ("write_cache_pages", "W", 0, "start"),
-                             ("put_page", "W"),
-                             ("end_page_writeback", "W", "started"))),
-                   ("cpu3", (("truncate_inode_page", "P"),))),
-                  _FILE_PAGE),
+            _truncation_racing("a file page", _FILE_PAGE),
+            _truncation_racing("a page of a mapping without writeback tags (swap)",
+                               (("no_writeback_tags", 0),) + _FILE_PAGE),
+            # With a filemap_fdatawait waiter on the first writeback, PG_waiters
+            # is set when cpu1 clears it: a variant that takes a reference or
+            # wakes only when it sees waiters does so here.
+            _truncation_racing("a file page with a filemap_fdatawait waiter", _FILE_PAGE,
+                               fdatawait=True),
+            # The workload's writers and waiters among themselves: the page-reuse
+            # workload runs the set-again race's tasks too.
+            Setup("the writers and waiters of the workload, a filemap_fdatawait waiter",
+                  _BYSTANDER, _FILE_PAGE),
+            _set_again("the writers and waiters of the workload on swap",
+                       (("no_writeback_tags", 0),) + _FILE_PAGE),
         )),
     Scenario(
         "mmap-lost-write",
