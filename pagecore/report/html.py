@@ -19,6 +19,7 @@ class Cell:
     text: str
     cls: str = ""
     details: tuple = ()
+    timeline: object = None     # an explore counterexample, drawn under the evidence
 
 
 class Doc:
@@ -101,6 +102,9 @@ def _md_blocks(blocks, out, tabulate):
                     if isinstance(c, Cell) and c.details:
                         ev.append(f"- **{_cell_text(r[0])} / {h}**:")
                         ev += ["  - " + line for line in c.details]
+                    if isinstance(c, Cell) and c.timeline:
+                        ev += ["", "  ```"] + ["  " + line for line in
+                                              _timeline_lines(c.timeline)] + ["  ```", ""]
             if ev:
                 out += ["<details><summary>Evidence</summary>", ""] + ev + ["", "</details>", ""]
         elif kind == "image":
@@ -126,6 +130,14 @@ h2 { font-size: 21px; margin-top: 40px; padding-bottom: 4px; border-bottom: 2px 
 h3 { font-size: 17px; margin-top: 28px; }
 code { font: 13px/1.4 Menlo, Consolas, monospace; background: #f0f2f5; padding: 1px 4px;
        border-radius: 3px; }
+div.tl { overflow-x: auto; margin: 6px 0; }
+table.timeline { font: 12px/1.35 Menlo, Consolas, monospace; border-collapse: collapse; }
+table.timeline td, table.timeline th { border: 1px solid #dde1e6; padding: 2px 6px;
+                                       vertical-align: top; white-space: normal; }
+table.timeline td.st { color: #555; }
+table.timeline span.op { color: #2a5db0; }
+table.timeline tr.fail td { background: #fbe3e4; font-weight: 600; }
+td.disagree { background: #fff1d6 !important; }
 pre { font: 13px/1.45 Menlo, Consolas, monospace; background: #f0f2f5; padding: 10px 12px;
       overflow-x: auto; border-radius: 4px; }
 table { border-collapse: collapse; margin: 10px 0 18px; font-size: 13.5px; }
@@ -186,9 +198,10 @@ def _html_cell(c, align, tag="td"):
     if isinstance(c, Cell):
         if c.cls:
             classes.append(c.cls)
-        if c.details:
+        if c.details or c.timeline:
             items = "".join(f"<li>{_inline(d)}</li>" for d in c.details)
-            inner += f"<details><summary>evidence</summary><ul>{items}</ul></details>"
+            tl = _timeline_html(c.timeline) if c.timeline else ""
+            inner += f"<details><summary>evidence</summary><ul>{items}</ul>{tl}</details>"
     cls = ' class="{}"'.format(" ".join(classes)) if classes else ""
     return f"<{tag}{cls}>{inner}</{tag}>"
 
@@ -229,3 +242,54 @@ def _html_blocks(blocks, out, basedir):
             out.append("</details>")
         elif kind == "pre":
             out.append(f"<pre>{html.escape(b[1])}</pre>")
+
+
+# -- an explore counterexample as kernel developers draw races ----------------------------
+
+def _timeline_lines(tl):
+    from pagecore.verify.explore import render_timeline
+
+    return render_timeline(tl)
+
+
+def _state_text(st):
+    flags = "|".join(f[3:] for f in st.get("flags", [])) or "-"
+    return "{} ref={}{}".format(flags, st.get("refcount"), " free" if st.get("free") else "")
+
+
+def _timeline_html(tl):
+    """One column per CPU, one row per step (the kernel function it ran and the
+    pages' flags and refcounts after it), the failing checks at the bottom."""
+    esc = html.escape
+    cpus = tl.get("cpus") or []
+    out = ['<div class="tl"><table class="timeline"><thead><tr><th>step</th>']
+    out += [f"<th>{esc(c)}</th>" for c in cpus] + ["<th>state after the step</th></tr></thead><tbody>"]
+    last_op = {}
+    for row in tl.get("rows", []):
+        t = row.get("task")
+        cells = [""] * len(cpus)
+        text = esc(row.get("does", ""))
+        if last_op.get(t) != row.get("op"):
+            last_op[t] = row.get("op")
+            text = f"<span class=\"op\">{esc(row.get('op', ''))}</span><br>{text}"
+        if isinstance(t, int) and 0 <= t < len(cpus):
+            cells[t] = text
+        state = "; ".join(f"{esc(k)} {esc(_state_text(v))}" for k, v in row.get("state", {}).items()) \
+            if row.get("changed") else ""
+        out.append("<tr><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
+            row.get("step"), "".join(f"<td>{c}</td>" for c in cells), state))
+    for chk in tl.get("checks", []):
+        cells = [""] * len(cpus)
+        text = esc(chk.get("text", "")) + (f" ({esc(chk['site'])})" if chk.get("site") else "")
+        if chk.get("cpu") in cpus:
+            cells[cpus.index(chk["cpu"])] = text
+        else:
+            cells = [text] + [""] * (len(cpus) - 1)
+        out.append('<tr class="fail"><td>!!</td>{}<td>at step {}</td></tr>'.format(
+            "".join(f"<td>{c}</td>" for c in cells), chk.get("step")))
+    for h in tl.get("hang") or []:
+        out.append('<tr class="fail"><td></td><td colspan="{}">{}: {}</td></tr>'.format(
+            len(cpus) + 1, esc(h.get("cpu", "")), esc("finished" if h.get("done") else
+                                                    "blocked at %s" % h.get("at"))))
+    out.append("</tbody></table></div>")
+    return "".join(out)

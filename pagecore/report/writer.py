@@ -390,8 +390,12 @@ def _section_matrix(doc, rs, table):
                  "ranking below is by cost alone.", "warn")
         return
     doc.para("A variant passes when every result for it, in every mode (replay of the "
-             "seeds' interleavings, random stress) and on every machine, has no failures. "
-             "Open a cell's evidence for the counts and the failing interleaving.")
+             "seeds' interleavings, random stress, explore of every schedule up to a "
+             "preemption bound) and on every machine, has no failures. Where explore ran, a "
+             "cell states its verdict and its reach, replay and stress are cross-checks, and "
+             "a cell where they disagree with explore says so. Open a cell's evidence for "
+             "the counts, the story of the failure and its shortest schedule drawn as a "
+             "timeline, one column per CPU.")
     scen = []
     for v in table:
         for s in expected_scenarios(v, table):
@@ -406,6 +410,8 @@ def _section_matrix(doc, rs, table):
             vd = table.get(v, {}).get(s)
             if vd is None:
                 row.append(Cell("not run", "unverified") if s in exp else "n/a")
+            elif any(r.get("mode") == "explore" for _, r in vd.rows):
+                row.append(_explore_cell(vd))
             elif vd.failures:
                 row.append(Cell("racy: {} ({})".format(", ".join(vd.failures), ", ".join(vd.modes)),
                                 "racy", tuple(evidence_lines(vd))))
@@ -417,6 +423,32 @@ def _section_matrix(doc, rs, table):
         row.append(Cell(state, state))
         rows.append(row)
     doc.table(["variant", "kind"] + scen + ["verdict"], rows)
+
+
+def _explore_cell(vd):
+    """A matrix cell resting on explore: its verdict and reach, and whether the
+    other modes (cross-checks) found the same failures."""
+    from pagecore.report.html import Cell
+
+    ex = [r for _, r in vd.rows if r.get("mode") == "explore"]
+    others = [r for _, r in vd.rows if r.get("mode") != "explore"]
+    ex_f = sorted({f for r in ex for f in r.get("failures") or []})
+    ot_f = sorted({f for r in others for f in r.get("failures") or []})
+    best = min((r for r in ex if r.get("counterexample")),
+               key=lambda r: (r["counterexample"].get("preemptions", 0),
+                              r["counterexample"].get("steps", 0)), default=None)
+    reach = "; ".join(str(r.get("reach")) for r in ex if r.get("reach")) or "explore"
+    modes = sorted({str(r.get("mode")) for r in others})
+    cls = "racy" if ex_f or ot_f else "clean"
+    if others and ex_f != ot_f:
+        text = "disagree: explore {}; {} {}".format(
+            ", ".join(ex_f) or "clean", "/".join(modes), ", ".join(ot_f) or "clean")
+        cls += " disagree"
+    else:
+        text = reach + ("; {} agree{}".format(", ".join(modes), "s" if len(modes) == 1 else "")
+                        if modes else "")
+    return Cell(text, cls, tuple(evidence_lines(vd)),
+                best["counterexample"] if best else None)
 
 
 def _section_choosing(doc, rs, choices, mix, table, baseline):

@@ -242,6 +242,7 @@ def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=
     sc = SCENARIOS[scenario]
     counts = {"schedules": 0, "pruned": 0, "steps": 0, "setups": len(sc.setups)}
     failures, shortest, per_setup, complete = [], None, [], True
+    by_kind = {}
     tasks = points = 0
     seconds = 0.0
     for setup in sc.setups:
@@ -256,6 +257,8 @@ def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=
         for k, f in best.items():
             if k not in failures:
                 failures.append(k)
+            if k not in by_kind or f.key() < by_kind[k][1].key():
+                by_kind[k] = (r, f, setup)
         mine = min(best.values(), key=Failure.key) if best else None
         per_setup.append({"setup": setup.title, "schedules": st["schedules"],
                           "pruned": st["pruned"], "tasks": st["tasks"],
@@ -284,8 +287,22 @@ def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=
         res["reach"] = ("racy: %s, shortest schedule has %d preemption%s, %d steps"
                         % (", ".join(failures), f.preemptions,
                            "" if f.preemptions == 1 else "s", f.steps))
-        res["evidence"] = (["reach: " + res["reach"]] + narrate(tl)
-                           + ["timeline (%s):" % setup.title] + render_timeline(tl))
+        # the timeline itself is res["counterexample"]: the terminal and the
+        # report draw it from there
+        res["evidence"] = ["reach: " + res["reach"]] + narrate(tl)
+        # each kind of failure has its own shortest schedule and story
+        res["by_kind"] = {}
+        for k in failures:
+            kr, kf, ks = by_kind[k]
+            story = narrate(timeline(kr, kf) if kf is not f else tl, only=k)
+            res["by_kind"][k] = {"setup": ks.title, "preemptions": kf.preemptions,
+                                 "steps": kf.steps, "story": story,
+                                 "schedule": schedule_doc(variant, scenario, ks, kf)}
+            if kf is not f:
+                res["evidence"].append("%s: shortest schedule (%s) has %d preemption%s, %d "
+                                       "steps:" % (k, ks.title, kf.preemptions,
+                                                   "" if kf.preemptions == 1 else "s", kf.steps))
+                res["evidence"].extend("  " + line for line in story)
     else:
         res["reach"] = reach_clean(counts, preemptions, complete)
         res["evidence"] = ["reach: " + res["reach"]] + [
@@ -410,8 +427,11 @@ def timeline(r, f):
     hang = None
     if end in ("hang", "limit"):
         hang = [{"cpu": r.names[p["task"]], "done": p["done"],
-                 "at": None if p["done"] else _describe(p["op"], p["touches"], p["arg"], bits,
-                                                        r.names, slot_of),
+                 "at": None if p["done"] else
+                 "io_schedule (asleep, not woken)" if _OPS[p["op"]] == "sleep" else
+                 "%s (held)" % _describe(p["op"], p["touches"], p["arg"], bits, r.names,
+                                         slot_of) if _OPS[p["op"]] == "spin_lock" else
+                 _describe(p["op"], p["touches"], p["arg"], bits, r.names, slot_of),
                  "where": p["where"]} for p in positions]
         checks.append({"kind": "hang", "cpu": None, "step": len(rows),
                        "text": ("no task can run and some have not finished" if end == "hang"
@@ -544,12 +564,15 @@ def _wrap_row(step, cells, width, state):
 
 # -- what happened, from the run -------------------------------------------------
 
-def narrate(tl):
+def narrate(tl, only=None):
     """Evidence lines derived from the recorded run: who cleared and set
-    PG_writeback when, who woke whom, which page was freed and reused."""
+    PG_writeback when, who woke whom, which page was freed and reused.
+    With @only, the story of that kind of failure only."""
     out = []
     rows = tl["rows"]
     checks = [c for c in tl["checks"] if c["kind"] != "hang"]
+    if only is not None:
+        checks = [c for c in checks if c["kind"] == only][:1]
     for chk in checks:
         out.append("failing check at step %d on %s: %s%s" % (
             chk["step"], chk["cpu"], chk["text"],
@@ -578,10 +601,11 @@ def narrate(tl):
     for step, cpu, page, what, does in history:
         out.append("step %d: %s %s (%s) on %s" % (step, cpu, what, does, page))
     for chk in checks:
-        if chk["kind"] != "bug_on":
-            continue
-        out.extend(_why_bug_on(tl, chk, history))
-    if tl.get("hang"):
+        if chk["kind"] == "bug_on":
+            out.extend(_why_bug_on(tl, chk, history))
+        elif chk["kind"] in ("bad_page", "not_under_writeback", "freed_page"):
+            out.extend(_why_freed(tl, chk, history))
+    if tl.get("hang") and only in (None, "hang"):
         out.append("hang: " + "; ".join(
             "%s %s" % (h["cpu"], "finished" if h["done"] else "blocked at %s%s"
                        % (h["at"], " in %s" % h["where"] if h["where"] else ""))
@@ -672,4 +696,39 @@ def save_schedules(results, directory):
         except OSError as e:
             raise PagecoreError("--save-schedules %s: %s" % (path, e.strerror or e)) from None
         out.append(path)
+    return out
+
+
+def _why_freed(tl, chk, history):
+    # A page freed too early: by truncation released from its `if` wait with
+    # a new writeback in flight, or freed under a stale end_page_writeback.
+    rows = tl["rows"]
+    frees = [h for h in history if h[3].startswith("freed the page") and h[0] <= chk["step"]]
+    if not frees:
+        return []
+    fr = frees[0]
+    out = []
+    trunc = sorted({row["cpu"] for row in rows if row["op"].startswith("truncate_inode_page")})
+    clears = [h for h in history if h[3] == "cleared PG_writeback" and h[0] < fr[0]]
+    sets = [h for h in history if h[3] == "set PG_writeback" and h[0] < fr[0]
+            and (not clears or h[0] > clears[0][0])]
+    if "while PG_writeback was set" in fr[3] and trunc:
+        t = trunc[0]
+        wakes = [row for row in rows if row["step"] < fr[0]
+                 and row["does"] == "try_to_wake_up(%s)" % t]
+        woke = (" %s's wake at step %d released it from wait_on_page_writeback, which waits "
+                "with an `if`;" % (wakes[-1]["cpu"], wakes[-1]["step"]) if wakes else "")
+        out.append("%s cleared PG_writeback at step %d and %s set it again at step %d;%s "
+                   "%s (truncation) went on and the page was freed at step %d with the new "
+                   "writeback in flight: the set-again race reached through truncation, not "
+                   "a reuse of a freed page"
+                   % (clears[0][1] if clears else "?", clears[0][0] if clears else 0,
+                      sets[-1][1] if sets else "?", sets[-1][0] if sets else 0, woke, t, fr[0]))
+    else:
+        allocs = [h for h in history if h[3].startswith("allocated the page again")
+                  and h[0] > fr[0] and h[0] <= chk["step"]]
+        out.append("%s freed %s at step %d%s; %s then touched it (%s) at step %d"
+                   % (fr[1], fr[2], fr[0],
+                      ", %s allocated it again at step %d" % (allocs[0][1], allocs[0][0])
+                      if allocs else "", chk["cpu"], chk.get("site"), chk["step"]))
     return out

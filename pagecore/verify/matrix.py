@@ -129,3 +129,10 @@ def print_evidence(results, verbose=False):
             elif isinstance(item, dict) and "kind" not in item:
                 # the stress summary; bug-log records are already in words above
                 print("  " + ", ".join("%s=%s" % kv for kv in item.items()))
+        if r.get("counterexample"):
+            from pagecore.verify.explore import render_timeline
+
+            tl = r["counterexample"]
+            print("  shortest failing schedule (%s), one column per CPU:" % tl["setup"])
+            for line in render_timeline(tl):
+                print("  " + line)

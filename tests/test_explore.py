@@ -1,0 +1,164 @@
+"""The explorer: every schedule up to a preemption bound, on the instrumented
+build, with replayable failing schedules and timelines derived from the run."""
+
+import json
+
+import pytest
+
+from pagecore import PagecoreError
+from pagecore._cli import main
+from pagecore.verify.explore import (Runner, explore, explore_setup, load_schedule,
+                                     render_timeline, replay_schedule)
+from pagecore.verify.scenarios import SCENARIOS, Setup
+
+SET_AGAIN = SCENARIOS["writeback-set-again"].setups
+FILE_PAGE = (("page", "P", 0, 0), ("start_writeback", "P"))
+
+
+def test_a_clean_variant_is_clean_at_the_bound_and_says_its_reach():
+    _, st, best = explore_setup("shipped-5.10", SET_AGAIN[0], preemptions=2)
+    assert best == {}
+    assert st["complete"] and st["schedules"] > 100
+    # every bound below was run too: iterative context bounding
+    assert set(st["by_preemptions"]) == {0, 1, 2}
+
+
+def test_a_racy_variant_is_racy_with_its_shortest_schedule():
+    r, st, best = explore_setup("original", SET_AGAIN[0], preemptions=2)
+    assert set(best) == {"bug_on"}
+    f = best["bug_on"]
+    # seed 000 needs cpu1 stopped after its clear and cpu2 after its set
+    assert f.preemptions == 2
+    # no schedule with fewer preemptions fails: the bound-1 runs were all clean
+    _, st1, best1 = explore_setup("original", SET_AGAIN[0], preemptions=1)
+    assert best1 == {} and st1["schedules"] < st["schedules"]
+
+
+def test_the_verdict_states_its_reach():
+    res = explore("shipped-5.10", "writeback-set-again", preemptions=1)
+    assert res["failures"] == []
+    n = res["counts"]["schedules"]
+    assert res["reach"] == ("clean: all {:,} schedules with at most 1 preemption "
+                            "(4 tasks, {} scheduling points)".format(n, res["counts"]["points"]))
+    res = explore("original", "writeback-set-again", preemptions=1)
+    assert res["failures"] == ["bug_on"]
+    assert res["reach"].startswith("racy: bug_on, shortest schedule has 1 preemption, ")
+
+
+def test_a_saved_schedule_replays_to_the_same_failure_10_of_10(tmp_path):
+    res = explore("original", "writeback-set-again", preemptions=1)
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(res["schedule"]))
+    doc = load_schedule(str(path))
+    runs, tl = replay_schedule(doc, 10)
+    assert [r["failures"] for r in runs] == [["bug_on"]] * 10
+    assert tl["checks"][0]["kind"] == "bug_on"
+
+
+def test_the_timeline_has_a_column_per_cpu_and_the_check_at_the_bottom():
+    res = explore("original", "writeback-set-again", preemptions=1)
+    tl = res["counterexample"]
+    assert tl["cpus"] == ["cpu1", "cpu2", "cpu3", "cpu0"]
+    assert len(tl["rows"]) == tl["steps"] == res["schedule"]["steps"]
+    lines = render_timeline(tl)
+    assert lines[0].split()[:5] == ["step", "cpu1", "cpu2", "cpu3", "cpu0"]
+    assert "BUG_ON(PageWriteback)" in " ".join(lines[-3:])
+    does = [row["does"] for row in tl["rows"]]
+    assert any(d.startswith("TestClearPageWriteback") for d in does)
+    assert any(d.startswith("TestSetPageWriteback") for d in does)
+    assert "try_to_wake_up(cpu3)" in does
+
+
+def test_the_cmpxchg_sketch_fails_with_no_second_writer():
+    # its window is a wake before the clear: the woken waiter runs while the
+    # first writeback's PG_writeback is still set
+    res = explore("cmpxchg-clear-in-wakeup", "writeback-set-again", preemptions=1)
+    assert res["failures"] == ["bug_on"]
+    story = " ".join(res["by_kind"]["bug_on"]["story"])
+    assert "the wake came before the clear, and no second writer" in story
+    assert "cpu2's writeback" not in story
+
+
+def test_page_reuse_bad_page_is_the_set_again_race_through_truncation():
+    setups = [s for s in SCENARIOS["page-reuse"].setups
+              if s.title == "truncation racing a new writeback: a file page"]
+    r, st, best = explore_setup("get-put", setups[0], preemptions=2)
+    assert "bad_page" in best
+    res = explore("get-put", "page-reuse", preemptions=2)
+    story = " ".join(res["by_kind"]["bad_page"]["story"])
+    assert "the set-again race reached through truncation" in story
+
+
+def test_a_hang_is_found_at_once_with_every_task_position():
+    # a waiter for a writeback nobody ends
+    setup = Setup("nobody ends the writeback",
+                  (("waiter", (("write_cache_pages", "P", 0, "wait"),)),
+                   ("locker", (("lock_page", "P"), ("unlock_page", "P")))),
+                  FILE_PAGE)
+    r, st, best = explore_setup("original", setup, preemptions=0)
+    assert "hang" in best
+    from pagecore.verify.explore import timeline
+    tl = timeline(r, best["hang"])
+    (waiter,) = [h for h in tl["hang"] if h["cpu"] == "waiter"]
+    assert not waiter["done"] and waiter["where"] == "wait_on_page_bit_common"
+    assert waiter["at"] == "io_schedule (asleep, not woken)"
+    assert st["schedules"] >= 1 and st["max_steps"] < 50     # at once, not at a limit
+
+
+def test_sleep_sets_find_what_the_full_search_finds():
+    for variant in ("original", "get-put", "shipped-5.10"):
+        _, st, best = explore_setup(variant, SET_AGAIN[1], preemptions=2)
+        _, st0, best0 = explore_setup(variant, SET_AGAIN[1], preemptions=2, por=False)
+        assert set(best) == set(best0)
+        assert st["schedules"] <= st0["schedules"]
+
+
+def test_max_schedules_makes_the_verdict_say_it_stopped():
+    res = explore("shipped-5.10", "writeback-set-again", preemptions=2, max_schedules=50)
+    assert not res["complete"]
+    assert res["reach"].startswith("clean so far: 50 schedules explored")
+
+
+def test_a_scenario_with_an_unknown_operation_is_bad_input():
+    setup = Setup("bad", (("t", (("frobnicate_page", "P"),)),), FILE_PAGE)
+    with pytest.raises(PagecoreError, match="frobnicate_page"):
+        Runner("original", setup)
+
+
+def test_every_registered_variant_has_its_scenarios_explorable():
+    from pagecore.model.variants import VARIANTS
+    for v in VARIANTS.values():
+        for s in v.scenarios:
+            if s in SCENARIOS:
+                Runner(v.name, SCENARIOS[s].setups[0]).run(b"")
+
+
+# -- the command line -------------------------------------------------------------
+
+def test_cli_explore_saves_and_replays_a_schedule(tmp_path, capsys):
+    out = tmp_path / "v.json"
+    rc = main(["verify", "--mode", "explore", "--variant", "original", "--scenario",
+               "writeback-set-again", "--preemptions", "1", "--jobs", "1",
+               "--json", str(out), "--save-schedules", str(tmp_path)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "racy: bug_on, shortest schedule has 1 preemption" in text
+    doc = json.loads(out.read_text())
+    (r,) = doc["results"]
+    assert r["mode"] == "explore" and r["counterexample"]["rows"]
+    saved = tmp_path / "original.writeback-set-again.json"
+    assert saved.exists()
+    rc = main(["verify", "--replay-schedule", str(saved), "--times", "10"])
+    assert rc == 0
+    assert "replayed 10 of 10 times to the same failure" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--mode", "explore", "--preemptions", "-1"], "--preemptions must be in 0..6"),
+    (["--mode", "replay", "--preemptions", "1"], "--preemptions needs --mode explore"),
+    (["--replay-schedule", "/nonexistent/s.json"], "--replay-schedule /nonexistent/s.json"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(argv, msg, capsys):
+    assert main(["verify"] + argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pagecore: ") and msg in err and "Traceback" not in err
