@@ -6,7 +6,7 @@ import json
 import pytest
 
 from pagecore import PagecoreError
-from pagecore._cli import main
+from pagecore.cli import main
 from pagecore.verify.explore import (Runner, explore, explore_setup, load_schedule,
                                      render_timeline, replay_schedule)
 from pagecore.verify.scenarios import SCENARIOS, Setup

@@ -585,11 +585,12 @@ def narrate(tl, only=None):
             before = prev[page] if prev else None
             if before is None:
                 continue
-            if st["PG_writeback"] != before["PG_writeback"]:
+            freed = st["free"] and not before["free"]
+            if st["PG_writeback"] != before["PG_writeback"] and not freed:
                 history.append((row["step"], row["cpu"], page,
                                 "set PG_writeback" if st["PG_writeback"]
                                 else "cleared PG_writeback", row["does"]))
-            if st["free"] and not before["free"]:
+            if freed:
                 history.append((row["step"], row["cpu"], page, "freed the page%s" % (
                     " while PG_writeback was set" if before["PG_writeback"] else ""),
                     row["does"]))
@@ -716,14 +717,16 @@ def _why_freed(tl, chk, history):
         t = trunc[0]
         wakes = [row for row in rows if row["step"] < fr[0]
                  and row["does"] == "try_to_wake_up(%s)" % t]
-        woke = (" %s's wake at step %d released it from wait_on_page_writeback, which waits "
-                "with an `if`;" % (wakes[-1]["cpu"], wakes[-1]["step"]) if wakes else "")
+        woke = (" %s's stale wake at step %d released %s (truncate_inode_page) from "
+                "wait_on_page_writeback, which waits with an `if`, so" % (
+                    wakes[-1]["cpu"], wakes[-1]["step"], t) if wakes else "")
         out.append("%s cleared PG_writeback at step %d and %s set it again at step %d;%s "
-                   "%s (truncation) went on and the page was freed at step %d with the new "
-                   "writeback in flight: the set-again race reached through truncation, not "
-                   "a reuse of a freed page"
+                   "%s removed the page from the page cache and the page was freed at step %d "
+                   "(%s's put_page) with the new writeback in flight: the set-again race "
+                   "reached through truncation, not a reuse of a freed page"
                    % (clears[0][1] if clears else "?", clears[0][0] if clears else 0,
-                      sets[-1][1] if sets else "?", sets[-1][0] if sets else 0, woke, t, fr[0]))
+                      sets[-1][1] if sets else "?", sets[-1][0] if sets else 0, woke, t, fr[0],
+                      fr[1]))
     else:
         allocs = [h for h in history if h[3].startswith("allocated the page again")
                   and h[0] > fr[0] and h[0] <= chk["step"]]
