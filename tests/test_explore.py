@@ -162,3 +162,34 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, msg, capsys):
     assert main(["verify"] + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("pagecore: ") and msg in err and "Traceback" not in err
+
+
+def test_the_report_matrix_rests_on_explore_and_draws_the_timeline(tmp_path):
+    import os
+    import shutil
+
+    from pagecore.report import writer
+
+    src = os.path.join(os.path.dirname(__file__), "data", "report", "alpha")
+    mdir = tmp_path / "alpha"
+    shutil.copytree(src, mdir)
+    doc = json.loads((mdir / "verify.json").read_text())
+    rows = [r for r in doc["results"]
+            if (r["variant"], r["scenario"]) != ("original", "writeback-set-again")]
+    ex = explore("original", "writeback-set-again", preemptions=1)
+    clean = explore("shipped-5.10", "writeback-set-again", preemptions=1)
+    # a cross-check that disagrees with explore, and one that agrees
+    rows += [ex, {"variant": "original", "scenario": "writeback-set-again", "mode": "stress",
+                  "failures": ["bug_on", "bad_page"], "counts": {"ops": 10}, "evidence": []},
+             clean]
+    doc["results"] = rows
+    (mdir / "verify.json").write_text(json.dumps(doc))
+    page = writer.write_report([str(mdir)], outdir=str(tmp_path / "out"))
+    html = open(page, encoding="utf-8").read()
+    assert '<table class="timeline">' in html
+    assert "disagree: explore bug_on; stress bad_page, bug_on" in html
+    assert "BUG_ON(PageWriteback)" in html and "try_to_wake_up(cpu3)" in html
+    assert "clean: all {:,} schedules with at most 1 preemption".format(
+        clean["counts"]["schedules"]) in html
+    md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
+    assert "step cpu1" in md
