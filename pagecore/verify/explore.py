@@ -344,9 +344,11 @@ def load_schedule(path):
         raise PagecoreError("--replay-schedule %s: not JSON (%s)" % (path, e)) from None
     if isinstance(doc, dict) and "results" in doc:
         # a verify --json file: its first saved schedule
-        found = [r["schedule"] for r in doc["results"] if r.get("schedule")]
-        if not found:
-            raise PagecoreError("--replay-schedule %s: no failing schedule in it" % path)
+        found = [r["schedule"] for r in doc["results"]
+                 if isinstance(r, dict) and isinstance(r.get("schedule"), dict)]
+        if len(found) != 1:
+            raise PagecoreError("--replay-schedule %s: %s failing schedules in it; give one "
+                                "file of --save-schedules" % (path, len(found) or "no"))
         doc = found[0]
     if not isinstance(doc, dict) or doc.get("format") != SCHEDULE_FORMAT:
         raise PagecoreError("--replay-schedule %s: not a pagecore schedule" % path)
@@ -405,6 +407,8 @@ def timeline(r, f):
         what = _describe(op, touches, arg, bits, r.names, slot_of)
         state = {}
         for pid, (flags, ref, gen, free) in zip(r.snap, snaps):
+            if free and gen == 0:
+                continue        # never allocated: nothing to show
             state[_page_name(pid, slot_of)] = {
                 "flags": [bits[b] for b in sorted(bits) if flags >> b & 1
                           and bits[b] in ("PG_locked", "PG_writeback", "PG_waiters",

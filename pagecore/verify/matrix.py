@@ -83,8 +83,8 @@ def print_matrix(results, variants, scenarios, args, elapsed):
         n = sum(r["counts"].get("schedules", 0) for r in results)
         busy = sum(r["counts"].get("seconds", 0) for r in results)
         k = results[0]["preemptions"] if results else args.preemptions
-        what = "explore, every schedule with at most %s preemptions: %s schedules, " \
-               "%s schedules/s per process" % (k, "{:,}".format(n),
+        what = "explore, every schedule with at most %s preemption%s: %s schedules, " \
+               "%s schedules/s per process" % (k, "" if k == 1 else "s", "{:,}".format(n),
                                                "{:,.0f}".format(n / busy) if busy else "-")
     elif args.mode == "stress":
         what = "stress, %g s per cell, %s worker threads, windows widened %d ns at p=%g" % (
