@@ -250,7 +250,7 @@ def test_verify_skips_a_scenario_that_does_not_apply(capsys):
 @pytest.mark.parametrize("argv,msg", [
     (["--variant", "nope"], "unknown variant 'nope'"),
     (["--scenario", "nope"], "unknown scenario 'nope'"),
-    (["--mode", "fast"], "--mode must be replay or stress"),
+    (["--mode", "fast"], "--mode must be replay, stress or explore"),
     (["--seconds", "0"], "--seconds must be > 0"),
     (["--seconds", "-1"], "--seconds must be > 0"),
     (["--seconds", "x"], "invalid float value"),
