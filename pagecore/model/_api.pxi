@@ -115,10 +115,10 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     mappings = NULL
     pool_base = table_base = mappings_base = NULL
     page_wait_table = <wait_queue_head *>_placed(
-        &table_base, (1 << table_bits) * sizeof(wait_queue_head), 64, prng)
+        &table_base, (1 << table_bits) * sizeof(wait_queue_head), 16, prng)
     A.pages = <page *>_placed(&pool_base, npages * sizeof(page), 64, prng)
     mappings = <address_space *>_placed(&mappings_base, nmappings_ * sizeof(address_space),
-                                        64, prng)
+                                        16, prng)
     chain_seed = pc_splitmix64(&rng) if prng != NULL else 0
     if page_wait_table == NULL or A.pages == NULL or mappings == NULL:
         A.npages = 0
@@ -493,7 +493,8 @@ cdef chain_block *park_colliding_block(page *p, long n, int bit_nr) except NULL:
         _free_block(b)
         raise MemoryError()
     b.n = n
-    rng = chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^ (chain_blocks_made * 0x9E3779B97F4A7C15ULL)
+    rng = (chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^
+           (chain_blocks_made * 0x9E3779B97F4A7C15ULL))
     chain_blocks_made += 1
     with nogil:
         for i in range(n):
@@ -562,8 +563,8 @@ def park_colliding(long pid, long n, int bit_nr=-1):
     cdef page *p = _page(pid)
     if n < 0:
         raise PagecoreError("n must be >= 0")
-    if n > (1 << 24):
-        raise PagecoreError("n must be <= %d" % (1 << 24))
+    if n > (1 << 20):
+        raise PagecoreError("n must be <= %d" % (1 << 20))
     if bit_nr < 0:
         bit_nr = PG_writeback
     if n:
