@@ -385,9 +385,11 @@ def check_bars(mdir):
         ch = change(a, b)
         good = bool(ch.significant) and ch.pct > 0
         ok &= good
+        # the variant alone where the case is the same, else the whole name
+        shown = nb.rsplit("/", 1)[1] if na.rsplit("/", 1)[0] == nb.rsplit("/", 1)[0] else nb
         lines.append("  3. %s -> %s (events %s): %.2f -> %.2f ns: %+.1f%% [%+.1f, %+.1f] "
                      "%s, %s %s" % (
-                         na, nb.rsplit("/", 1)[1],
+                         na, shown,
                          " ".join("%s%+g" % kv for kv in d.items()) or "equal",
                          ns(a), ns(b), ch.pct, ch.lo, ch.hi,
                          "paired over %d processes" % ch.n if ch.paired else "unpaired",
