@@ -131,7 +131,7 @@ def test_check(smoke):
     assert "1. floor locked_rmw" in res.stdout
     assert ("3. hotpath/end_page_writeback_no_waiters/original -> get-put "
             "(events atomic_rmw+2)") in res.stdout
-    assert "4. A/A, identical source" in res.stdout
+    assert "4. A/A hotpath, identical source" in res.stdout
 
 
 def test_identical_source_is_labelled_alike(smoke):

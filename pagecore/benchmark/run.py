@@ -332,8 +332,8 @@ def check_bars(mdir):
 
     lines = ["performance bars (%s; ns per operation):" % mdir]
     try:
-        rs = load_results([os.path.join(mdir, f) for f in ("floor.json", "hotpath.json")
-                           if os.path.isfile(os.path.join(mdir, f))])
+        rs = load_results([os.path.join(mdir, s + ".json") for s in SUITES
+                           if os.path.isfile(os.path.join(mdir, s + ".json"))])
     except PagecoreError as e:
         raise PagecoreError("bench --check: %s" % e) from None
     res = {r.name: r for r in rs.results()}
@@ -397,11 +397,24 @@ def check_bars(mdir):
                          "PASS" if good else "FAIL"))
 
     # 4. A/A: identical source must measure the same
-    groups = [g for g in aa_groups(rs) if g.key.startswith("hotpath/")]
+    every = aa_groups(rs)
+    groups = [g for g in every if g.key.startswith("hotpath/")]
+    for suite in SUITES[2:]:
+        mine = [g for g in every if g.key.startswith(suite + "/")]
+        if mine:
+            bad = [g for g in mine if g.artefact]
+            ok &= not bad
+            lines.append("  4. A/A %s: %d of %d identical-source groups within %.0f%% or "
+                         "%.1f ns %s%s" % (suite, len(mine) - len(bad), len(mine),
+                                           AA_SPREAD * 100, AA_SPREAD_NS,
+                                           "PASS" if not bad else "FAIL",
+                                           "".join("\n     FAIL %s: %s; spread %.1f%%" % (
+                                               g.key, ", ".join(r.variant for r in g.members),
+                                               g.spread * 100) for g in bad)))
     if groups:
         bad = [g for g in groups if g.artefact]
         ok &= not bad
-        lines.append("  4. A/A, identical source within %.0f%% or %.1f ns: %d of %d groups "
+        lines.append("  4. A/A hotpath, identical source within %.0f%% or %.1f ns: %d of %d groups "
                      "%s" % (AA_SPREAD * 100, AA_SPREAD_NS, len(groups) - len(bad),
                              len(groups), "PASS" if not bad else "FAIL"))
         for g in groups:
