@@ -14,7 +14,8 @@ picks pyperf's processes, values and time per value for each suite:
 - --smoke: one process, one value of one loop per benchmark: the tests use
   it to prove that every suite runs.
 
-Before the suites it runs `pagecore verify` in both modes over the same
+Before the suites it runs `pagecore verify` in every mode (replay, stress, and
+explore, on which the report's matrix rests) over the same
 variants into results/<machine>/verify.json, because the report ranks only
 the variants found correct, and a verdict must come from running the code
 each time, never from a table.  Afterwards it prints the performance bars
@@ -53,6 +54,8 @@ PLANS = {
 
 # mode -> seconds of stress per verify cell (replay always runs whole)
 VERIFY_STRESS_SECONDS = {"fast": 0.5, "default": 2.0, "rigorous": 10.0}
+# mode -> preemption bound of explore (every schedule within it is run)
+VERIFY_PREEMPTIONS = {"fast": 1, "default": 2, "rigorous": 2}
 
 # --fast measures fewer points of the sweeps
 FAST_CHAINS = "0,4,63,64,256"
@@ -251,22 +254,33 @@ def _verify(mdir, mode, variants):
     (what finished is written all the same)."""
     from types import SimpleNamespace
 
+    from pagecore.cli.verify import _check_args
     from pagecore.verify import matrix as _verify
+    from pagecore.verify.explore import explore_cells
     from pagecore.verify.replay import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     path = os.path.join(mdir, "verify.json")
     results = []
     t0 = time.monotonic()
-    print("== verify (replay, then stress %g s per cell): %s"
-          % (VERIFY_STRESS_SECONDS[mode], path), flush=True)
+    print("== verify (replay, stress %g s per cell, explore up to %d preemptions): %s"
+          % (VERIFY_STRESS_SECONDS[mode], VERIFY_PREEMPTIONS[mode], path), flush=True)
     try:
-        for m in ("replay", "stress"):
+        for m in ("replay", "stress", "explore"):
             a = SimpleNamespace(mode=m, variant=variants, scenario=None,
                                 seconds=VERIFY_STRESS_SECONDS[mode], threads=None,
                                 widen_ns=WIDEN_NS, widen_prob=WIDEN_PROB, seed=None,
-                                step=STEP, json=None, verbose=False)
-            _, _, cells, _ = _verify._check_args(a)
+                                step=STEP, json=None, verbose=False, preemptions=None,
+                                max_schedules=None, save_schedules=None, jobs=None,
+                                times=1)
+            _, _, cells, _ = _check_args(a)
+            if m == "explore":
+                for i, r in enumerate(explore_cells(cells, VERIFY_PREEMPTIONS[mode]), 1):
+                    print("   explore [%d/%d] %s / %s: %s" % (i, len(cells), r["variant"],
+                                                              r["scenario"], r["reach"]),
+                          flush=True)
+                    results.append(r)
+                continue
             for i, (v, sc) in enumerate(cells, 1):
                 print("   %s [%d/%d] %s / %s" % (m, i, len(cells), v, sc), flush=True)
                 results.append(_verify.run_cell(v, sc, a))
