@@ -269,7 +269,9 @@ def _timeline_html(tl):
     for row in tl.get("rows", []):
         t = row.get("task")
         cells = [""] * len(cpus)
-        text = esc(row.get("does", ""))
+        fn, does = row.get("function"), row.get("does", "")
+        text = esc("%s: %s" % (fn, does) if fn and not does.startswith(fn)
+                   and row.get("point") != "start" else does)
         if last_op.get(t) != row.get("op"):
             last_op[t] = row.get("op")
             text = f"<span class=\"op\">{esc(row.get('op', ''))}</span><br>{text}"

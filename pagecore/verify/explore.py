@@ -417,8 +417,12 @@ def timeline(r, f):
                 "PG_writeback": bool(flags >> wb_bit & 1)}
         rows.append({"step": i + 1, "task": t, "cpu": r.names[t],
                      "op": _op_text(cur_op), "does": what, "state": state,
-                     "changed": state != prev_state, "bugs_after": bugs_after})
+                     "changed": state != prev_state, "bugs_after": bugs_after,
+                     "point": _OPS[op], "object": touches[0] if touches else None,
+                     "bit": bits.get(arg) if touches and touches[0] == "flags" else None,
+                     "arg": arg, "scenario_op": cur_op[0] if cur_op else None})
         prev_state = state
+    _functions(rows)
     checks = []
     first = 0
     for rec in log:
@@ -443,6 +447,84 @@ def timeline(r, f):
     return {"variant": r.variant, "setup": r.setup.title, "cpus": r.names,
             "preemptions": f.preemptions, "steps": len(rows), "rows": rows,
             "checks": checks, "hang": hang, "end": end, "wb_bit": wb_bit}
+
+
+# The function a race point sits in (see the model's pc_race() calls).
+_RACE_FN = {"ewb_after_clear": "end_page_writeback", "ewb_under_i_pages": "end_page_writeback",
+            "wake_breather": "wake_up_page_bit", "wake_before_clear": "wake_up_page_bit",
+            "wake_after_clear": "wake_up_page_bit", "wait_queued": "wait_on_page_bit_common",
+            "wait_woken": "wait_on_page_bit_common",
+            "wait_after_schedule": "wait_on_page_bit_common",
+            "cpdfio_mid": "clear_page_dirty_for_io", "writepage_mid": "__block_write_full_page",
+            "truncate_before_free": "truncate_inode_page", "fault_mid": "do_wp_page"}
+# The function a flag operation is done by, where the model does it in one place.
+_FLAG_FN = {("set_bit", "PG_waiters"): "wait_on_page_bit_common",
+            ("clear_bit", "PG_waiters"): "wake_up_page_bit",
+            ("clear_bit", "PG_writeback"): "wake_up_page_bit",
+            ("test_and_set_bit", "PG_writeback"): "__test_set_page_writeback",
+            ("test_and_clear_bit", "PG_writeback"): "end_page_writeback",
+            ("test_and_set_bit_lock", "PG_locked"): "lock_page",
+            ("clear_bit_unlock_is_negative_byte", "PG_locked"): "unlock_page",
+            ("test_and_set_bit", "PG_locked"): "wake_page_function",
+            ("cmpxchg", None): "end_page_writeback"}
+_WAIT_SIDE = ("wait_on_page_bit_common", "finish_wait")
+
+
+def _functions(rows):
+    """Name the kernel function each step runs in, from the step itself and,
+    for a lock, from what the same task does under it."""
+    by_task = {}
+    for row in rows:
+        by_task.setdefault(row["task"], []).append(row)
+    for mine in by_task.values():
+        held = {}
+        for k, row in enumerate(mine):
+            point, obj, bit = row["point"], row["object"], row["bit"]
+            nxt = mine[k + 1] if k + 1 < len(mine) else None
+            prev = mine[k - 1] if k else None
+            fn = None
+            if point == "race":
+                from pagecore.model import _core_instr
+                fn = _RACE_FN.get(_core_instr.RACE_POINTS[row["arg"]])
+            elif point == "sleep":
+                fn = "wait_on_page_bit_common"
+            elif point == "wake":
+                fn = "wake_page_function"
+            elif point in ("atomic_inc", "atomic_dec_and_test") and obj == "refcount":
+                fn = "get_page" if point == "atomic_inc" else "put_page"
+            elif obj == "flags" and held.get("i_pages") in (
+                    "__test_set_page_writeback", "test_clear_page_writeback",
+                    "__folio_end_writeback"):
+                fn = held["i_pages"]
+            elif obj == "flags":
+                if point == "xor_unlock_is_negative_byte":
+                    fn = "folio_unlock" if row["arg"] == 1 else "__folio_end_writeback"
+                else:
+                    fn = _FLAG_FN.get((point, None if point == "cmpxchg" else bit))
+            elif point == "spin_lock" and obj == "bucket":
+                if nxt is not None and nxt["point"] == "set_bit" and nxt["bit"] == "PG_waiters":
+                    fn = "wait_on_page_bit_common"
+                elif prev is not None and prev.get("function") in _WAIT_SIDE:
+                    fn = "finish_wait"
+                else:
+                    fn = "wake_up_page_bit"
+                held[obj] = fn
+            elif point == "spin_lock" and obj == "i_pages":
+                after = {"test_and_set_bit": "__test_set_page_writeback",
+                         "test_and_clear_bit": "test_clear_page_writeback",
+                         "xor_unlock_is_negative_byte": "__folio_end_writeback"}
+                fn = after.get(nxt["point"]) if nxt is not None else None
+                if fn is None:
+                    fn = {"truncate_inode_page": "delete_from_page_cache"}.get(
+                        row["scenario_op"], row["scenario_op"])
+                held[obj] = fn
+            elif point == "spin_lock" and obj == "zone":
+                fn = "__free_page" if prev is not None and prev["does"].startswith(
+                    "put_page") else "alloc_page"
+                held[obj] = fn
+            elif point == "spin_unlock" and obj in held:
+                fn = held.pop(obj)
+            row["function"] = fn or row["scenario_op"]
 
 
 def _page_name(pid, slot_of):
@@ -487,10 +569,13 @@ def _describe(op, touches, arg, bits, names, slot_of):
     if name == "wake":
         return "try_to_wake_up(%s)" % (names[idx] if kind == "task" else "?")
     if name in ("spin_lock", "spin_unlock"):
-        lock = {"bucket": "page_waitqueue(page)->lock", "i_pages": "i_pages of mapping %s"
-                % idx, "zone": "zone->lock (page allocator)", "ptl": "the page table lock",
-                "private_lock": "mapping->private_lock",
-                "i_mmap_lock": "mapping->i_mmap_lock"}.get(kind, "a spinlock")
+        if kind == "i_pages":
+            return "%s(&mapping->i_pages)%s" % (
+                "xa_lock" if name == "spin_lock" else "xa_unlock",
+                " [mapping %s]" % idx if idx else "")
+        lock = {"bucket": "&q->lock", "zone": "&zone->lock", "ptl": "ptl",
+                "private_lock": "&mapping->private_lock",
+                "i_mmap_lock": "&mapping->i_mmap_lock"}.get(kind, "a spinlock")
         return "%s(%s)" % (name, lock)
     if kind == "buffer":
         bit = _BH_BITS.get(arg, "bit %d" % arg)
@@ -518,7 +603,7 @@ def _flags_text(st):
                             " free" if st["free"] else "")
 
 
-def render_timeline(tl, width=34):
+def render_timeline(tl, width=36):
     """The timeline as text: a column per CPU, a row per step."""
     cpus = tl["cpus"]
     head = "step " + "".join(c[:width - 1].ljust(width) for c in cpus) + "state after the step"
@@ -526,7 +611,7 @@ def render_timeline(tl, width=34):
     last_op = {}
     for row in tl["rows"]:
         cells = [""] * len(cpus)
-        text = row["does"]
+        text = _step_text(row)
         if last_op.get(row["task"]) != row["op"]:
             last_op[row["task"]] = row["op"]
             text = "%s: %s" % (row["op"], text)
@@ -537,9 +622,9 @@ def render_timeline(tl, width=34):
     for chk in tl["checks"]:
         cells = [""] * len(cpus)
         where = cpus.index(chk["cpu"]) if chk.get("cpu") in cpus else None
-        text = "!! %s%s" % (chk["text"], " (%s)" % chk["site"] if chk.get("site") else "")
+        text = "%s%s" % (chk["text"], " (%s)" % chk["site"] if chk.get("site") else "")
         if where is None:
-            lines.append("     " + text)
+            lines.append("  !! " + text)
         else:
             cells[where] = text
             lines.extend(_wrap_row("!!", cells, width, "at step %d" % chk["step"]))
@@ -551,10 +636,19 @@ def render_timeline(tl, width=34):
     return lines
 
 
+def _step_text(row):
+    fn = row.get("function")
+    does = row["does"]
+    if fn and not does.startswith(fn) and row.get("point") != "start":
+        return "%s: %s" % (fn, does)
+    return does
+
+
 def _wrap_row(step, cells, width, state):
     import textwrap
 
-    cols = [textwrap.wrap(c, width - 2) or [""] for c in cells]
+    cols = [textwrap.wrap(c, width - 2, break_long_words=False, break_on_hyphens=False)
+            or [""] for c in cells]
     nl = max(len(c) for c in cols)
     out = []
     for k in range(nl):
