@@ -356,6 +356,10 @@ def load_schedule(path):
     if doc.get("variant") not in VARIANTS:
         raise PagecoreError("--replay-schedule %s: unknown variant %r" % (path, doc.get("variant")))
     sc = SCENARIOS.get(doc.get("scenario"))
+    titles = [st.title for st in sc.setups] if sc else []
+    if doc.get("setup_title") in titles:
+        # by title: a schedule outlives a reordering of the scenario's setups
+        doc["setup"] = titles.index(doc["setup_title"])
     if sc is None or not isinstance(doc.get("setup"), int) or not 0 <= doc["setup"] < len(sc.setups):
         raise PagecoreError("--replay-schedule %s: unknown scenario or setup" % path)
     sched = doc.get("schedule")
