@@ -351,7 +351,7 @@ def test_choose_command_prints_ranking_and_reasons(capsys):
     assert re.search(r"^\s*1\s+folio-6.7\s", out, re.MULTILINE)
     assert "original is excluded: fails writeback-set-again" in out
     rc, out, _ = run_cli(capsys, "choose", ALPHA, "--kind", "writeback",
-                         "--weight", "hotpath/end_page_writeback_queued_waiter=5")
+                         "--weight", "hotpath/end_page_writeback_one_waiter=5")
     assert re.search(r"^\s*1\s+shipped-5.10\s", out, re.MULTILINE)
 
 

@@ -306,7 +306,7 @@ BAR_RMW_RATIO = 1.3
 BAR_EWB_RATIO = 2.0
 # pairs that differ by atomic RMWs on one path: each must come out significantly slower
 RMW_PAIRS = (("hotpath/end_page_writeback_no_waiters", "original", "get-put"),
-             ("hotpath/end_page_writeback_queued_waiter", "original", "get-put"))
+             ("hotpath/end_page_writeback_one_waiter", "original", "get-put"))
 # a value whose sentinel ran this much slower than its process's median sentinel was taken
 # while its CPU was slowed
 SENTINEL_SLOW = 1.25

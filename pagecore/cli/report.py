@@ -151,7 +151,7 @@ def _add_mix_args(p):
     p.add_argument("--weights", metavar="FILE",
                    help="TOML file of workload weights (see reports/weights.example.toml)")
     p.add_argument("--weight", action="append", default=[], metavar="KEY=W",
-                   help="set one weight, e.g. hotpath/end_page_writeback_one_waiter=0.3 "
+                   help="set one weight, e.g. hotpath/end_page_writeback_sleeping_waiter=0.3 "
                         "(repeatable; 0 removes a term)")
 
 

@@ -16,7 +16,7 @@ from pagecore.report.verdicts import status, verdicts
 DEFAULT_MIX = {
     "hotpath/end_page_writeback_no_waiters": 0.60,
     "hotpath/wait_on_page_writeback_clear": 0.20,
-    "hotpath/end_page_writeback_queued_waiter": 0.10,
+    "hotpath/end_page_writeback_one_waiter": 0.10,
     "hashchain/end_page_writeback/bits=8/chain=4/entries=cold": 0.10,
     "dirty/cpdfio_writepage/state=unmapped": 0.50,
     "dirty/cpdfio_writepage/state=mapped_clean": 0.30,

@@ -82,7 +82,7 @@ def _write(rs, outdir, name, baseline, mix):
 _TERM_NOTES = {
     "hotpath/end_page_writeback_no_waiters": "nobody waits: the common case",
     "hotpath/wait_on_page_writeback_clear": "fsync/truncate finding writeback done",
-    "hotpath/end_page_writeback_one_waiter": "a waiter to wake",
+    "hotpath/end_page_writeback_sleeping_waiter": "a waiter to wake",
     "hashchain/end_page_writeback/bits=8/chain=4": "the wake walks a shared bucket",
     "dirty/cpdfio_writepage/state=unmapped": "writepage of an unmapped page",
     "dirty/cpdfio_writepage/state=mapped_clean": "mapped, PTEs clean",
