@@ -21,6 +21,7 @@ END_GET_PUT = 2             # 073861ed77b6
 END_WAKE_UNDER_IPAGES = 3   # Hugh, 4 Jan 2021
 END_CMPXCHG_CLEAR = 4       # seeds 002/004
 END_FOLIO = 5               # 2580d554585c
+END_FOLIO_WQ_LOCKED = 6     # Linus Torvalds, 30 Sep 2024: clear under the waitqueue lock
 
 # clear_page_dirty_for_io shapes (KERNEL.md section 5.3)
 CPDFIO_2619 = 0
@@ -37,6 +38,7 @@ class Variant:
     bookmarks: bool = True
     end_wb: int = END_ORIGINAL
     wait_loop: bool = False     # wait_on_page_writeback: while instead of if
+    wait_mapping_break: bool = False  # ... and the loop ends when ->mapping changed
     folio_layout: bool = False  # 6.6 flag layout: PG_writeback bit 1, PG_dirty bit 4
     cpdfio: int = -1
     scenarios: tuple = field(default=())
@@ -46,7 +48,7 @@ class Variant:
                 "commit": self.commit, "scenarios": list(self.scenarios)}
 
 
-_WB = ("writeback-set-again", "page-reuse")
+_WB = ("writeback-set-again", "page-reuse", "writeback-starvation")
 _DIRTY = ("mmap-lost-write",)
 
 VARIANTS = {v.name: v for v in [
@@ -88,6 +90,24 @@ VARIANTS = {v.name: v for v in [
             "folio_get; i_pages lock; folio_xor_flags_has_waiters (PG_writeback bit 1); "
             "unlock; folio_wake_bit without bookmarks; folio_put",
             "2580d554585c (v6.7)", end_wb=END_FOLIO, bookmarks=False, wait_loop=True,
+            folio_layout=True, scenarios=_WB),
+    # The two proposals of the linux-fsdevel thread "Known and unfixed active
+    # data loss bug in MM + XFS with large folios since Dec 2021 (any kernel
+    # from 6.1 upwards)", both on 30 Sep 2024 and both on top of 6.7.  The
+    # gaps the mails leave are filled from 6.7's code; _model.pxi says how,
+    # above folio_end_writeback_wq_locked() and wait_on_page_writeback().
+    Variant("clear-under-waitqueue-lock", "writeback",
+            "folio_get; if PG_waiters: bucket lock, then 6.7's __folio_end_writeback "
+            "(i_pages lock inside), walk and wake under the same hold; else as 6.7; "
+            "folio_put; `if (PageWriteback)` wait",
+            "Linus Torvalds, 30 Sep 2024, linux-fsdevel \"Known and unfixed active data "
+            "loss bug in MM + XFS with large folios since Dec 2021\" (proposal)",
+            end_wb=END_FOLIO_WQ_LOCKED, bookmarks=False, folio_layout=True, scenarios=_WB),
+    Variant("loop-break-on-mapping-change", "writeback",
+            "folio-6.7, and the folio_wait_writeback loop ends when folio->mapping "
+            "differs from the mapping seen when the wait began",
+            "Matthew Wilcox, 30 Sep 2024, same linux-fsdevel thread (proposal)",
+            end_wb=END_FOLIO, bookmarks=False, wait_loop=True, wait_mapping_break=True,
             folio_layout=True, scenarios=_WB),
     Variant("cpdfio-2.6.19", "dirty",
             "clear_page_dirty_for_io: TestClearPageDirty, then page_mkclean with its "
