@@ -274,9 +274,11 @@ def _verify(mdir, mode, variants):
               % (len(results), path), file=sys.stderr, flush=True)
         return False
     _verify.write_json(path, results)
-    racy = sorted({r["variant"] for r in results if r["failures"]})
-    print("== verify done in %.0f s: racy: %s" % (time.monotonic() - t0,
-                                                   ", ".join(racy) or "none"), flush=True)
+    racy = sorted({r["variant"] for r in results if _verify.safety_failures(r)})
+    starving = sorted({r["variant"] for r in results if _verify.liveness_of([r]) == "starved"})
+    print("== verify done in %.0f s: racy: %s; starving: %s"
+          % (time.monotonic() - t0, ", ".join(racy) or "none", ", ".join(starving) or "none"),
+          flush=True)
     return True
 
 

@@ -48,7 +48,7 @@ def _cmd_choose(args):
     kinds = [args.kind] if args.kind else ["writeback", "dirty"]
     printed = False
     for kind in kinds:
-        for c in choose(rs, mix, kind, args.baseline):
+        for c in choose(rs, mix, kind, args.baseline, exclude_starving=args.exclude_starving):
             if printed:
                 print()
             printed = True
@@ -124,6 +124,9 @@ def register(sub):
                    help="rank only this kind of variant (default: both)")
     p.add_argument("--baseline", default=None, metavar="VARIANT",
                    help="variant each fix's cost is set against (default: the pre-fix kernel)")
+    p.add_argument("--exclude-starving", action="store_true",
+                   help="rank only fixes that neither race nor starve: leave out the variants "
+                        "whose slow waiter starved in writeback-starvation")
     _add_mix_args(p)
     p.set_defaults(func=_cmd_choose)
 

@@ -8,7 +8,7 @@ from pagecore._errors import PagecoreError
 from pagecore.report.formats import _ns, fmt_ns
 from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _term, _variant_kind
 from pagecore.report.stats import Z95
-from pagecore.report.verdicts import status, verdicts
+from pagecore.report.verdicts import liveness, status, verdicts
 
 DEFAULT_MIX = {
     "hotpath/end_page_writeback_no_waiters": 0.60,
@@ -190,11 +190,13 @@ def gap(a, b):
     return Gap(a, b, d, d / a.cost * 100 if a.cost else math.inf, sig, main, contrib[main], flip)
 
 
-def choose(rs, mix=None, kind="writeback", baseline=None):
+def choose(rs, mix=None, kind="writeback", baseline=None, exclude_starving=False):
     """Rank the variants of one kind per machine by weighted cost over the mix.
 
     Variants that fail any verification scenario are excluded (with the scenario); with no
-    verify results at all every variant is ranked and Choice.verified is False.
+    verify results at all every variant is ranked and Choice.verified is False.  With
+    @exclude_starving, so are the variants whose slow waiter starved in writeback-starvation
+    (a liveness result, not a race: by default they are ranked).
     """
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
@@ -232,7 +234,10 @@ def choose(rs, mix=None, kind="writeback", baseline=None):
             rk = Ranked(v, parts, state, reason)
             if v == baseline:
                 c.baseline = rk
-            if state == "clean" or not rs.has_verify:
+            live, why = liveness(rs, v, table)
+            if exclude_starving and live == "starved":
+                c.excluded.append((v, (f"{reason}; " if state == "racy" else "") + why, rk))
+            elif state == "clean" or not rs.has_verify:
                 c.ranked.append(rk)
             else:
                 c.excluded.append((v, reason, rk))
@@ -282,9 +287,19 @@ def reasoning(c, table=None):
                  else f"and is {_ns(-d)} ({pct:+.1f}%) cheaper")
         lines.append(f"{rk.variant} {buys} {price} per operation of the mix against "
                      f"{c.baseline_name}.")
+    starving = [rk.variant for rk in c.ranked if table and _starves(rk.variant, table)]
+    if starving:
+        lines.append("{} {} a slow waiter in writeback-starvation (not a race, so ranked); "
+                     "`pagecore choose --exclude-starving` leaves {} out.".format(
+                         ", ".join(starving), "starves" if len(starving) == 1 else "starve",
+                         "it" if len(starving) == 1 else "them"))
     for v, reason, _ in c.excluded:
         lines.append(f"{v} is excluded: {reason}.")
     return lines
+
+
+def _starves(variant, table):
+    return any(vd.starved for vd in table.get(variant, {}).values())
 
 
 def _buys(variant, baseline, table):
