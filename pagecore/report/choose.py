@@ -256,6 +256,7 @@ def reasoning(c, table=None):
     if not c.ranked:
         lines.append("No variant passes every scenario on the measured terms: nothing to "
                      "recommend.")
+        lines.extend(f"{v} is excluded: {reason}." for v, reason, _ in c.excluded)
         return lines
     best = c.ranked[0]
     key, share = best.dominant()

@@ -224,12 +224,18 @@ def wait_times(path, title, series, bound_ms=None):
         return _save(fig, path)
     import numpy as np
 
+    import matplotlib
+
+    # matplotlib 3.10 replaced vert=False by orientation="horizontal"
+    horizontal = ({"orientation": "horizontal"}
+                  if tuple(int(x) for x in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+                  else {"vert": False})
     rng = np.random.default_rng(0)      # the same jitter on every run of the report
     ys = list(range(len(series)))[::-1]
     for y, (v, ms, starved) in zip(ys, series):
         c = variant_color(v)
-        box = ax.boxplot([ms], positions=[y], vert=False, widths=0.55, whis=(1, 99),
-                         showfliers=False, patch_artist=True)
+        box = ax.boxplot([ms], positions=[y], widths=0.55, whis=(1, 99), showfliers=False,
+                         patch_artist=True, **horizontal)
         for part in ("boxes", "whiskers", "caps", "medians"):
             for art in box[part]:
                 art.set_color(c)
