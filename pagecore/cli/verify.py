@@ -93,14 +93,14 @@ def _check_args(args):
     cells, skipped = [], []
     for v in variants:
         for s in scenarios:
-            if s in VARIANTS[v].scenarios:
+            if s in VARIANTS[v].all_scenarios:
                 cells.append((v, s))
             elif args.scenario:
                 skipped.append((v, s))
     if not cells:
         raise PagecoreError("no scenario applies: %s (%s)" % (
             ", ".join(scenarios),
-            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].scenarios))
+            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].all_scenarios))
                       for v in variants)))
     return variants, scenarios, cells, skipped
 
