@@ -334,14 +334,14 @@ def wait_track(int pid, long throttle_ns=0, long page=-1, long cap=100000):
     WT.ends_during = <unsigned long *>b
     WT.cap = cap
     WT.throttle_ns = throttle_ns
-    WT.page = _page(page) if page >= 0 else NULL
-    WT.pid = pid
+    smp_store_release_ptr(<void **>&WT.page, <void *>_page(page) if page >= 0 else NULL)
+    __atomic_store_int(&WT.pid, pid)
 
 
 def wait_track_off():
     """Stop tracking and drop the samples."""
-    WT.pid = 0
-    WT.page = NULL
+    __atomic_store_int(&WT.pid, 0)
+    smp_store_release_ptr(<void **>&WT.page, NULL)
     free(WT.wait_ns)
     free(WT.ends_during)
     memset(&WT, 0, sizeof(WT))

@@ -160,8 +160,10 @@ cdef int sysctl_page_lock_unfairness = 5
 # wake that found the page under writeback again (the `while` of
 # c2407cf7d22d, or the pre-5.8 waiter's re-queue).  Only the tracked task
 # writes the counters; end_page_writeback() of the tracked page adds to
-# page_ends, the writers' progress.  The timed build compiles all of this
-# out (PC_INSTRUMENTED is a constant 0 there).
+# page_ends, the writers' progress.  pid and page are set (release) while
+# other tasks run, and read by every task (acquire); the rest is written by
+# the tracked task alone.  The timed build compiles all of this out
+# (PC_INSTRUMENTED is a constant 0 there).
 cdef struct pc_wait_tracker:
     int pid                     # the tracked task; 0: none
     long throttle_ns            # its pause between being woken and looking again
@@ -184,12 +186,16 @@ cdef pc_wait_tracker WT
 
 
 cdef inline bint pc_wait_tracked() noexcept nogil:
-    return PC_INSTRUMENTED and WT.pid != 0 and pc_current().pid == WT.pid
+    cdef int pid
+    if not PC_INSTRUMENTED:
+        return False
+    pid = __atomic_load_int(&WT.pid)
+    return pid != 0 and pc_current().pid == pid
 
 
 # Called just before the waiter sleeps in wait_on_page_bit_common().
 cdef inline void pc_wait_sleeping() noexcept nogil:
-    if PC_INSTRUMENTED and WT.pid != 0 and WT.in_wait and pc_current().pid == WT.pid:
+    if pc_wait_tracked() and WT.in_wait:
         WT.cur_sleeps += 1
 
 
@@ -1100,7 +1106,7 @@ cdef void folio_end_writeback_wq_locked(page *p) noexcept nogil:
 
 cdef void end_page_writeback(page *p) noexcept nogil:
     pc_touch_begin(p, p.pc_gen)
-    if PC_INSTRUMENTED and p == WT.page:
+    if PC_INSTRUMENTED and <void *>p == smp_load_acquire_ptr(<void **>&WT.page):
         # one writer at a time ends a writeback of the page: not an RMW
         __atomic_store_ul(&WT.page_ends, __atomic_load_ul(&WT.page_ends) + 1)
     if V.end_wb == END_ORIGINAL:
