@@ -574,3 +574,11 @@ def test_report_has_a_liveness_column_and_the_wait_time_plot(with_liveness, tmp_
     assert "fig-wait-times.png" in md
     html = read(page)
     assert 'class="starved"' in html and 'class="live"' in html
+
+
+def test_report_exclude_starving_ranks_neither_racy_nor_starving(with_liveness, tmp_path, capsys):
+    rc, out, err = run_cli(capsys, "report", str(with_liveness), "-o", str(tmp_path / "o"),
+                           "--name", "x", "--exclude-starving")
+    assert rc == 0, err
+    md = read(str(tmp_path / "o" / "x" / "report.md"))
+    assert "folio-6.7 is excluded: starves a slow waiter in writeback-starvation" in md

@@ -483,11 +483,12 @@ def predict(events, units):
     return units["loop"] + math.fsum(n * units.get(ev, 0.0) for ev, n in (events or {}).items())
 
 
-def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None):
+def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
+                     exclude_starving=False):
     """Rank the correct variants of @rs by cost predicted from another machine's floor suite
     (@floor_rs): each term's events, as counted here, times that machine's unit costs.
     Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
-    and the excluded [(variant, reason)]."""
+    and the excluded [(variant, reason)]; with @exclude_starving, as choose()."""
     units = unit_costs(floor_rs)
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
@@ -510,6 +511,8 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None):
             excluded.append((v, "no event counts for every term"))
         elif state == "racy":
             excluded.append((v, reason))
+        elif exclude_starving and liveness(rs, v, table)[0] == "starved":
+            excluded.append((v, liveness(rs, v, table)[1]))
         else:
             per = {k: predict(e, units) for k, e in terms.items()}
             ranked.append((v, math.fsum(used[k] * t for k, t in per.items()), per))

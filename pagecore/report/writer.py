@@ -51,10 +51,11 @@ def check_baseline(rs, baseline):
 
 
 def write_report(results_paths=None, outdir="reports", name=None, baseline="original",
-                 weights=None):
+                 weights=None, exclude_starving=False):
     """Write <outdir>/<name>/report.md, report.html and the PNGs; return report.html's path.
 
     weights: None for DEFAULT_MIX, a dict of key -> weight, or the path of a TOML file.
+    exclude_starving: rank only the fixes that neither race nor starve.
     """
     rs = load_results(results_paths)
     check_baseline(rs, baseline)
@@ -62,10 +63,11 @@ def write_report(results_paths=None, outdir="reports", name=None, baseline="orig
         weights = load_weights_file(weights)
     mix = make_mix(weights)
     check_mix(rs, mix, list(weights or ()))
-    return _write(rs, outdir, name or default_name(rs), baseline, mix)
+    return _write(rs, outdir, name or default_name(rs), baseline, mix,
+                  exclude_starving=exclude_starving)
 
 
-def _write(rs, outdir, name, baseline, mix):
+def _write(rs, outdir, name, baseline, mix, exclude_starving=False):
     from pagecore.report.html import render_html, render_markdown
 
     d = os.path.join(outdir, name)
@@ -76,7 +78,7 @@ def _write(rs, outdir, name, baseline, mix):
                 os.remove(os.path.join(d, f))   # plots of an earlier report in the same place
     except OSError as e:
         raise PagecoreError(f"{d}: cannot write: {e.strerror}") from None
-    doc = build(rs, d, baseline, mix)
+    doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving)
     md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
     with open(md, "w", encoding="utf-8") as f:
         f.write(render_markdown(doc))
@@ -716,7 +718,7 @@ def _doc_of_bullets(items):
     return d
 
 
-def build(rs, d, baseline, mix):
+def build(rs, d, baseline, mix, exclude_starving=False):
     """The whole report as a Doc; figures are written into d as they are built."""
     import datetime
 
@@ -729,7 +731,9 @@ def build(rs, d, baseline, mix):
              f"`{_suite_baseline('dirty', baseline)}`).")
     table = verdicts(rs)
     racy = {v for v in rs.variants() if status(rs, v, table)[0] == "racy"}
-    choices = choose(rs, mix, "writeback", baseline) + choose(rs, mix, "dirty", baseline)
+    # with exclude_starving, only fixes that neither race nor starve are ranked
+    choices = (choose(rs, mix, "writeback", baseline, exclude_starving=exclude_starving)
+               + choose(rs, mix, "dirty", baseline, exclude_starving=exclude_starving))
     _answer(doc, rs, choices, table)
     if rs.notes:
         doc.bullets(rs.notes)
