@@ -381,3 +381,17 @@ def test_verify_interrupted_keeps_what_it_finished(tmp_path, capsys, monkeypatch
     captured = capsys.readouterr()
     assert "interrupted: 1 of 4 cells done" in captured.err
     assert "lost_write" in captured.out
+
+
+def test_bench_verify_writes_liveness_once(tmp_path, capsys):
+    # `pagecore bench` verifies before its suites: replay and stress for races, and
+    # writeback-starvation once (the same run in either mode)
+    from pagecore.benchmark import run
+
+    assert run._verify(str(tmp_path), "fast", ["folio-6.7"])
+    rows = json.loads((tmp_path / "verify.json").read_text())["results"]
+    cells = [(r["scenario"], r["mode"]) for r in rows]
+    assert cells.count(("writeback-starvation", "replay")) == 1
+    assert ("writeback-starvation", "stress") not in cells
+    assert ("writeback-set-again", "stress") in cells
+    assert "racy: none; starving: folio-6.7" in capsys.readouterr().out
