@@ -12,8 +12,8 @@ from pagecore.verify.matrix import MODES, SCENARIOS
 
 
 def register(sub):
-    from pagecore.verify.replay import STEP
     from pagecore.verify import starvation as sv
+    from pagecore.verify.replay import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     p = sub.add_parser(
@@ -107,18 +107,11 @@ def _check_args(args):
 
 def _check_starvation(args):
     from pagecore.verify.matrix import starvation_params
+    from pagecore.verify.starvation import check
 
-    p = starvation_params(args)
-    for opt, ok, what in (("--throttle-us", p["throttle_us"] >= 0, ">= 0"),
-                          ("--writers", 1 <= p["writers"] <= 64, "in 1..64"),
-                          ("--bound-ms", math.isfinite(p["bound_ms"]) and p["bound_ms"] > 0,
-                           "> 0"),
-                          ("--io-us", p["io_us"] >= 0, ">= 0"),
-                          ("--gap-us", p["gap_us"] >= 0, ">= 0"),
-                          ("--starve-seconds",
-                           math.isfinite(p["seconds"]) and p["seconds"] > 0, "> 0")):
-        if not ok:
-            raise PagecoreError("%s must be %s" % (opt, what))
+    check(**starvation_params(args), names={
+        "throttle_us": "--throttle-us", "writers": "--writers", "bound_ms": "--bound-ms",
+        "io_us": "--io-us", "gap_us": "--gap-us", "seconds": "--starve-seconds"})
 
 
 def _check_writable(path):

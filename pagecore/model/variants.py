@@ -139,14 +139,15 @@ VARIANTS = {v.name: v for v in [
     # data loss bug in MM + XFS with large folios since Dec 2021 (any kernel
     # from 6.1 upwards)", both on 30 Sep 2024 and both on top of 6.7.  The
     # gaps the mails leave are filled from 6.7's code; _model.pxi says how,
-    # above folio_end_writeback_wq_locked() and wait_on_page_writeback().
+    # above folio_end_writeback_wq_locked() and __wait_on_page_writeback().
     Variant("clear-under-waitqueue-lock", "writeback",
             "folio_get; if PG_waiters: bucket lock, then 6.7's __folio_end_writeback "
             "(i_pages lock inside), walk and wake under the same hold; else as 6.7; "
             "folio_put; `if (PageWriteback)` wait",
             "Linus Torvalds, 30 Sep 2024, linux-fsdevel \"Known and unfixed active data "
             "loss bug in MM + XFS with large folios since Dec 2021\" (proposal)",
-            end_wb=END_FOLIO_WQ_LOCKED, bookmarks=False, folio_layout=True, scenarios=_WB, liveness=_WB_LIVENESS),
+            end_wb=END_FOLIO_WQ_LOCKED, bookmarks=False, folio_layout=True, scenarios=_WB,
+            liveness=_WB_LIVENESS),
     Variant("loop-break-on-mapping-change", "writeback",
             "folio-6.7, and the folio_wait_writeback loop ends when folio->mapping "
             "differs from the mapping seen when the wait began",

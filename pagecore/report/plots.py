@@ -222,9 +222,8 @@ def wait_times(path, title, series, bound_ms=None):
         ax.text(0.5, 0.5, "no waits were measured", ha="center", va="center",
                 transform=ax.transAxes)
         return _save(fig, path)
-    import numpy as np
-
     import matplotlib
+    import numpy as np
 
     # matplotlib 3.10 replaced vert=False by orientation="horizontal"
     horizontal = ({"orientation": "horizontal"}

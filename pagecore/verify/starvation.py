@@ -57,22 +57,29 @@ MAX_SAMPLES = 2000  # wait times kept in the result, evenly spread
 
 
 def check(throttle_us=THROTTLE_US, writers=WRITERS, bound_ms=BOUND_MS, io_us=IO_US,
-          gap_us=GAP_US, seconds=SECONDS):
-    """One line per bad parameter: PagecoreError."""
+          gap_us=GAP_US, seconds=SECONDS, names=None):
+    """One line per bad parameter: PagecoreError, naming the parameter as @names
+    (parameter -> name, the command line's options say) or as itself."""
     import math
 
-    if not (isinstance(throttle_us, int) and throttle_us >= 0):
-        raise PagecoreError("throttle must be >= 0 us")
-    if not (isinstance(writers, int) and 1 <= writers <= 64):
-        raise PagecoreError("writers must be in 1..64")
-    if not (math.isfinite(bound_ms) and bound_ms > 0):
-        raise PagecoreError("bound must be > 0 ms")
-    if not (isinstance(io_us, int) and io_us >= 0):
-        raise PagecoreError("io time must be >= 0 us")
-    if not (isinstance(gap_us, int) and gap_us >= 0):
-        raise PagecoreError("writer gap must be >= 0 us")
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise PagecoreError("starvation run must be > 0 s")
+    def bad(param, what):
+        raise PagecoreError("%s must be %s" % ((names or {}).get(param, param), what))
+
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not (whole(throttle_us) and throttle_us >= 0):
+        bad("throttle_us", ">= 0")
+    if not (whole(writers) and 1 <= writers <= 64):
+        bad("writers", "in 1..64")
+    if not (isinstance(bound_ms, (int, float)) and math.isfinite(bound_ms) and bound_ms > 0):
+        bad("bound_ms", "> 0")
+    if not (whole(io_us) and io_us >= 0):
+        bad("io_us", ">= 0")
+    if not (whole(gap_us) and gap_us >= 0):
+        bad("gap_us", ">= 0")
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        bad("seconds", "> 0")
 
 
 def wait_kind(variant):
