@@ -574,6 +574,8 @@ def test_report_has_a_liveness_column_and_the_wait_time_plot(with_liveness, tmp_
     assert "fig-wait-times.png" in md
     html = read(page)
     assert 'class="starved"' in html and 'class="live"' in html
+    assert ("a slow waiter starved in writeback-starvation with loop-in-wait, shipped-5.10, "
+            "folio-6.7" in md)
 
 
 def test_report_exclude_starving_ranks_neither_racy_nor_starving(with_liveness, tmp_path, capsys):

@@ -578,6 +578,12 @@ def _answer(doc, rs, choices, table):
              f"{len(table)} variants checked, racy and so excluded: "
              f"{', '.join(racy) or 'none'}. Costs are means over pyperf runs; ± is a 95% "
              "confidence interval.")
+    starving = [v for v in _order_variants(table) if liveness(rs, v, table)[0] == "starved"]
+    if starving:
+        doc.para("Liveness, apart from correctness: a slow waiter starved in "
+                 f"writeback-starvation with {', '.join(starving)} (their waits loop). "
+                 "`pagecore choose --exclude-starving` (or `report --exclude-starving`) ranks "
+                 "only fixes that neither race nor starve.")
 
 
 def _answer_line(c):
