@@ -540,7 +540,7 @@ def writeback_set_again(variant, window, waiter_first=False, bystander=False, st
         s.done("cpu1-end_page_writeback")
         s.woken(cpu3)
         if s.done(cpu3):
-            s.note("cpu3 returned from wait_on_page_writeback before cpu2's writeback ended")
+            s.note(_cpu3_returned(c, cpu3, s.result("cpu2-write_cache_pages")))
         s.done("cpu2-write_cache_pages")
         if s.result("cpu2-write_cache_pages") == "started":
             s.start("cpu2-end_page_writeback", c.end_page_writeback_, page,
@@ -548,6 +548,20 @@ def writeback_set_again(variant, window, waiter_first=False, bystander=False, st
             s.done("cpu2-end_page_writeback")
         s.done(cpu3)
     return Run(title, s)
+
+
+def _cpu3_returned(c, cpu3, cpu2_result):
+    # What cpu3 returned to, from the run: the model's BUG_ON record for it,
+    # and whether cpu2 had started a writeback by then.
+    hit = any(r["kind"] == "bug_on" and r["comm"] == cpu3 for r in c.bug_log())
+    if not hit:
+        return "cpu3 returned from wait_on_page_writeback with PG_writeback clear"
+    if cpu2_result == "started":
+        return ("cpu3 returned from wait_on_page_writeback with cpu2's new writeback in "
+                "flight, before it ended")
+    return ("cpu3 returned from wait_on_page_writeback with PG_writeback still set, though "
+            "cpu2 had started no writeback: the bit was the first writeback's, not yet "
+            "cleared when the wake came (no second writer)")
 
 
 def page_reuse(variant, window, truncate_first=False, step=STEP):
@@ -622,7 +636,13 @@ def page_reuse(variant, window, truncate_first=False, step=STEP):
         if newpage:
             s.woken("cpu4-write_cache_pages")
         if newpage and s.done("cpu4-write_cache_pages"):
-            s.note("cpu4 returned from wait_on_page_writeback before cpu3's writeback ended")
+            res = s.result("cpu3-new_user")
+            hit = any(r["kind"] == "bug_on" and r["comm"] == "cpu4-write_cache_pages"
+                      for r in c.bug_log())
+            s.note("cpu4 returned from wait_on_page_writeback %s" % (
+                "with PG_writeback clear" if not hit else
+                "with the new user's writeback in flight, before cpu3 ended it"
+                if res and res[1] == "started" else "with PG_writeback set"))
         s.done("cpu2-truncate")
         s.done("cpu3-new_user")
         res = s.result("cpu3-new_user")
