@@ -157,6 +157,9 @@ def test_cli_explore_saves_and_replays_a_schedule(tmp_path, capsys):
     (["--mode", "explore", "--preemptions", "-1"], "--preemptions must be in 0..6"),
     (["--mode", "replay", "--preemptions", "1"], "--preemptions needs --mode explore"),
     (["--replay-schedule", "/nonexistent/s.json"], "--replay-schedule /nonexistent/s.json"),
+    (["--mode", "explore", "--scenario", "writeback-starvation"],
+     "writeback-starvation: not a scenario of --mode explore"),
+    (["--mode", "explore", "--max-schedules", "0"], "--max-schedules must be > 0"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, msg, capsys):
     assert main(["verify"] + argv) == 2

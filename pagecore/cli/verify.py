@@ -130,14 +130,19 @@ def _check_args(args):
     scenarios = [s for s in SCENARIOS if s in scenarios]
     cells, skipped = [], []
     explorable = _explorable() if args.mode == "explore" else None
+    if explorable is not None:
+        # a liveness or timing scenario: explore has no schedules to give it
+        unexplorable = [s for s in scenarios if s not in explorable]
+        if args.scenario and unexplorable:
+            if len(unexplorable) == len(scenarios):
+                raise PagecoreError("%s: not a scenario of --mode explore (a liveness "
+                                    "measure: use --mode replay or stress)"
+                                    % ", ".join(unexplorable))
+            print("pagecore: verify: %s: not a scenario of --mode explore: skipped"
+                  % ", ".join(unexplorable), file=sys.stderr)
+        scenarios = [s for s in scenarios if s in explorable]
     for v in variants:
         for s in scenarios:
-            if explorable is not None and s not in explorable:
-                # a liveness or timing scenario: explore has no schedule to give it
-                if args.scenario and s in VARIANTS[v].all_scenarios:
-                    print("pagecore: verify: %s is not a scenario of --mode explore: "
-                          "skipped" % s, file=sys.stderr)
-                continue
             if s in VARIANTS[v].all_scenarios:
                 cells.append((v, s))
             elif args.scenario:
