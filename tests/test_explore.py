@@ -7,8 +7,14 @@ import pytest
 
 from pagecore import PagecoreError
 from pagecore.cli import main
-from pagecore.verify.explore import (Runner, explore, explore_setup, load_schedule,
-                                     render_timeline, replay_schedule)
+from pagecore.verify.explore import (
+    Runner,
+    explore,
+    explore_setup,
+    load_schedule,
+    render_timeline,
+    replay_schedule,
+)
 from pagecore.verify.scenarios import SCENARIOS, Setup
 
 SET_AGAIN = SCENARIOS["writeback-set-again"].setups

@@ -266,7 +266,8 @@ def _timeline_html(tl):
     esc = html.escape
     cpus = tl.get("cpus") or []
     out = ['<div class="tl"><table class="timeline"><thead><tr><th>step</th>']
-    out += [f"<th>{esc(c)}</th>" for c in cpus] + ["<th>state after the step</th></tr></thead><tbody>"]
+    out += [f"<th>{esc(c)}</th>" for c in cpus]
+    out.append("<th>state after the step</th></tr></thead><tbody>")
     last_op = {}
     for row in tl.get("rows", []):
         t = row.get("task")
@@ -279,8 +280,9 @@ def _timeline_html(tl):
             text = f"<span class=\"op\">{esc(row.get('op', ''))}</span><br>{text}"
         if isinstance(t, int) and 0 <= t < len(cpus):
             cells[t] = text
-        state = "; ".join(f"{esc(k)} {esc(_state_text(v))}" for k, v in row.get("state", {}).items()) \
-            if row.get("changed") else ""
+        state = ("; ".join(f"{esc(k)} {esc(_state_text(v))}"
+                           for k, v in row.get("state", {}).items())
+                 if row.get("changed") else "")
         out.append("<tr><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
             row.get("step"), "".join(f"<td>{c}</td>" for c in cells), state))
     for chk in tl.get("checks", []):

@@ -98,11 +98,12 @@ class Runner:
         slot = self.slot_names.index(args[0]) if args else -1
         rest = args[1:]
         if name == "write_cache_pages":
+            if len(rest) != 2 or rest[1] not in _WCP:
+                raise PagecoreError("write_cache_pages takes a slot, a mapping and one of %s"
+                                    % ", ".join(_WCP))
             rest = [rest[0], _WCP[rest[1]]]
         elif name == "end_page_writeback":
             rest = [1 if rest and rest[0] == "started" else 0]
-        elif name == "mmap_store":
-            rest = list(rest)
         return tuple([name, slot] + [int(x) for x in rest])
 
     def _load(self):
@@ -360,7 +361,8 @@ def load_schedule(path):
     if doc.get("setup_title") in titles:
         # by title: a schedule outlives a reordering of the scenario's setups
         doc["setup"] = titles.index(doc["setup_title"])
-    if sc is None or not isinstance(doc.get("setup"), int) or not 0 <= doc["setup"] < len(sc.setups):
+    if (sc is None or not isinstance(doc.get("setup"), int)
+            or not 0 <= doc["setup"] < len(sc.setups)):
         raise PagecoreError("--replay-schedule %s: unknown scenario or setup" % path)
     sched = doc.get("schedule")
     ntasks = len(sc.setups[doc["setup"]].tasks)

@@ -43,7 +43,9 @@
 enum pc_x_class { PCX_CL_ALL, PCX_CL_PAGE, PCX_CL_LOCK, PCX_CL_TASK, PCX_CL_OTHER };
 
 /* How a run ended. */
-enum pc_x_end { PCX_END_DONE, PCX_END_HANG, PCX_END_SLEEP_BLOCKED, PCX_END_LIMIT, PCX_END_DIVERGED };
+enum pc_x_end {
+    PCX_END_DONE, PCX_END_HANG, PCX_END_SLEEP_BLOCKED, PCX_END_LIMIT, PCX_END_DIVERGED
+};
 
 /*
  * Switching tasks.  On x86-64 a task switch is a hand-written save of the
