@@ -614,8 +614,9 @@ cdef chain_block *park_colliding_block(page *p, long n, int bit_nr) except NULL:
         _free_block(b)
         raise MemoryError()
     b.n = n
-    rng = (chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^
-           (chain_blocks_made * 0x9E3779B97F4A7C15ULL))
+    # Not the bucket: its index follows the pool's address, which malloc decides, and the
+    # same seed must give the same layout.
+    rng = chain_seed ^ (chain_blocks_made * 0x9E3779B97F4A7C15ULL)
     chain_blocks_made += 1
     with nogil:
         for i in range(n):
