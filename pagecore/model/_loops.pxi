@@ -473,7 +473,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain):
         pc_helper_join(&h)
         pc_pin_end(&pin)
         if failed:
-            __atomic_store_int(&pc_abort, 0)
+            __atomic_store_int(&pc_abort_word, 0)
     if failed:
         raise RuntimeError("the waiter did not sleep or did not come back within %g s"
                            % (bench_timeout_ns * 1e-9))

@@ -153,9 +153,12 @@ cdef int sysctl_page_lock_unfairness = 5
 # list.h
 # -------------------------------------------------------------------------
 
+# The stores and lock-free loads of list links are marked (WRITE_ONCE,
+# READ_ONCE) as in include/linux/list.h: waiters look at their own entry
+# without the queue lock while a waker unlinks it or its neighbours.
 cdef inline void INIT_LIST_HEAD(list_head *l) noexcept nogil:
-    l.next = l
-    l.prev = l
+    WRITE_ONCE_ptr(<void **>&l.next, l)
+    WRITE_ONCE_ptr(<void **>&l.prev, l)
 
 
 cdef inline bint list_empty(const list_head *h) noexcept nogil:
@@ -166,14 +169,14 @@ cdef inline bint list_empty(const list_head *h) noexcept nogil:
 # smp_store_release() in list_del_init_careful().
 cdef inline bint list_empty_careful(list_head *h) noexcept nogil:
     cdef list_head *next = <list_head *>smp_load_acquire_ptr(<void **>&h.next)
-    return next == h and next == h.prev
+    return next == h and next == <list_head *>READ_ONCE_ptr(<void **>&h.prev)
 
 
 cdef inline void __list_add(list_head *new, list_head *prev, list_head *next) noexcept nogil:
-    next.prev = new
+    WRITE_ONCE_ptr(<void **>&next.prev, new)
     new.next = next
     new.prev = prev
-    prev.next = new
+    WRITE_ONCE_ptr(<void **>&prev.next, new)
 
 
 cdef inline void list_add_tail(list_head *new, list_head *head) noexcept nogil:
@@ -181,17 +184,17 @@ cdef inline void list_add_tail(list_head *new, list_head *head) noexcept nogil:
 
 
 cdef inline void list_del_init(list_head *e) noexcept nogil:
-    e.next.prev = e.prev
-    e.prev.next = e.next
+    WRITE_ONCE_ptr(<void **>&e.next.prev, e.prev)
+    WRITE_ONCE_ptr(<void **>&e.prev.next, e.next)
     INIT_LIST_HEAD(e)
 
 
 # The waiter may free its on-stack entry as soon as it sees it empty, so the
 # empty state is published last, with release order.
 cdef inline void list_del_init_careful(list_head *e) noexcept nogil:
-    e.next.prev = e.prev
-    e.prev.next = e.next
-    e.prev = e
+    WRITE_ONCE_ptr(<void **>&e.next.prev, e.prev)
+    WRITE_ONCE_ptr(<void **>&e.prev.next, e.next)
+    WRITE_ONCE_ptr(<void **>&e.prev, e)
     smp_store_release_ptr(<void **>&e.next, e)
 
 
@@ -284,7 +287,9 @@ cdef page *alloc_page() noexcept nogil:
     if p == NULL:
         return NULL
     p.pc_next_free = NULL
-    p.mapping = NULL
+    # Already NULL since __free_page(); a stale end_page_writeback may read
+    # it (page_mapping(), an acquire load) at any time.
+    WRITE_ONCE_ptr(<void **>&p.mapping, NULL)
     p.index = 0
     p.xa_marks = 0
     p.private = NULL
@@ -420,7 +425,10 @@ cdef int wake_page_function_58(wait_queue_entry *w, unsigned int mode, int sync,
         if test_and_set_bit(key.bit_nr, &key.page.flags):
             return -1
         ret = 1
-    w.flags |= WQ_FLAG_WOKEN
+    # A plain store in 2a9127fcf229, which the waiter reads without the
+    # queue lock: the kernel's own data race, marked as such (5ef64cc8987a
+    # made it a store-release).
+    WRITE_ONCE_uint(&w.flags, w.flags | WQ_FLAG_WOKEN)
     wake_up_state(w.private, mode)
     # Ok, we have successfully done what we're waiting for, and we can
     # unconditionally remove the wait entry.  This has to be the absolute
