@@ -531,6 +531,14 @@ cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcep
     INIT_LIST_HEAD(&bookmark.entry)
 
     spin_lock(&q.lock)
+    # Before 5.8 a woken entry was unlinked with a plain list_del_init(), and
+    # its waiter, finding it empty with list_empty_careful(), could return
+    # and reuse the entry's stack while this walk's reads of it were not
+    # ordered before that: the kernel's own race, which c6fe44d96fc1 ("list:
+    # add "list_del_init_careful()" to go with "list_empty_careful()"")
+    # closed.  Kept as the source has it, and marked as a data race.
+    if V.wake_gen == WAKE_PRE58:
+        pc_data_race_begin()
     if V.bookmarks:
         __wake_up_common(q, TASK_NORMAL, 1, &key, &bookmark)
         while bookmark.flags & WQ_FLAG_BOOKMARK:
@@ -559,6 +567,8 @@ cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcep
     if not waitqueue_active(q) or not key.page_match:
         pc_touch(p, p.pc_gen, p.pc_free, "ClearPageWaiters")
         ClearPageWaiters(p)
+    if V.wake_gen == WAKE_PRE58:
+        pc_data_race_end()
     spin_unlock(&q.lock)
 
 

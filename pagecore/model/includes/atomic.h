@@ -41,6 +41,29 @@
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define barrier() __asm__ __volatile__("" ::: "memory")
 
+/*
+ * data_race(): the kernel marks an access that races by design so that
+ * KCSAN leaves it alone.  The model keeps two such races of the kernel's
+ * own; under ThreadSanitizer (the sanitize build) the plain accesses between
+ * pc_data_race_begin() and pc_data_race_end() are likewise not checked.
+ * Elsewhere they compile to nothing.
+ */
+#if defined(__SANITIZE_THREAD__)
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define pc_data_race_begin()                                                   \
+    (AnnotateIgnoreReadsBegin(__FILE__, __LINE__),                             \
+     AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define pc_data_race_end()                                                     \
+    (AnnotateIgnoreWritesEnd(__FILE__, __LINE__),                              \
+     AnnotateIgnoreReadsEnd(__FILE__, __LINE__))
+#else
+#define pc_data_race_begin() ((void)0)
+#define pc_data_race_end() ((void)0)
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Event counters and race points (instrumented build only)            */
 /* ------------------------------------------------------------------ */

@@ -75,6 +75,8 @@ cdef extern from "includes/atomic.h" nogil:
     void pc_ev_n(int ev, unsigned long n)
 
     void barrier()
+    void pc_data_race_begin()
+    void pc_data_race_end()
     void cpu_relax()
     void smp_mb()
     void smp_mb__after_atomic()
