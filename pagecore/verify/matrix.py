@@ -5,7 +5,11 @@ the scenario's scripted interleavings (pagecore.verify.replay) and --mode stress
 runs its workload on real threads with widened windows (pagecore.verify.stress).
 The verdict of a cell is what the model recorded while it ran (bug_on,
 freed_page, not_under_writeback, bad_page, lost_write) and what the
-watchdog saw (hang); a cell with none of them is clean.
+watchdog saw (hang); a cell with none of them is clean.  A cell the harness
+could not run faithfully (no operation ran, the watchdog stopped a run that
+was still moving, a harness thread failed) is inconclusive, with the reason:
+never racy, never clean.  Parameters it cannot run faithfully at all are
+refused up front.
 
 A scenario named with --scenario that does not apply to a variant named with
 --variant (the dirty-page race for a writeback variant, say) is skipped with
@@ -30,7 +34,7 @@ def register(sub):
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     p = sub.add_parser(
-        "verify", help="replay or stress the seed races against each variant",
+        "verify", help="replay or stress the three races against each variant",
         description=__doc__.split("\n\n")[0] + " Exit 0 when it ran, whatever it found; "
         "2 on bad input.")
     p.add_argument("--variant", action="extend", nargs="+", metavar="V",
@@ -69,17 +73,17 @@ def _check_args(args):
     for s in scenarios:
         if s not in SCENARIOS:
             raise PagecoreError("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
-    if not (math.isfinite(args.seconds) and args.seconds > 0):
-        raise PagecoreError("--seconds must be > 0")
-    if args.threads is not None and args.threads < 1:
-        raise PagecoreError("--threads must be > 0")
-    if args.widen_ns < 0:
-        raise PagecoreError("--widen-ns must be >= 0")
-    if not 0.0 <= args.widen_prob <= 1.0:
-        raise PagecoreError("--widen-prob must be in 0..1")
-    if not (math.isfinite(args.step) and args.step > 0):
-        raise PagecoreError("--step must be > 0")
-    if args.json:
+    from pagecore.verify.replay import STEP_RANGE
+    from pagecore.verify.stress import check_params
+
+    check_params(args.seconds, args.threads, args.widen_ns, args.widen_prob, args.seed)
+    lo, hi = STEP_RANGE
+    if not (math.isfinite(args.step) and lo <= args.step <= hi):
+        raise PagecoreError("--step must be in %g..%g seconds (a shorter step cannot tell a "
+                            "blocked task from a running one), not %r" % (lo, hi, args.step))
+    if args.json is not None:
+        if not args.json.strip():
+            raise PagecoreError("--json needs a file name")
         _check_writable(args.json)
     variants = list(dict.fromkeys(variants))
     scenarios = [s for s in SCENARIOS if s in scenarios]
@@ -146,7 +150,7 @@ def cmd_verify(args):
               file=sys.stderr)
     print_matrix(results, variants, scenarios, args, time.monotonic() - t0)
     print_evidence(results, args.verbose)
-    if args.json:
+    if args.json is not None:
         write_json(args.json, results, interrupted)
     return 130 if interrupted else 0
 
@@ -165,7 +169,7 @@ def write_json(path, results, interrupted=False):
 
 def _cell_text(r):
     if not r["failures"]:
-        return "clean"
+        return "inconclusive" if r.get("inconclusive") else "clean"
     if r["mode"] == "stress":
         return ", ".join("%s %d" % (k, r["counts"].get(k, 0)) for k in r["failures"])
     return ", ".join(r["failures"])
@@ -182,7 +186,12 @@ def print_matrix(results, variants, scenarios, args, elapsed):
         if not any(cells):
             continue
         done = [c for c in cells if c]
-        verdict = "racy" if any(c["failures"] for c in done) else "clean"
+        if any(c["failures"] for c in done):
+            verdict = "racy"
+        elif any(c.get("inconclusive") for c in done):
+            verdict = "inconclusive"
+        else:
+            verdict = "clean"
         row = [v] + [_cell_text(c) if c else "-" for c in cells] + [verdict]
         if args.mode == "stress":
             row.insert(-1, "{:,}".format(sum(c["counts"].get("ops", 0) for c in done)))
@@ -209,11 +218,11 @@ def _threads():
 
 def print_evidence(results, verbose=False):
     for r in results:
-        if not r["failures"] and not verbose:
+        if not r["failures"] and not r.get("inconclusive") and not verbose:
             continue
         print()
         print("%s / %s (%s): %s" % (r["variant"], r["scenario"], r["mode"],
-                                    ", ".join(r["failures"]) or "clean"))
+                                    ", ".join(r["failures"]) or _cell_text(r)))
         counts = ", ".join("%s=%s" % kv for kv in r["counts"].items())
         print("  counts: %s" % counts)
         for item in r["evidence"]:

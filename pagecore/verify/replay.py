@@ -1,4 +1,4 @@
-"""Scripted interleavings over real threads, and the replay of the three seed races.
+"""Scripted interleavings over real threads, and the replay of the three races.
 
 An Interleaving runs model operations on named threads (each with its own
 task_struct, named after it) and orders them with the instrumented build's
@@ -55,6 +55,10 @@ STEP = 1.0          # seconds a step waits before it calls a task blocked
 SETTLE = 0.1        # a task stuck (asleep, parked, spinning) this long is not going anywhere;
                     # long enough that a thread the machine merely preempts is not taken for it
 ELSEWHERE = 0.2     # ... and this long stuck somewhere other than where it is awaited
+# A step must outlast those by a margin, or a task still on its way is taken
+# for a blocked one and the script goes on without it; and must be short
+# enough that a replay ends.
+STEP_RANGE = (0.5, 60.0)
 
 
 class Outcome:
@@ -97,6 +101,9 @@ class Interleaving:
         if not model.instrumented:
             raise PagecoreError("an interleaving needs the instrumented build "
                                 "(Model(..., instrumented=True))")
+        if not ELSEWHERE < step <= STEP_RANGE[1]:
+            raise PagecoreError("a step of %r s cannot tell a blocked task from a running one "
+                                "(it must be in %g..%g)" % (step, ELSEWHERE, STEP_RANGE[1]))
         self.step = step
         self.watchdog = watchdog
         self.tasks = {}
@@ -430,7 +437,7 @@ def describe_bug(rec, bits):
 
 
 # ---------------------------------------------------------------------------
-# The three seed races
+# The three races (docs/MODEL.md, "The three races")
 # ---------------------------------------------------------------------------
 
 # Where an end of writeback can be paused with PG_writeback clear (or about
@@ -464,7 +471,7 @@ def _wcp(core, mapping, how):
 
 def writeback_set_again(variant, window, waiter_first=False, bystander=False, step=STEP,
                         writeback_tags=True):
-    """Seed 000 (c2407cf7d22d).  cpu1 ends the first writeback and is paused
+    """The race of c2407cf7d22d, writeback set again.  cpu1 ends the first writeback and is paused
     at @window; cpu2, write_cache_pages, starts a new writeback under the
     page lock; cpu3, write_cache_pages, waits for writeback (after cpu2 or,
     with @waiter_first, already before cpu1); with @bystander a task in
@@ -533,7 +540,7 @@ def writeback_set_again(variant, window, waiter_first=False, bystander=False, st
 
 
 def page_reuse(variant, window, truncate_first=False, step=STEP):
-    """Seed 001 (073861ed77b6).  cpu1 ends writeback and is paused at
+    """The race of 073861ed77b6, a page freed and reused.  cpu1 ends writeback and is paused at
     @window; cpu2 truncates the page (before cpu1 with @truncate_first,
     asleep on the writeback; else after the clear) and drops the last
     references; cpu3, a new user, alloc_page()s (LIFO: the page just freed
@@ -618,7 +625,7 @@ def page_reuse(variant, window, truncate_first=False, step=STEP):
 
 
 def mmap_lost_write(variant, in_window=False, step=STEP, nbuffers=4):
-    """Seed 003 (7658cc289288), KERNEL.md 5.3.  A page of a file with
+    """The race of 7658cc289288, a lost mmap write.  A page of a file with
     @nbuffers buffers is mapped shared and writable.  The user stores into
     buffer 1 (the write fault dirties the page and every buffer); the
     filesystem writes buffer 1 itself (ll_rw_block); the user stores into
