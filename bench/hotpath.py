@@ -5,7 +5,7 @@ unlock_page() at the end of every page lock; wait_on_page_writeback() runs
 in every fsync, truncate and write_cache_pages.  The variants differ in a
 reference taken around the wake, in what happens under the mapping's
 i_pages lock, in one atomic xor for two, and in the waiter's re-test
-(KERNEL.md section 4).  Each case is timed per variant, with the events
+(docs/MODEL.md, "Ending writeback").  Each case is timed per variant, with the events
 that its timed region executes (instrumented build) stored beside it.
 """
 

@@ -279,7 +279,7 @@ def wait_on_page_writeback_(long pid):
 
 
 cdef int write_cache_pages_one(page *p, bint start_writeback) noexcept nogil:
-    # The part of write_cache_pages() (WB_SYNC_ALL) that the seed races hit:
+    # The part of write_cache_pages() (WB_SYNC_ALL) that the three races hit:
     # lock_page; wait_on_page_writeback; BUG_ON(PageWriteback); start the
     # next writeback under the page lock.
     cdef int bug = 0

@@ -513,7 +513,7 @@ cdef int __wake_up_common(wait_queue_head *q, unsigned int mode, int nr_exclusiv
 
 
 # wake_up_page_bit().  @clear_bit_at_end is the cmpxchg-clear-in-wakeup
-# sketch (seeds 002/004): the bit being woken is not cleared before the walk
+# sketch (Linus Torvalds, 25 Nov 2020): the bit being woken is not cleared before the walk
 # but "at the end - but under the page waitqueue lock", just after the
 # bookmark loop, "when we've woken up everybody".
 cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcept nogil:
@@ -843,7 +843,8 @@ cdef void end_page_writeback_original(page *p) noexcept nogil:
     wake_up_page(p, PG_writeback)
 
 
-# get-put-on-waiters, seed 001 (Hugh Dickins, Nov 2020): "the patch below
+# get-put-on-waiters, Hugh Dickins, Nov 2020, "[PATCH] mm: fix
+# VM_BUG_ON(PageTail) and BUG_ON(PageWriteback)", as posted: "the patch below
 # does get_page() when PageWaiters there, and put_page() after
 # wake_up_page_bit() at the end".  The i_pages lock is taken even when the
 # mapping has no writeback tags: "we do need the i_pages lock, even though it
@@ -929,7 +930,8 @@ cdef void end_page_writeback_wake_under_ipages(page *p) noexcept nogil:
     __end_page_writeback_wake_under_ipages(p, NULL)
 
 
-# cmpxchg-clear-in-wakeup, Linus Torvalds, 25 Nov 2020 (seeds 002/004), as
+# cmpxchg-clear-in-wakeup, Linus Torvalds, 25 Nov 2020 ("Re: kernel BUG at
+# fs/ext4/inode.c:LINE!"), as
 # written: "the bit isn't actually cleared before calling wake_up_page() at
 # all": if !PG_waiters clear it with a cmpxchg loop, "otherwise, clear the
 # bit at the end - but under the page waitqueue lock - inside
