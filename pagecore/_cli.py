@@ -66,6 +66,9 @@ def build_parser():
 
 
 def main(argv=None):
+    from pagecore import _signals
+
+    _signals.install()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -73,8 +76,8 @@ def main(argv=None):
     except PagecoreError as e:
         print("pagecore: %s" % e, file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("pagecore: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print("pagecore: %s" % _signals.name(e), file=sys.stderr)
+        return _signals.exit_code(e)
     except BrokenPipeError:
         return 0

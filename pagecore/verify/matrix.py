@@ -137,32 +137,45 @@ def cmd_verify(args):
     def progress(text):
         print("verify: %s" % text, file=sys.stderr, flush=True)
 
-    results, interrupted = [], False
+    from pagecore import _signals
+
+    results, stopped = [], None
     t0 = time.monotonic()
     try:
         for i, (v, s) in enumerate(cells):
             if chatty:
                 progress("[%d/%d] %s / %s (%s)" % (i + 1, len(cells), v, s, args.mode))
             results.append(run_cell(v, s, args, progress if chatty else None))
-    except KeyboardInterrupt:
-        interrupted = True
-        print("pagecore: verify interrupted: %d of %d cells done" % (len(results), len(cells)),
+    except KeyboardInterrupt as e:      # SIGINT, or SIGTERM (pagecore._signals)
+        stopped = e
+    if stopped is not None:
+        print("pagecore: verify %s: %d of %d cells done%s"
+              % (_signals.name(stopped), len(results), len(cells),
+                 ", kept in %s" % args.json if args.json is not None else ""),
               file=sys.stderr)
     print_matrix(results, variants, scenarios, args, time.monotonic() - t0)
     print_evidence(results, args.verbose)
     if args.json is not None:
-        write_json(args.json, results, interrupted)
-    return 130 if interrupted else 0
+        write_json(args.json, results, stopped is not None)
+    return 0 if stopped is None else _signals.exit_code(stopped)
 
 
 def write_json(path, results, interrupted=False):
+    """Write @path whole or not at all: a temporary file beside it, renamed
+    over it, and removed if anything (a signal included) stops the write."""
     doc = {"results": results}
     if interrupted:
         doc["interrupted"] = True
+    tmp = "%s.tmp" % path
     try:
-        with open(path, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
+        try:
+            with open(tmp, "w") as f:
+                json.dump(doc, f, indent=1)
+                f.write("\n")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     except OSError as e:
         raise PagecoreError("--json %s: %s" % (path, e.strerror or e)) from None
 
