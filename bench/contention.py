@@ -13,9 +13,9 @@ inverted).  Events are averaged per cycle over all threads: with sharing
 they depend on the interleaving.
 """
 
-from _harness import Bench, Suite, cpu_count, variants
+from _harness import Case, Suite, configure, cpu_count, variants
 
-from pagecore.model.variants import WRITEBACK_VARIANTS
+from pagecore.model.variants import OP_FIELDS, WRITEBACK_VARIANTS
 
 
 def thread_counts(nproc):
@@ -33,7 +33,7 @@ def thread_counts(nproc):
 
 
 def bench_cycles(loops, core, variant, nthreads, shared):
-    core.configure(variant, 8, max(256, 2 * nthreads), max(8, 4 * nthreads))
+    configure(core, variant, 8, max(256, 2 * nthreads), max(8, 4 * nthreads))
     return core.bench_writeback_cycles(loops, nthreads, shared)
 
 
@@ -45,23 +45,23 @@ def main():
     chosen = variants(suite)
     threads = suite.option("--threads")
     if any(not 1 <= n <= 1024 for n in threads):
-        suite.runner.argparser.error("threads must be in 1..1024")
+        suite.error("threads must be in 1..1024")
     sharing = suite.option("--sharing")
     if any(s not in ("shared", "distinct") for s in sharing):
-        suite.runner.argparser.error("sharing must be shared or distinct")
-    benches = []
-    for s in sharing:
-        for v in chosen:
-            for n in threads:
-                benches.append(Bench(
-                    "contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n),
-                    bench_cycles, (v, n, s == "shared"),
-                    "%d threads, each: lock_page, wait_on_page_writeback, set_page_writeback, "
-                    "unlock_page, end_page_writeback on %s; seconds per cycle per thread; "
-                    "variant %s" % (n, "one shared page" if s == "shared" else
-                                    "a page of its own", v),
-                    ops_per_loop=n))
-    suite.run(benches)
+        suite.error("sharing must be shared or distinct")
+    # every path of the cycle: the end, the wake, the walk, the wait
+    ops = tuple(OP_FIELDS)[:4]
+    cases = []
+    for s in dict.fromkeys(sharing):
+        for n in dict.fromkeys(threads):
+            cases.append(Case(
+                "contention/writeback_cycle_" + s, bench_cycles, chosen,
+                "%d threads, each: lock_page, wait_on_page_writeback, set_page_writeback, "
+                "unlock_page, end_page_writeback on %s; seconds per cycle per thread" % (
+                    n, "one shared page" if s == "shared" else "a page of its own"),
+                args=(n, s == "shared"), params=(("threads", n),), ops_per_loop=n,
+                pin=False, ops=ops))
+    suite.run(cases)
 
 
 if __name__ == "__main__":

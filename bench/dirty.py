@@ -10,7 +10,7 @@ PTE is dirty, so three states: a page not mapped, mapped by a clean
 read-only PTE, and mapped by a PTE the user wrote through.
 """
 
-from _harness import Bench, Suite, exit_missing, variants
+from _harness import Case, Suite, configure, exit_missing, variants
 
 from pagecore.model.variants import DIRTY_VARIANTS
 
@@ -27,7 +27,7 @@ NBUFFERS = 4
 
 
 def bench_dirty(loops, core, variant, state):
-    core.configure(variant)
+    configure(core, variant)
     core.dirty_configure(NBUFFERS, 1, 0)
     return core.bench_cpdfio_writepage(loops, state)
 
@@ -40,19 +40,19 @@ def main():
     states = suite.option("--state")
     bad = [s for s in states if s not in STATES]
     if bad:
-        suite.runner.argparser.error("unknown state %s (known: %s)"
-                                     % (", ".join(bad), ", ".join(STATES)))
+        suite.error("unknown state %s (known: %s)" % (", ".join(bad), ", ".join(STATES)))
     from pagecore.model import _core
 
     if not hasattr(_core, "bench_cpdfio_writepage") or not hasattr(_core, "dirty_configure"):
         exit_missing("this build of pagecore has no dirty path (_dirty.pxi)")
-    benches = [Bench("dirty/cpdfio_writepage/%s/state=%s" % (v, s), bench_dirty, (v, s),
-                     "lock held, clear_page_dirty_for_io() then __block_write_full_page() "
-                     "of %s, %d buffers all dirty and written (simulated disk, completes "
-                     "at once); 64 pages per timed chunk, re-dirtied and locked between "
-                     "chunks (not timed); variant %s" % (DESCRIBE[s], NBUFFERS, v))
-               for s in states for v in chosen]
-    suite.run(benches)
+    suite.run([Case("dirty/cpdfio_writepage", bench_dirty, chosen,
+                    "lock held, clear_page_dirty_for_io() then __block_write_full_page() of "
+                    "%s, %d buffers all dirty and written (simulated disk, completes at once); "
+                    "64 pages per timed chunk, re-dirtied and locked between chunks (not "
+                    "timed)" % (DESCRIBE[s], NBUFFERS),
+                    args=(s,), params=(("state", s),),
+                    ops=("clear_page_dirty_for_io",))
+               for s in dict.fromkeys(states)])
 
 
 if __name__ == "__main__":

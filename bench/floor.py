@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from _harness import Bench, Suite, cpu_count
+from _harness import Case, Suite, cpu_count
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,19 +37,29 @@ CASES = {
     "cacheline_bounce": ("bench_cacheline_bounce", 2,
                          "one hand-off of a cache line between two threads playing "
                          "ping-pong on one word (per transfer)"),
+    "wake_sleeping_thread": ("bench_wake_sleeping_thread", 1,
+                             "FUTEX_WAKE of a thread asleep on the word, on another CPU: what "
+                             "a wake of a sleeping waiter adds to the waker; per operation "
+                             "the thread is seen asleep first, only the wake call is timed"),
 }
 
+# what bench/floor.c can time too
+PLAIN_C = ("empty_loop", "locked_rmw", "cmpxchg", "spinlock", "wake_no_waiter",
+           "cacheline_bounce")
 
-def bench_pagecore(loops, core, case):
+
+def bench_floor(loops, core, variant, case, exe):
+    if variant == "plain-c":
+        # the program times its own loop; start-up is not in the value
+        out = subprocess.run([exe, case, str(loops)], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("%s %s: %s" % (exe, case, out.stderr.strip()))
+        return float(out.stdout)
     return getattr(core, CASES[case][0])(loops)
 
 
-def bench_plain_c(loops, core, case, exe):
-    # the program times its own loop; start-up is not in the value
-    out = subprocess.run([exe, case, str(loops)], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError("%s %s: %s" % (exe, case, out.stderr.strip()))
-    return float(out.stdout)
+def bench_pagecore(loops, core, variant, case, exe):
+    return getattr(core, CASES[case][0])(loops)
 
 
 def floor_program():
@@ -98,9 +108,8 @@ def main():
     cases = suite.option("--case")
     bad = [c for c in cases if c not in CASES]
     if bad:
-        suite.runner.argparser.error("unknown case %s (known: %s)"
-                                     % (", ".join(bad), ", ".join(CASES)))
-    if suite.args.worker:
+        suite.error("unknown case %s (known: %s)" % (", ".join(bad), ", ".join(CASES)))
+    if suite.args.worker is not None:
         # the manager compiled it and says where
         exe = suite.scalar("--floor-program") or ""
         plain = os.path.exists(exe)
@@ -108,23 +117,22 @@ def main():
         src, cc, exe = floor_program()
         plain = compile_floor(src, cc, exe)
         suite.set_scalar("--floor-program", exe if plain else None)
-    benches = []
-    for case in cases:
+    out = []
+    for case in dict.fromkeys(cases):
         loop, ops, what = CASES[case]
-        if case == "cacheline_bounce" and cpu_count() < 2:
-            print("floor: cacheline_bounce needs two CPUs: left out", file=sys.stderr)
+        if case in ("cacheline_bounce", "wake_sleeping_thread") and cpu_count() < 2:
+            print("floor: %s needs two CPUs: left out" % case, file=sys.stderr)
             continue
-        benches.append(Bench("floor/%s/pagecore" % case, bench_pagecore, (case,),
-                             "%s; pagecore's timed loop (pagecore/_loops.pxi)" % what,
-                             inner_loops=ops))
-        if plain:
-            benches.append(Bench("floor/%s/plain-c" % case, bench_plain_c, (case, exe),
-                                 "%s; plain C (bench/floor.c, gcc or $CC -O2), one program "
-                                 "run per value; events: pagecore's loop for the same "
-                                 "primitive" % what,
-                                 inner_loops=ops, events_from=(bench_pagecore, (case,)),
-                                 size_by_value=True))
-    suite.run(benches)
+        two = plain and case in PLAIN_C
+        out.append(Case(
+            "floor/" + case, bench_floor, ["pagecore", "plain-c"] if two else ["pagecore"],
+            "%s; pagecore: the timed loop of pagecore/model/_loops.pxi; plain-c: bench/floor.c "
+            "(gcc or $CC -O2), one program run per value, events from pagecore's loop" % what,
+            args=(case, exe), inner_loops=ops, pin=case not in ("cacheline_bounce",
+                                                               "wake_sleeping_thread"),
+            events_from=(bench_pagecore, (case, exe)),
+            size_by_value=two))
+    suite.run(out)
 
 
 if __name__ == "__main__":

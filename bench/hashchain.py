@@ -1,70 +1,90 @@
 """hashchain: the cost of sharing a wait-table bucket.
 
-The page wait table hashes every page into 2^PAGE_WAIT_TABLE_BITS buckets
-(8 bits upstream); a wake walks every entry in its bucket, other pages'
-waiters included, and from 4.14 to 6.6 takes a breather (a bookmark, the
-bucket lock dropped) every 64 entries.  Here end_page_writeback() wakes
-one waiter queued behind N entries for other pages (park_colliding), with
-N swept across the bookmark boundary, for three table sizes.
+The page wait table hashes every page into 2^PAGE_WAIT_TABLE_BITS buckets (8 bits upstream);
+a wake walks every entry in its bucket, other pages' waiters included, and from 4.14 to 6.6
+takes a breather (a bookmark, the bucket lock dropped) every 64 entries.  Here
+end_page_writeback() wakes one waiter queued behind N entries for other pages, with N swept
+across the bookmark boundary.
 
-ipages_hold: wake-under-i_pages does that walk while it holds the mapping's
-i_pages lock, which truncation and every writeback start and end on the
-file need.  Its value is the time from spin_lock to spin_unlock of i_pages
-in that variant: the model's critical section run step for step between
-two clock reads inside the lock (a clock-pair cost subtracted).
+In the kernel each colliding entry is a wait_page_queue on another sleeping task's stack: its
+own cache line, on another page, usually cold.  The entries here are placed that way (one per
+cache line, each separately allocated on a page of its own, linked in a shuffled order), and
+measured twice: `entries=warm`, the entries left in the caches by the previous operation, and
+`entries=cold`, every entry evicted from the caches before each operation (not timed).  The
+waiter itself is queued but not yet asleep, so no futex syscall blurs the walk.
+
+ipages_hold: wake-under-i_pages does that walk while it holds the mapping's i_pages lock,
+which truncation and every writeback start and end on the file need.  Its value is the time
+from spin_lock to spin_unlock of i_pages in that variant, timed by the variant itself (a
+clock-pair cost subtracted).
 """
 
-from _harness import Bench, Suite, variants
+from _harness import Case, Suite, configure, variants
 
 from pagecore.model.variants import WRITEBACK_VARIANTS
 
-CHAINS = [0, 1, 4, 16, 63, 64, 65, 128, 256, 1024, 4096]
-BITS = [8, 10, 16]
+CHAINS = [0, 4, 16, 63, 64, 256, 1024]
+BITS = [8]
+ENTRIES = ["warm", "cold"]
+# more than this many entries walked and a bookmark is parked (WAITQUEUE_WALK_BREAK_CNT)
+WALK_BREAK_CNT = 64
 
 
-def bench_end_page_writeback(loops, core, variant, bits, chain):
-    core.configure(variant, bits)
-    return core.bench_end_page_writeback_one_waiter(loops, chain)
+def bench_end_page_writeback(loops, core, variant, bits, chain, cold):
+    configure(core, variant, bits)
+    return core.bench_end_page_writeback_queued_waiter(loops, chain, cold)
 
 
-def bench_ipages_hold(loops, core, bits, chain):
-    core.configure("wake-under-i_pages", bits)
-    return core.bench_ipages_hold(loops, chain)
+def bench_ipages_hold(loops, core, variant, bits, chain, cold):
+    configure(core, variant, bits)
+    return core.bench_ipages_hold_queued(loops, chain, cold)
+
+
+def _ops(chain):
+    ops = ("end_page_writeback", "wake_page_function")
+    # the waiter itself is the chain + 1st entry walked
+    return ops + ("bookmarks",) if chain + 1 > WALK_BREAK_CNT else ops
 
 
 def main():
     suite = Suite("hashchain", __doc__, lists=[
         ("--variant", str, WRITEBACK_VARIANTS, "writeback variants ('all': every one)"),
         ("--bits", int, BITS, "PAGE_WAIT_TABLE_BITS values"),
-        ("--chain", int, CHAINS, "colliding entries ahead of the waiter")])
+        ("--chain", int, CHAINS, "colliding entries ahead of the waiter"),
+        ("--entries", str, ENTRIES, "colliding entries warm or cold in the caches")])
     chosen = variants(suite)
     bits = suite.option("--bits")
     chains = suite.option("--chain")
+    entries = suite.option("--entries")
     if any(not 1 <= b <= 24 for b in bits):
-        suite.runner.argparser.error("bits must be in 1..24")
-    if any(not 0 <= n <= 1 << 20 for n in chains):
-        suite.runner.argparser.error("chain must be in 0..1048576")
-    benches = []
-    for b in bits:
-        for n in chains:
-            for v in chosen:
-                benches.append(Bench(
-                    "hashchain/end_page_writeback/%s/bits=%d/chain=%d" % (v, b, n),
-                    bench_end_page_writeback, (v, b, n),
-                    "end_page_writeback() waking one waiter asleep in "
-                    "wait_on_page_writeback(), queued behind %d entries for other pages "
-                    "in its bucket; PAGE_WAIT_TABLE_BITS=%d; only the waker's call timed "
-                    "(clock-pair cost subtracted); variant %s" % (n, b, v)))
-            if "wake-under-i_pages" in chosen:
-                benches.append(Bench(
-                    "hashchain/ipages_hold/wake-under-i_pages/bits=%d/chain=%d" % (b, n),
-                    bench_ipages_hold, (b, n),
-                    "time the mapping's i_pages lock is held by end_page_writeback() of "
-                    "wake-under-i_pages, waking one waiter behind %d other entries; "
-                    "PAGE_WAIT_TABLE_BITS=%d; its critical section run step for step "
-                    "between clock reads inside the lock (pagecore/_loops.pxi, "
-                    "ipages_hold_once), clock-pair cost subtracted" % (n, b)))
-    suite.run(benches)
+        suite.error("bits must be in 1..24")
+    if any(not 0 <= n <= 1 << 16 for n in chains):
+        suite.error("chain must be in 0..65536")
+    if any(e not in ENTRIES for e in entries):
+        suite.error("entries must be warm or cold")
+    cases = []
+    for e in dict.fromkeys(entries):
+        for b in dict.fromkeys(bits):
+            for n in dict.fromkeys(chains):
+                params = (("bits", b), ("chain", n), ("entries", e))
+                cases.append(Case(
+                    "hashchain/end_page_writeback", bench_end_page_writeback, chosen,
+                    "end_page_writeback() waking one waiter queued (not yet asleep) behind "
+                    "%d entries for other pages in its bucket, each on a cache line and page "
+                    "of its own, %s; PAGE_WAIT_TABLE_BITS=%d" % (
+                        n, "evicted from the caches before each operation" if e == "cold"
+                        else "warm in the caches", b),
+                    args=(b, n, e == "cold"), params=params,
+                    ops=_ops(n)))
+                if "wake-under-i_pages" in chosen:
+                    cases.append(Case(
+                        "hashchain/ipages_hold", bench_ipages_hold, ["wake-under-i_pages"],
+                        "time the mapping's i_pages lock is held by end_page_writeback() of "
+                        "wake-under-i_pages, waking one queued waiter behind %d other "
+                        "entries (%s); PAGE_WAIT_TABLE_BITS=%d; timed by the variant itself "
+                        "inside the lock, clock-pair cost subtracted" % (n, e, b),
+                        args=(b, n, e == "cold"), params=params))
+    suite.run(cases)
 
 
 if __name__ == "__main__":

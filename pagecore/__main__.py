@@ -1,3 +1,3 @@
-from pagecore._cli import main
+from pagecore.cli import main
 
 raise SystemExit(main())

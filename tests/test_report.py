@@ -15,9 +15,10 @@ import sys
 import pyperf
 import pytest
 
-from pagecore import _cli
-from pagecore.report import core as _report
+from pagecore import cli as _cli
 from pagecore._errors import PagecoreError
+from pagecore.cli import report as cli_report
+from pagecore.report import choose, formats, results, stats, verdicts, writer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "report")
@@ -29,7 +30,7 @@ BETA = os.path.join(DATA, "beta")
 def only_report_commands(monkeypatch):
     # The CLI also registers verify and bench, which need the compiled core; these tests
     # drive the real main() with just the report's commands.
-    monkeypatch.setattr(_cli, "_registrars", lambda: iter([_report.register]))
+    monkeypatch.setattr(_cli, "_registrars", lambda: iter([cli_report.register]))
 
 
 def run_cli(capsys, *argv):
@@ -53,22 +54,22 @@ def raw_mean(machine, suite, name):
 # -- loading ------------------------------------------------------------------------------
 
 def test_root_machine_dir_and_single_files_load_alike():
-    root = _report.load_results([DATA])
+    root = results.load_results([DATA])
     assert list(root.machines) == ["alpha", "beta"]
-    one = _report.load_results([ALPHA])
+    one = results.load_results([ALPHA])
     assert list(one.machines) == ["alpha"]
-    files = _report.load_results([os.path.join(ALPHA, "hotpath.json"),
+    files = results.load_results([os.path.join(ALPHA, "hotpath.json"),
                                   os.path.join(ALPHA, "verify.json")])
     assert list(files.machines) == ["alpha"]
     assert files.has_verify
     assert {r.suite for r in files.results()} == {"hotpath"}
     # the same file named twice is read once
-    twice = _report.load_results([DATA, ALPHA])
+    twice = results.load_results([DATA, ALPHA])
     assert len(list(twice.results())) == len(list(root.results()))
 
 
 def test_names_params_and_events_are_parsed():
-    rs = _report.load_results([ALPHA])
+    rs = results.load_results([ALPHA])
     r = rs.machines["alpha"].results["hashchain/end_page_writeback/folio-6.7/bits=8/chain=64"]
     assert (r.suite, r.case, r.variant) == ("hashchain", "end_page_writeback", "folio-6.7")
     assert r.param("chain") == 64 and r.param("bits") == 8
@@ -78,51 +79,51 @@ def test_names_params_and_events_are_parsed():
     # a benchmark without pagecore_events metadata has unknown, not zero, counts
     cycle = rs.machines["alpha"].results["hotpath/writeback_cycle/original"]
     assert cycle.events is None
-    assert _report.fmt_events(cycle.events) == "–"
+    assert formats.fmt_events(cycle.events) == "–"
 
 
 def test_parse_name_rejects_what_is_not_suite_case_variant():
-    assert _report.parse_name("2to3") is None
-    assert _report.parse_name("hotpath/x") is None
-    assert _report.parse_name("hotpath/x/v/chain") is None
-    assert _report.parse_name("hotpath/x/v/chain=4") == ("hotpath", "x", "v", (("chain", "4"),))
+    assert results.parse_name("2to3") is None
+    assert results.parse_name("hotpath/x") is None
+    assert results.parse_name("hotpath/x/v/chain") is None
+    assert results.parse_name("hotpath/x/v/chain=4") == ("hotpath", "x", "v", (("chain", "4"),))
 
 
 # -- statistics ---------------------------------------------------------------------------
 
 def test_welch_separates_shifted_samples_and_not_noise():
     a = [10.0, 10.1, 9.9, 10.05, 9.95]
-    assert _report.welch(a, [x + 1 for x in a])[0] is True
-    assert _report.welch(a, [10.02, 9.98, 10.1, 9.9, 10.0])[0] is False
+    assert stats.welch(a, [x + 1 for x in a])[0] is True
+    assert stats.welch(a, [10.02, 9.98, 10.1, 9.9, 10.0])[0] is False
     # one run: significance is unknown, not guessed
-    assert _report.welch([1.0], [2.0]) == (None, None)
+    assert stats.welch([1.0], [2.0]) == (None, None)
 
 
 def test_change_text_marks_significance():
-    rs = _report.load_results([ALPHA])
+    rs = results.load_results([ALPHA])
     res = rs.machines["alpha"].results
     base = res["hotpath/end_page_writeback_no_waiters/original"]
     getput = res["hotpath/end_page_writeback_no_waiters/get-put"]
-    ch = _report.change(base, getput)
+    ch = stats.change(base, getput)
     # get/put adds two atomics: about +60% in the synthetic data, far outside the noise
     assert 50 < ch.pct < 70
     assert ch.significant is True
     assert re.fullmatch(r"\+\d+\.\d% ±\d+\.\d% \*", ch.text())
     unlock = [res[f"hotpath/unlock_page_no_waiters/{v}"] for v in ("original", "get-put")]
-    assert _report.change(*unlock).text().endswith(" ~")
+    assert stats.change(*unlock).text().endswith(" ~")
 
 
 def test_linfit_recovers_slope():
     xs = [0, 1, 4, 16, 64, 256]
-    b, a, se = _report.linfit(xs, [3.0 + 2.5 * x for x in xs])
+    b, a, se = stats.linfit(xs, [3.0 + 2.5 * x for x in xs])
     assert b == pytest.approx(2.5) and a == pytest.approx(3.0) and se == pytest.approx(0, abs=1e-9)
 
 
 # -- choosing a fix -----------------------------------------------------------------------
 
 def test_choice_ranks_only_clean_variants_by_weighted_cost():
-    rs = _report.load_results([DATA])
-    (alpha, beta) = _report.choose(rs, kind="writeback")
+    rs = results.load_results([DATA])
+    (alpha, beta) = choose.choose(rs, kind="writeback")
     assert alpha.machine == "alpha" and alpha.verified
     assert [r.variant for r in alpha.ranked] == ["folio-6.7", "shipped-5.10"]
     excluded = {v: why for v, why, _ in alpha.excluded}
@@ -132,7 +133,7 @@ def test_choice_ranks_only_clean_variants_by_weighted_cost():
     for rk in alpha.ranked:
         want = sum(w * raw_mean("alpha", key.split("/")[0],
                                 _bench_name(key, rk.variant))
-                   for key, w in _report.DEFAULT_MIX.items() if not key.startswith("dirty"))
+                   for key, w in choose.DEFAULT_MIX.items() if not key.startswith("dirty"))
         assert rk.cost == pytest.approx(want)
     # beta ran no hashchain suite: that term is dropped there, not silently zero
     assert [k for k, _ in beta.dropped] == ["hashchain/end_page_writeback/bits=8/chain=4"]
@@ -145,53 +146,53 @@ def _bench_name(key, variant):
 
 
 def test_flip_point_is_where_the_order_changes():
-    rs = _report.load_results([ALPHA])
-    (c,) = _report.choose(rs, kind="writeback")
+    rs = results.load_results([ALPHA])
+    (c,) = choose.choose(rs, kind="writeback")
     g = c.gaps()[0]
     assert g.flip is not None
     key, w, at = g.flip
     first = g.cheaper.variant
     for nudge, expect_first in ((-0.05, True), (0.05, False)):
-        mix = dict(_report.DEFAULT_MIX, **{key: at + nudge if at > w else at - nudge})
-        (c2,) = _report.choose(rs, mix, kind="writeback")
+        mix = dict(choose.DEFAULT_MIX, **{key: at + nudge if at > w else at - nudge})
+        (c2,) = choose.choose(rs, mix, kind="writeback")
         assert (c2.ranked[0].variant == first) is expect_first
 
 
 def test_without_verify_results_everything_is_ranked_with_a_warning():
-    rs = _report.load_results([BETA])
-    (c,) = _report.choose(rs, kind="writeback")
+    rs = results.load_results([BETA])
+    (c,) = choose.choose(rs, kind="writeback")
     assert not c.verified
     assert {r.variant for r in c.ranked} >= {"original", "get-put", "folio-6.7"}
     assert not c.excluded
-    assert "No verification results" in _report.reasoning(c)[0]
+    assert "No verification results" in choose.reasoning(c)[0]
 
 
 def test_dirty_path_is_ranked_against_its_own_baseline():
-    rs = _report.load_results([ALPHA])
-    (c,) = _report.choose(rs, kind="dirty")
+    rs = results.load_results([ALPHA])
+    (c,) = choose.choose(rs, kind="dirty")
     assert [r.variant for r in c.ranked] == ["cpdfio-set-page-dirty"]
     assert c.baseline.variant == "cpdfio-2.6.19"
-    reasons = _report.reasoning(c, _report.verdicts(rs))
+    reasons = choose.reasoning(c, verdicts.verdicts(rs))
     assert any("closes mmap-lost-write" in line for line in reasons)
 
 
 def test_weights_from_toml_replace_the_kind_they_name(tmp_path):
     f = tmp_path / "w.toml"
     f.write_text('[weights]\n"hotpath/wait_on_page_writeback_clear" = 1.0\n')
-    mix = _report.make_mix(str(f))
+    mix = choose.make_mix(str(f))
     assert {k: w for k, w in mix.items() if not k.startswith("dirty")} == {
         "hotpath/wait_on_page_writeback_clear": 1.0}
     # the dirty part of the default mix is kept
     assert "dirty/cpdfio_writepage/state=unmapped" in mix
-    rs = _report.load_results([ALPHA])
-    (c,) = _report.choose(rs, mix, kind="writeback")
+    rs = results.load_results([ALPHA])
+    (c,) = choose.choose(rs, mix, kind="writeback")
     # wait_on_page_writeback_clear alone: folio-6.7's looping wait makes it the dearer one
     assert c.ranked[0].variant == "shipped-5.10"
 
 
 def test_example_weights_file_is_valid():
     example = os.path.join(ROOT, "reports", "weights.example.toml")
-    mix = _report.make_mix(example)
+    mix = choose.make_mix(example)
     assert sum(w for k, w in mix.items() if not k.startswith("dirty")) == pytest.approx(1.0)
 
 
@@ -200,7 +201,7 @@ def test_example_weights_file_is_valid():
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory):
     # matplotlib makes a report take seconds: build the two-machine one once
-    return _report.write_report([DATA], outdir=str(tmp_path_factory.mktemp("reports")))
+    return writer.write_report([DATA], outdir=str(tmp_path_factory.mktemp("reports")))
 
 
 def test_write_report_is_self_contained(full_report):
@@ -264,7 +265,7 @@ def test_recommendation_agrees_with_the_reports_own_numbers(full_report):
 
 
 def test_report_for_one_machine_without_verify_says_so(tmp_path):
-    page = _report.write_report(BETA, outdir=str(tmp_path))
+    page = writer.write_report(BETA, outdir=str(tmp_path))
     md = read(os.path.join(os.path.dirname(page), "report.md"))
     assert os.path.basename(os.path.dirname(page)) == "beta"
     assert "No verify results were given" in md
@@ -363,8 +364,9 @@ def test_bad_input_through_the_real_entry_point(tmp_path):
     # the installed command as a user runs it: no traceback, exit 2
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
-    code = ("import sys; from pagecore import _cli; from pagecore.report import core as _report;"
-            "_cli._registrars = lambda: iter([_report.register]);"
+    code = ("import sys; from pagecore import cli as _cli;"
+            "from pagecore.cli import report as cli_report;"
+            "_cli._registrars = lambda: iter([cli_report.register]);"
             "sys.exit(_cli.main(sys.argv[1:]))")
     p = subprocess.run([sys.executable, "-c", code, "report", str(bad)],
                        check=False, capture_output=True, text=True, cwd=tmp_path,
@@ -381,4 +383,4 @@ def test_no_results_at_all_says_how_to_make_them(tmp_path, capsys, monkeypatch):
 
 def test_write_report_raises_pagecore_error_for_bad_results(tmp_path):
     with pytest.raises(PagecoreError, match="no such file"):
-        _report.write_report([str(tmp_path / "absent")], outdir=str(tmp_path))
+        writer.write_report([str(tmp_path / "absent")], outdir=str(tmp_path))

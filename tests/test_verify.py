@@ -10,7 +10,7 @@ import json
 import pytest
 
 from pagecore import Model, PagecoreError
-from pagecore._cli import main
+from pagecore.cli import main
 from pagecore.verify.replay import Interleaving, page_reuse, replay, writeback_set_again
 from pagecore.verify.stress import stress
 

@@ -2,17 +2,30 @@
 # integers (their index in the pool); every call that can sleep or spin
 # releases the GIL, so Python threads driving the model race for real.
 
+import os
+
 from pagecore._errors import PagecoreError
 from pagecore.model.variants import get_variant
+
+from includes.team cimport (pc_current_cpu, pc_evict_done, pc_evict_line, pc_pin_cpu,
+                            pc_pinned_cpu, pc_splitmix64, pc_unpin_cpu,
+                            PC_EVICT_BY_CLFLUSH)
 
 INSTRUMENTED = bool(PC_INSTRUMENTED)
 
 cdef address_space *mappings = NULL
 cdef int nmappings = 0
-cdef wait_page_queue *parked = NULL
 cdef long nparked = 0
-cdef long parked_cap = 0
 cdef object current_variant = None
+
+# Per-process placement (configure(placement_seed=...)): each allocation is
+# made one 4 KiB page larger and the object starts a seeded number of cache
+# lines into it.  The bases are what free() needs.
+cdef void *pool_base = NULL
+cdef void *table_base = NULL
+cdef void *mappings_base = NULL
+cdef object current_placement = None
+cdef uint64_t chain_seed = 0
 
 EVENTS = ("atomic_rmw", "cmpxchg", "barrier", "lock", "walked", "wakeups", "sleeps")
 BUGS = ("bug_on", "freed_page", "not_under_writeback", "bad_page", "lost_write")
@@ -41,13 +54,47 @@ cdef int _rp(name) except -1:
                             % (name, ", ".join(RACE_POINTS))) from None
 
 
-def configure(variant="original", table_bits=8, npages=256, nmappings_=8):
+cdef void *_placed(void **base, size_t size, size_t align, uint64_t *rng) noexcept nogil:
+    # Without a seed (rng NULL), as before: aligned to @align, offset 0.
+    cdef size_t off = 0
+    if rng != NULL:
+        off = (pc_splitmix64(rng) % 64) * 64
+        align = 4096
+    base[0] = NULL
+    if posix_memalign(base, align, size + (4096 if rng != NULL else 0)) != 0:
+        base[0] = NULL
+        return NULL
+    memset(base[0], 0, size + (4096 if rng != NULL else 0))
+    return <char *>base[0] + off
+
+
+def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
+              placement_seed=None):
     """Reset the model for @variant: a fresh page pool, wait table and
-    mappings.  No thread may be inside the model while this runs."""
+    mappings.  No thread may be inside the model while this runs.
+
+    @placement_seed (an int): start the page pool, the wait table and the
+    mappings each a seeded random number of cache lines (0..63) into a
+    4 KiB page, and seed where colliding entries go (park_colliding), so
+    that a harness can randomise layout per process, as Stabilizer does
+    (Curtsinger and Berger, ASPLOS 2013).  None: the fixed layout."""
     global page_wait_table, PAGE_WAIT_TABLE_BITS, mappings, nmappings
     global current_variant, PG_writeback, PG_dirty
+    global pool_base, table_base, mappings_base, current_placement, chain_seed
+    global chain_blocks_made
     cdef long i
+    cdef uint64_t rng = 0
+    cdef uint64_t *prng = NULL
     v = get_variant(variant)
+    if placement_seed is not None:
+        try:
+            seed = int(placement_seed)
+        except (TypeError, ValueError):
+            raise PagecoreError("placement_seed must be an integer") from None
+        if seed < 0:
+            raise PagecoreError("placement_seed must be >= 0")
+        rng = <uint64_t>(seed & 0xFFFFFFFFFFFFFFFF)
+        prng = &rng
     if not 1 <= table_bits <= 24:
         raise PagecoreError("table_bits must be in 1..24")
     if npages < 1:
@@ -55,21 +102,27 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8):
     if nmappings_ < 1:
         raise PagecoreError("nmappings must be > 0")
     unpark_colliding()
+    chain_blocks_made = 0
     # The dirty path's buffers and vmas belong to the pool being freed; a
     # new pool may come back at the same address, so drop them here rather
     # than trust _dirty_ready() to tell the pools apart.
     _dirty_free()
-    free(page_wait_table)
-    free(A.pages)
-    free(mappings)
-    page_wait_table = <wait_queue_head *>calloc(1 << table_bits, sizeof(wait_queue_head))
+    free(table_base)
+    free(pool_base)
+    free(mappings_base)
+    page_wait_table = NULL
     A.pages = NULL
-    if posix_memalign(<void **>&A.pages, 64, npages * sizeof(page)) != 0:
-        A.pages = NULL
-    mappings = <address_space *>calloc(nmappings_, sizeof(address_space))
+    mappings = NULL
+    pool_base = table_base = mappings_base = NULL
+    page_wait_table = <wait_queue_head *>_placed(
+        &table_base, (1 << table_bits) * sizeof(wait_queue_head), 64, prng)
+    A.pages = <page *>_placed(&pool_base, npages * sizeof(page), 64, prng)
+    mappings = <address_space *>_placed(&mappings_base, nmappings_ * sizeof(address_space),
+                                        64, prng)
+    chain_seed = pc_splitmix64(&rng) if prng != NULL else 0
     if page_wait_table == NULL or A.pages == NULL or mappings == NULL:
+        A.npages = 0
         raise MemoryError()
-    memset(A.pages, 0, npages * sizeof(page))
     PAGE_WAIT_TABLE_BITS = table_bits
     for i in range(1 << table_bits):
         spin_lock_init(&page_wait_table[i].lock)
@@ -99,6 +152,7 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8):
     PG_writeback = 1 if v.folio_layout else 15
     PG_dirty = 4 if v.folio_layout else 3
     current_variant = v.name
+    current_placement = None if placement_seed is None else int(placement_seed)
     clear_abort()
     events_reset()
     bugs_reset()
@@ -120,6 +174,47 @@ def set_bookmarks(on):
 
 def variant():
     return current_variant
+
+
+def placement():
+    """Where configure() put things: the seed, and the byte offset of the
+    page pool, wait table and mappings within their 4 KiB page."""
+    if A.pages == NULL:
+        raise PagecoreError("the model is not configured: call configure() first")
+    return {"seed": current_placement,
+            "pages": <uintptr_t>A.pages % 4096,
+            "wait_table": <uintptr_t>page_wait_table % 4096,
+            "mappings": <uintptr_t>mappings % 4096}
+
+
+def page_address(long pid):
+    """The address of struct page @pid (placement tests, diagnostics)."""
+    return <uintptr_t>_page(pid)
+
+
+def current_cpu():
+    """The CPU the calling thread runs on now (sched_getcpu())."""
+    return pc_current_cpu()
+
+
+def pin_cpu(int cpu):
+    """Pin the calling thread (the one that runs the timed loops) to @cpu.
+    Threads a loop starts beside it (a sleeping waiter, a team) do not
+    inherit the pin: a waiter runs on the other CPUs, a team on all."""
+    if pc_pin_cpu(cpu) != 0:
+        raise PagecoreError("cannot pin to CPU %d (allowed: %s)"
+                            % (cpu, ", ".join(map(str, sorted(os.sched_getaffinity(0))))))
+
+
+def unpin_cpu():
+    """Undo pin_cpu(): the calling thread's CPUs from before the pin."""
+    if pc_unpin_cpu() != 0:
+        raise PagecoreError("cannot restore the CPU mask")
+
+
+def pinned_cpu():
+    """The CPU pin_cpu() pinned to, or None."""
+    return None if pc_pinned_cpu < 0 else pc_pinned_cpu
 
 
 def table_bits():
@@ -331,37 +426,89 @@ def bucket_len(unsigned long bucket):
     return n
 
 
-def park_colliding(long pid, long n, int bit_nr=-1):
-    """Queue @n entries for other pages, all hashing to @pid's bucket, behind
-    whatever is queued there.  They wait on @bit_nr (PG_writeback by
-    default) of their own pages, so a wake of @pid walks past them."""
-    global parked, nparked, parked_cap
-    cdef page *p = _page(pid)
+# Colliding entries as the kernel has them.  Each entry of a wait queue is
+# a wait_page_queue on the stack of the task that waits, so the entries a
+# wake walks past lie on other tasks' stacks: each on a cache line of its
+# own, on a page of its own, in no order a prefetcher could follow, and,
+# while their tasks sleep, usually in no cache of the waker's.  A block of
+# them (one park_colliding() call) is laid out that way: one entry per
+# 64-byte line, one per 4 KiB page while there are at most SPREAD_PAGES of
+# them (more share pages, on distinct lines), at a seeded line within its
+# page (so that the entries do not all fall in one cache set), linked into
+# the bucket in a seeded shuffled order.  evict_chain() makes them cold.
+cdef enum:
+    SPREAD_PAGES = 16384        # 64 MiB of address space, 4 KiB touched per entry
+
+cdef struct chain_block:
+    char *region
+    wait_page_queue **entries
+    long n
+    chain_block *next
+
+cdef chain_block *chain_blocks = NULL
+cdef unsigned long chain_blocks_made = 0
+
+
+cdef void evict_chain(chain_block *b) noexcept nogil:
+    cdef long i
+    for i in range(b.n):
+        pc_evict_line(b.entries[i])
+
+
+cdef void evict_colliding_all() noexcept nogil:
+    cdef chain_block *b = chain_blocks
+    while b != NULL:
+        evict_chain(b)
+        b = b.next
+    pc_evict_done()
+
+
+cdef void _free_block(chain_block *b) noexcept nogil:
+    free(b.region)
+    free(b.entries)
+    free(b)
+
+
+# Queue @n entries for other pages in @p's bucket, at its tail.
+cdef chain_block *park_colliding_block(page *p, long n, int bit_nr) except NULL:
+    global chain_blocks, chain_blocks_made, nparked
     cdef unsigned long bucket = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
     cdef wait_queue_head *q = &page_wait_table[bucket]
+    cdef chain_block *b
     cdef wait_page_queue *w
-    cdef long i, start
-    cdef void *newmem
-    if n < 0:
-        raise PagecoreError("n must be >= 0")
-    if bit_nr < 0:
-        bit_nr = PG_writeback
-    if nparked + n > parked_cap:
-        # Entries already queued must not move: grow by a new block only
-        # when nothing is parked.
-        if nparked:
-            raise PagecoreError("unpark_colliding() before parking more than %d" % parked_cap)
-        newmem = calloc(n, sizeof(wait_page_queue))
-        if newmem == NULL:
-            raise MemoryError()
-        free(parked)
-        parked = <wait_page_queue *>newmem
-        parked_cap = n
-    start = nparked
+    cdef long *perm
+    cdef long i, j, t, npg, slot, pg
+    cdef uint64_t rng, lrng
+    b = <chain_block *>calloc(1, sizeof(chain_block))
+    if b == NULL:
+        raise MemoryError()
+    npg = min(n, <long>SPREAD_PAGES)
+    npg = max(npg, (n + 63) // 64, 1)
+    perm = <long *>malloc(max(n, 1) * sizeof(long))
+    b.entries = <wait_page_queue **>malloc(max(n, 1) * sizeof(void *))
+    if posix_memalign(<void **>&b.region, 4096, npg * 4096) != 0:
+        b.region = NULL
+    if perm == NULL or b.entries == NULL or b.region == NULL:
+        free(perm)
+        _free_block(b)
+        raise MemoryError()
+    b.n = n
+    rng = chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^ (chain_blocks_made * 0x9E3779B97F4A7C15ULL)
+    chain_blocks_made += 1
     with nogil:
-        spin_lock(&q.lock)
-        for i in range(start, start + n):
-            w = &parked[i]
+        for i in range(n):
+            perm[i] = i
+        for i in range(n - 1, 0, -1):
+            j = <long>(pc_splitmix64(&rng) % <uint64_t>(i + 1))
+            t = perm[i]
+            perm[i] = perm[j]
+            perm[j] = t
+        for i in range(n):
+            slot = perm[i]
+            pg = slot % npg
+            lrng = rng ^ (<uint64_t>pg * 0xA0761D6478BD642FULL)
+            w = <wait_page_queue *>(b.region + pg * 4096 +
+                                    ((pc_splitmix64(&lrng) + slot // npg) % 64) * 64)
             INIT_LIST_HEAD(&w.wait.entry)
             w.wait.flags = 0
             w.wait.private = NULL
@@ -369,27 +516,86 @@ def park_colliding(long pid, long n, int bit_nr=-1):
                            wake_page_function_58 if V.wake_gen == WAKE_58 else
                            wake_page_function_59)
             w.bit_nr = bit_nr
-            w.page = <page *>colliding_address(bucket, <uint64_t>(i + 1), PAGE_WAIT_TABLE_BITS)
-            __add_wait_queue_entry_tail(q, &w.wait)
+            w.page = <page *>colliding_address(bucket, <uint64_t>(nparked + i + 1),
+                                               PAGE_WAIT_TABLE_BITS)
+            b.entries[i] = w
+        free(perm)
+        spin_lock(&q.lock)
+        for i in range(n):
+            __add_wait_queue_entry_tail(q, &b.entries[i].wait)
         spin_unlock(&q.lock)
-    nparked = start + n
-    return n
+    b.next = chain_blocks
+    chain_blocks = b
+    nparked += n
+    return b
 
 
-def unpark_colliding():
-    """Take every parked entry off its bucket."""
-    global nparked
-    cdef long i
+# Take block @b's entries off their bucket and free it.
+cdef void unpark_block(chain_block *b) noexcept nogil:
+    global chain_blocks, nparked
+    cdef chain_block **pp = &chain_blocks
     cdef wait_page_queue *w
     cdef wait_queue_head *q
-    for i in range(nparked):
-        w = &parked[i]
+    cdef long i
+    while pp[0] != NULL and pp[0] != b:
+        pp = &pp[0].next
+    if pp[0] == b:
+        pp[0] = b.next
+    for i in range(b.n):
+        w = b.entries[i]
         q = &page_wait_table[hash_ptr(w.page, PAGE_WAIT_TABLE_BITS)]
         spin_lock(&q.lock)
         if not list_empty(&w.wait.entry):
             list_del_init(&w.wait.entry)
         spin_unlock(&q.lock)
-    nparked = 0
+    nparked -= b.n
+    _free_block(b)
+
+
+def park_colliding(long pid, long n, int bit_nr=-1):
+    """Queue @n entries for other pages, all hashing to @pid's bucket, behind
+    whatever is queued there.  They wait on @bit_nr (PG_writeback by
+    default) of their own pages, so a wake of @pid walks past them.  Each
+    lies on a cache line and (up to 16384 of them) a 4 KiB page of its own,
+    linked in a shuffled order seeded by configure(placement_seed=...);
+    evict_colliding() makes them cold."""
+    cdef page *p = _page(pid)
+    if n < 0:
+        raise PagecoreError("n must be >= 0")
+    if n > (1 << 24):
+        raise PagecoreError("n must be <= %d" % (1 << 24))
+    if bit_nr < 0:
+        bit_nr = PG_writeback
+    if n:
+        park_colliding_block(p, n, bit_nr)
+    return n
+
+
+def parked_entries():
+    """Addresses of the parked entries, in the order a wake walks them
+    within each park_colliding() call (placement tests, diagnostics)."""
+    cdef chain_block *b = chain_blocks
+    cdef long i
+    out = []
+    while b != NULL:
+        out.append([<uintptr_t>b.entries[i] for i in range(b.n)])
+        b = b.next
+    return out[::-1]
+
+
+def evict_colliding():
+    """Evict every parked entry's line from the caches (clflush on x86-64;
+    elsewhere a walk over a buffer twice the last-level cache): the cold
+    mode of a hash chain.  Returns the method used."""
+    with nogil:
+        evict_colliding_all()
+    return "clflush" if PC_EVICT_BY_CLFLUSH else "eviction-buffer"
+
+
+def unpark_colliding():
+    """Take every parked entry off its bucket and free it."""
+    while chain_blocks != NULL:
+        unpark_block(chain_blocks)
 
 
 # ---- tasks and the watchdog -----------------------------------------------

@@ -170,6 +170,104 @@ def bench_wake_no_waiter(long loops):
     return _secs(ns)
 
 
+# ---- the wake of a sleeping thread, alone --------------------------------
+#
+# A helper thread sleeps in FUTEX_WAIT on a word of its own; per operation
+# the timed thread waits until the kernel shows it asleep, changes the word
+# (not timed), then times the one FUTEX_WAKE that wakes it: what
+# wake_up_state() adds, for a task that really slept, to any wake of a
+# waiter.  The two threads run on two CPUs where there are two.
+
+cdef struct sleeper_ctl:
+    int word        # futex word: the timed thread bumps it, then wakes
+    int sleeping    # 1 + the value of word the helper sleeps on
+    int acked       # the last value of word the helper saw
+    int stop
+    int tid
+    int ready
+
+
+cdef void sleeper_fn(void *arg) noexcept nogil:
+    cdef sleeper_ctl *c = <sleeper_ctl *>arg
+    cdef int last = 0
+    cdef pc_pin pin
+    pc_pin_begin(&pin, 1)
+    c.tid = pc_gettid()
+    __atomic_store_int(&c.ready, 1)
+    while True:
+        __atomic_store_int(&c.sleeping, last + 1)
+        while __atomic_load_int(&c.word) == last:
+            if __atomic_load_int(&c.stop) or pc_abort:
+                return
+            pc_futex_wait(&c.word, last)
+        last = __atomic_load_int(&c.word)
+        __atomic_store_int(&c.acked, last)
+        if __atomic_load_int(&c.stop) or pc_abort:
+            return
+
+
+cdef inline int _wait_int(int *w, int val, int64_t timeout_ns) noexcept nogil:
+    cdef int spins = 0
+    cdef int64_t end = pc_clock_ns() + timeout_ns
+    while __atomic_load_int(w) != val:
+        if pc_clock_ns() > end:
+            return 0
+        pc_backoff(&spins)
+    return 1
+
+
+def bench_wake_sleeping_thread(long loops):
+    """FUTEX_WAKE of a thread asleep in FUTEX_WAIT (on another CPU where
+    there are two): the wake of a sleeping waiter, the floor under every
+    one-waiter case.  Per operation the helper is seen asleep first; only
+    the wake call is timed (one clock-pair cost subtracted).  Events
+    (instrumented build): one wakeup (the syscall woke one thread) and one
+    sleep per operation; an operation whose wake found nobody (the
+    helper's bounded sleep ran out just then) is done again, not counted."""
+    cdef sleeper_ctl c
+    cdef pc_helper h
+    cdef pc_pin pin
+    cdef int64_t t0, dt, ns = 0, pair
+    cdef long done = 0, woken
+    cdef int rnd = 0, failed = 0, spins = 0
+    _need_loops(loops)
+    memset(&c, 0, sizeof(c))
+    if pc_helper_start(&h, sleeper_fn, &c) != 0:
+        raise PagecoreError("cannot start the sleeping thread")
+    with nogil:
+        pc_pin_begin(&pin, 0)
+        while not __atomic_load_int(&c.ready):
+            pc_backoff(&spins)
+        pair = pc_clock_pair_ns()
+        while done < loops:
+            if (not _wait_int(&c.sleeping, rnd + 1, bench_timeout_ns) or
+                    not pc_wait_thread_sleeps(c.tid, bench_timeout_ns)):
+                failed = 1
+                break
+            __atomic_store_int(&c.word, rnd + 1)
+            t0 = pc_region_begin()
+            woken = pc_futex_wake(&c.word)
+            dt = pc_region_end(t0) - pair
+            rnd += 1
+            if not _wait_int(&c.acked, rnd, bench_timeout_ns):
+                failed = 1
+                break
+            if woken == 1:
+                ns += dt
+                done += 1
+                pc_region_add(PC_EV_WAKEUPS, 1)
+                pc_region_add(PC_EV_SLEEPS, 1)
+        __atomic_store_int(&c.stop, 1)
+        __atomic_store_int(&c.word, rnd + 1)
+        pc_futex_wake(&c.word)
+        pc_helper_join(&h)
+        pc_pin_end(&pin)
+    if failed:
+        raise RuntimeError("the sleeping thread did not sleep or did not wake within %g s"
+                           % (bench_timeout_ns * 1e-9))
+    return _secs(ns)
+
+
 # Ping-pong: thread @idx waits for the word's parity to be its own, then
 # bumps it.  Each hand-off moves the line from one CPU's cache to the other.
 cdef void bounce_body(void *arg, int idx, long loops) noexcept nogil:
@@ -403,26 +501,35 @@ cdef inline int64_t ipages_hold_once(page *p, int64_t pair) noexcept nogil:
     return ns - pair
 
 
-cdef object _bench_with_waiter(long loops, int op, long chain):
+cdef _need_chain(long chain):
+    if not 0 <= chain <= (1 << 20):
+        raise PagecoreError("chain must be in 0..1048576")
+
+
+cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
     cdef waiter_ctl c
     cdef pc_helper h
     cdef pc_pin pin
     cdef page *p
+    cdef chain_block *block = NULL
     cdef int64_t t0, ns = 0, pair
     cdef unsigned long sl0, sl1
     cdef long i
     cdef int rnd = 0, failed = 0, spins = 0
     _need_loops(loops)
+    _need_chain(chain)
     _need_model(1, 1)
     if op == OP_IPAGES_HOLD and V.end_wb != END_WAKE_UNDER_IPAGES:
         raise PagecoreError("ipages_hold measures the wake-under-i_pages variant only")
     p = _cache_page(0, 0)
     if chain:
-        park_colliding(p.pc_id, chain)
+        block = park_colliding_block(p, chain, PG_writeback)
     memset(&c, 0, sizeof(c))
     c.p = p
     c.mode = WAIT_LOCK if op == OP_UNLOCK_PAGE else WAIT_WRITEBACK
     if pc_helper_start(&h, waiter_fn, &c) != 0:
+        if block != NULL:
+            unpark_block(block)
         raise PagecoreError("cannot start the waiter thread")
     with nogil:
         pc_pin_begin(&pin, 0)
@@ -450,6 +557,9 @@ cdef object _bench_with_waiter(long loops, int op, long chain):
                     sched_yield()
                 sl1 = pc_event_count(PC_EV_SLEEPS)
                 pc_region_add(PC_EV_SLEEPS, sl1 - sl0)
+            if cold and block != NULL:
+                evict_chain(block)
+                pc_evict_done()
             if op == OP_IPAGES_HOLD:
                 ns += ipages_hold_once(p, pair)
             else:
@@ -474,29 +584,266 @@ cdef object _bench_with_waiter(long loops, int op, long chain):
         pc_pin_end(&pin)
         if failed:
             __atomic_store_int(&pc_abort_word, 0)
+        if block != NULL:
+            unpark_block(block)
     if failed:
         raise RuntimeError("the waiter did not sleep or did not come back within %g s"
                            % (bench_timeout_ns * 1e-9))
     return _secs(ns)
 
 
-def bench_end_page_writeback_one_waiter(long loops, long chain=0):
+def bench_end_page_writeback_one_waiter(long loops, long chain=0, bint cold=False):
     """end_page_writeback() waking one waiter asleep in
     wait_on_page_writeback(), behind @chain entries for other pages in the
-    same wait-table bucket (park_colliding)."""
-    return _bench_with_waiter(loops, OP_END_PAGE_WRITEBACK, chain)
+    same wait-table bucket (park_colliding: a line and a page of its own
+    each, shuffled).  @cold: those entries are evicted from the caches
+    before each operation (not timed).  The entries are freed on return."""
+    return _bench_with_waiter(loops, OP_END_PAGE_WRITEBACK, chain, cold)
 
 
 def bench_unlock_page_waiters(long loops):
     """unlock_page() waking one waiter asleep in lock_page()."""
-    return _bench_with_waiter(loops, OP_UNLOCK_PAGE, 0)
+    return _bench_with_waiter(loops, OP_UNLOCK_PAGE, 0, False)
 
 
-def bench_ipages_hold(long loops, long chain=0):
+def bench_ipages_hold(long loops, long chain=0, bint cold=False):
     """wake-under-i_pages only: the time end_page_writeback() holds the
     mapping's i_pages lock while it wakes one waiter behind @chain other
-    entries."""
-    return _bench_with_waiter(loops, OP_IPAGES_HOLD, chain)
+    entries (@cold: evicted before each operation)."""
+    return _bench_with_waiter(loops, OP_IPAGES_HOLD, chain, cold)
+
+
+# ---- a queued waiter: no scheduler in the measurement ---------------------
+#
+# The waiter of these loops is a task between prepare_to_wait and
+# io_schedule(): wait_on_page_bit_queue() has queued its entry (on a line
+# of its own), set PG_waiters and set its state, as that generation's
+# wait_on_page_bit_common() does, and it has not slept yet.  Its wake
+# costs a known constant amount: wake_up_state() finds it not asleep, so
+# it changes its state with one cmpxchg and issues no futex wake; the
+# variant's wake_page_function still sets WQ_FLAG_WOKEN and removes the
+# entry.  No thread runs beside the timed one: the task is a task_struct
+# that no thread runs, so nothing but the waker's own path is timed.  The
+# entry and task lines are in the waker's cache (it queued them); a real
+# waiter on another CPU would add their transfers (the floor's
+# cacheline_bounce).
+#
+# Chunks of up to NCHUNK pages, each in a bucket of its own (with @chain
+# colliding entries of its own ahead of its waiter): PG_writeback set (or
+# the page locked) and the waiter queued on each, not timed; then the
+# operations, timed; then a check that every waiter was woken and its
+# entry removed, not timed.  Each chunk's region less one clock-pair cost.
+# With a chain, a chunk holds at most QUEUED_CHAIN_BUDGET colliding
+# entries in all.
+
+cdef enum:
+    QUEUED_CHAIN_BUDGET = 1024
+    QSLOT = 192         # a slot: the entry on line 0, the task from line 1
+
+
+cdef inline wait_page_queue *_qwait(char *slots, long j) noexcept nogil:
+    return <wait_page_queue *>(slots + j * QSLOT)
+
+
+cdef inline task_struct *_qtask(char *slots, long j) noexcept nogil:
+    return <task_struct *>(slots + j * QSLOT + 64)
+
+
+# Up to @want page cache pages of mapping @mid, each in a wait-table bucket
+# no other of them uses (pages that collide stay allocated until the next
+# configure()).  Returns how many.
+cdef long _distinct_bucket_pages(page **out, long want, int mid) except -1:
+    cdef set seen = set()
+    cdef long k = 0
+    cdef page *p
+    while k < want and A.nr_free > 0:
+        p = alloc_page()
+        if p == NULL:
+            break
+        b = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
+        if b in seen:
+            continue
+        seen.add(b)
+        add_to_page_cache(p, &mappings[mid], k)
+        out[k] = p
+        k += 1
+    if k == 0:
+        raise PagecoreError("out of pages")
+    return k
+
+
+cdef object _bench_queued(long loops, int op, long chain, bint cold):
+    cdef page *pages[NCHUNK]
+    cdef chain_block *blocks[NCHUNK]
+    cdef char *slots = NULL
+    cdef wait_page_queue *w
+    cdef task_struct *t
+    cdef wait_queue_head *q
+    cdef page *p
+    cdef long k, n, j, want, done = 0
+    cdef int64_t t0, ns = 0, pair
+    cdef int bit, failed = 0
+    cdef behavior beh
+    _need_loops(loops)
+    _need_chain(chain)
+    _need_model(1, 1)
+    if op == OP_IPAGES_HOLD and V.end_wb != END_WAKE_UNDER_IPAGES:
+        raise PagecoreError("ipages_hold measures the wake-under-i_pages variant only")
+    if sizeof(wait_page_queue) > 64 or sizeof(task_struct) > QSLOT - 64:
+        raise PagecoreError("a queued-waiter slot is too small")
+    want = NCHUNK if chain == 0 else max(1, min(<long>NCHUNK, QUEUED_CHAIN_BUDGET // chain))
+    k = _distinct_bucket_pages(pages, want, 0)
+    if posix_memalign(<void **>&slots, 4096, k * QSLOT) != 0:
+        raise MemoryError()
+    memset(slots, 0, k * QSLOT)
+    for j in range(k):
+        INIT_LIST_HEAD(&_qwait(slots, j).wait.entry)
+        blocks[j] = NULL
+    if op == OP_UNLOCK_PAGE:
+        bit = PG_locked
+        beh = EXCLUSIVE
+    else:
+        bit = PG_writeback
+        beh = SHARED
+    try:
+        for j in range(k):
+            if chain:
+                blocks[j] = park_colliding_block(pages[j], chain, PG_writeback)
+    except BaseException:
+        for j in range(k):
+            if blocks[j] != NULL:
+                unpark_block(blocks[j])
+        free(slots)
+        raise
+    with nogil:
+        pair = pc_clock_pair_ns()
+        while done < loops:
+            n = min(k, loops - done)
+            # arm and queue: not timed
+            for j in range(n):
+                p = pages[j]
+                if op == OP_UNLOCK_PAGE:
+                    if not PageLocked(p) and not trylock_page(p):
+                        failed = 1
+                else:
+                    set_page_writeback(p)
+                if failed or not wait_on_page_bit_queue(page_waitqueue(p), p, bit, beh,
+                                                        _qwait(slots, j), _qtask(slots, j)):
+                    failed = 1
+                    break
+            if failed:
+                break
+            if cold and chain:
+                for j in range(n):
+                    evict_chain(blocks[j])
+                pc_evict_done()
+            if op == OP_IPAGES_HOLD:
+                for j in range(n):
+                    ns += ipages_hold_once(pages[j], pair)
+            else:
+                t0 = pc_region_begin()
+                if op == OP_UNLOCK_PAGE:
+                    for j in range(n):
+                        unlock_page(pages[j])
+                else:
+                    for j in range(n):
+                        end_page_writeback(pages[j])
+                ns += pc_region_end(t0) - pair
+            # every waiter woken and off its queue: not timed
+            for j in range(n):
+                w = _qwait(slots, j)
+                t = _qtask(slots, j)
+                if (not list_empty_careful(&w.wait.entry) or
+                        __atomic_load_int(&t.state) != TASK_RUNNING):
+                    failed = 1
+            if failed:
+                break
+            done += n
+        # leave no entry of this loop queued
+        for j in range(k):
+            w = _qwait(slots, j)
+            if not list_empty_careful(&w.wait.entry):
+                q = page_waitqueue(pages[j])
+                spin_lock(&q.lock)
+                list_del_init(&w.wait.entry)
+                spin_unlock(&q.lock)
+        for j in range(k):
+            if blocks[j] != NULL:
+                unpark_block(blocks[j])
+    free(slots)
+    if failed:
+        raise RuntimeError("a queued waiter was not queued, or its wake did not wake it "
+                           "and remove its entry")
+    return _secs(ns)
+
+
+def bench_end_page_writeback_queued_waiter(long loops, long chain=0, bint cold=False):
+    """end_page_writeback() of a page with one waiter queued in
+    wait_on_page_writeback() and not yet asleep (between prepare_to_wait
+    and io_schedule()): the waker's whole path, wake included, with a wake
+    of known constant cost (no futex wake: wake_up_state() finds the task
+    running towards sleep).  Behind @chain entries for other pages in its
+    bucket (a line and a page of their own each, shuffled; @cold: evicted
+    before each chunk of operations, not timed).  Up to 64 pages per timed
+    chunk (fewer with a chain: 1024 colliding entries per chunk at most),
+    each in a bucket of its own; set-up and checks not timed; one
+    clock-pair cost subtracted per chunk.  Events: the waker's only, and
+    no sleep."""
+    return _bench_queued(loops, OP_END_PAGE_WRITEBACK, chain, cold)
+
+
+def bench_unlock_page_queued_waiter(long loops):
+    """unlock_page() of a page with one exclusive waiter queued in
+    lock_page() (__lock_page, a first attempt) and not yet asleep; as
+    bench_end_page_writeback_queued_waiter() otherwise.  The pages stay
+    locked between chunks: by the waiter the wake handed the lock to (5.8),
+    or taken again, not timed."""
+    return _bench_queued(loops, OP_UNLOCK_PAGE, 0, False)
+
+
+def bench_ipages_hold_queued(long loops, long chain=0, bint cold=False):
+    """wake-under-i_pages only: the time end_page_writeback() holds the
+    mapping's i_pages lock while it wakes one queued, not yet sleeping
+    waiter behind @chain other entries (@cold: evicted before each chunk);
+    the variant's own hold_ns per operation, less a clock pair."""
+    return _bench_queued(loops, OP_IPAGES_HOLD, chain, cold)
+
+
+def bench_walk_colliding(long loops, long chain, bint cold=False):
+    """wake_up_page_bit() of a page with no waiter of its own, in a bucket
+    holding @chain entries for other pages: the bucket lock, the walk past
+    @chain entries (bookmarks as the variant has them), ClearPageWaiters.
+    Warm: one timed region over all operations.  @cold: the entries are
+    evicted before each operation (not timed), each operation timed alone,
+    less one clock-pair cost.  The entries are freed on return."""
+    cdef page *p
+    cdef chain_block *block = NULL
+    cdef long i
+    cdef int64_t t0, ns = 0, pair
+    _need_loops(loops)
+    _need_chain(chain)
+    _need_model(1, 1)
+    p = _cache_page(0, 0)
+    if chain:
+        block = park_colliding_block(p, chain, PG_writeback)
+    with nogil:
+        if cold:
+            pair = pc_clock_pair_ns()
+            for i in range(loops):
+                if block != NULL:
+                    evict_chain(block)
+                pc_evict_done()
+                t0 = pc_region_begin()
+                wake_up_page_bit(p, PG_writeback)
+                ns += pc_region_end(t0) - pair
+        else:
+            t0 = pc_region_begin()
+            for i in range(loops):
+                wake_up_page_bit(p, PG_writeback)
+            ns = pc_region_end(t0)
+        if block != NULL:
+            unpark_block(block)
+    return _secs(ns)
 
 
 # -------------------------------------------------------------------------

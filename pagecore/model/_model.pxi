@@ -750,6 +750,76 @@ cdef inline int wait_on_page_bit_common(wait_queue_head *q, page *p, int bit_nr,
     return wait_on_page_bit_common_58(q, p, bit_nr, state, beh)
 
 
+# The queuing step of wait_on_page_bit_common() alone, done for task @t (not
+# the caller), with its entry @wait_page: the state of a kernel waiter
+# between prepare_to_wait and io_schedule().  The entry is initialised and
+# queued, PG_waiters set and the task's state set as that generation's
+# wait_on_page_bit_common() does, in its order, on a first attempt (5.9:
+# unfairness not yet spent, so no WQ_FLAG_CUSTOM); then the task stops
+# short of io_schedule().  A waker then finds it queued and not asleep:
+# wake_up_state() makes it TASK_RUNNING with no futex wake, and its
+# wake_page_function removes the entry as for any waiter.  Returns whether
+# the entry was queued (false: the bit was clear, or taken for the waiter).
+cdef bint wait_on_page_bit_queue(wait_queue_head *q, page *p, int bit_nr, behavior beh,
+                                 wait_page_queue *wait_page,
+                                 task_struct *t) noexcept nogil:
+    cdef wait_queue_entry *wait = &wait_page.wait
+    cdef bint gen59 = V.wake_gen == WAKE_59
+    cdef bint queued = False
+
+    INIT_LIST_HEAD(&wait.entry)
+    wait.private = t
+    wait_page.page = p
+    wait_page.bit_nr = bit_nr
+    if V.wake_gen == WAKE_PRE58:
+        wait.flags = WQ_FLAG_EXCLUSIVE if beh == EXCLUSIVE else 0
+        wait.func = wake_page_function_pre58
+        spin_lock(&q.lock)
+        if list_empty(&wait.entry):
+            __add_wait_queue_entry_tail(q, wait)
+            SetPageWaiters(p)
+        __atomic_store_int(&t.state, TASK_UNINTERRUPTIBLE)     # set_current_state
+        smp_mb()
+        spin_unlock(&q.lock)
+        if test_bit(bit_nr, &p.flags):
+            return True
+        # the waiter would not sleep: finish_wait()
+        spin_lock(&q.lock)
+        list_del_init(&wait.entry)
+        spin_unlock(&q.lock)
+        __atomic_store_int(&t.state, TASK_RUNNING)
+        return False
+
+    wait.func = wake_page_function_59 if gen59 else wake_page_function_58
+    wait.flags = 0
+    if beh == EXCLUSIVE:
+        wait.flags = WQ_FLAG_EXCLUSIVE
+        if gen59 and sysctl_page_lock_unfairness - 1 < 0:
+            wait.flags |= WQ_FLAG_CUSTOM
+    spin_lock(&q.lock)
+    SetPageWaiters(p)
+    if gen59:
+        if not trylock_page_bit_common(p, bit_nr, wait):
+            __add_wait_queue_entry_tail(q, wait)
+            queued = True
+    elif beh == EXCLUSIVE:
+        if test_and_set_bit(bit_nr, &p.flags):
+            __add_wait_queue_entry_tail(q, wait)
+            queued = True
+        else:
+            wait.flags |= WQ_FLAG_WOKEN
+    elif test_bit(bit_nr, &p.flags):
+        __add_wait_queue_entry_tail(q, wait)
+        queued = True
+    else:
+        wait.flags |= WQ_FLAG_WOKEN
+    spin_unlock(&q.lock)
+    if queued:
+        __atomic_store_int(&t.state, TASK_UNINTERRUPTIBLE)     # set_current_state
+        smp_mb()
+    return queued
+
+
 cdef inline void wait_on_page_bit(page *p, int bit_nr) noexcept nogil:
     wait_on_page_bit_common(page_waitqueue(p), p, bit_nr, TASK_UNINTERRUPTIBLE, SHARED)
 

@@ -42,9 +42,43 @@ class Variant:
     cpdfio: int = -1
     scenarios: tuple = field(default=())
 
+    def implementation(self, ops):
+        """The code this variant runs for @ops (operations named as in OP_FIELDS): two
+        variants with the same answer run identical source there, so any difference
+        measured between them is the harness's, not the kernel's (an A/A pair)."""
+        fields = dict.fromkeys(f for op in ops for f in OP_FIELDS[op])
+        return " ".join("%s=%s" % (f, _label(f, getattr(self, f))) for f in fields) or "same"
+
     def as_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
-                "commit": self.commit, "scenarios": list(self.scenarios)}
+                "commit": self.commit, "scenarios": list(self.scenarios),
+                "implementations": {op: self.implementation([op]) for op in OP_FIELDS
+                                    if (op == "clear_page_dirty_for_io") == (self.kind == "dirty")}}
+
+
+# What the code of each operation reads of a Variant.  The model compiles every variant into
+# one function per operation and selects by these fields at run time, so variants that agree
+# on an operation's fields execute the same instructions for it.
+OP_FIELDS = {
+    "end_page_writeback": ("end_wb", "folio_layout"),
+    "wake_page_function": ("wake_gen",),
+    "bookmarks": ("bookmarks",),
+    "wait_on_page_writeback": ("wait_loop", "wake_gen"),
+    "clear_page_dirty_for_io": ("cpdfio",),
+}
+
+_LABELS = {
+    "end_wb": {END_ORIGINAL: "test_clear_page_writeback", END_GET_PUT_ON_WAITERS: "get-put-on-waiters",
+               END_GET_PUT: "get-put", END_WAKE_UNDER_IPAGES: "wake-under-i_pages",
+               END_CMPXCHG_CLEAR: "cmpxchg-clear", END_FOLIO: "folio"},
+    "wake_gen": {WAKE_PRE58: "pre-5.8", WAKE_58: "5.8", WAKE_59: "5.9"},
+    "wait_loop": {False: "if", True: "while"},
+    "cpdfio": {CPDFIO_2619: "2.6.19", CPDFIO_SET_PAGE_DIRTY: "set_page_dirty"},
+}
+
+
+def _label(field, value):
+    return _LABELS.get(field, {}).get(value, str(value).lower())
 
 
 _WB = ("writeback-set-again", "page-reuse")

@@ -128,7 +128,7 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     """
     import numpy as np
 
-    from pagecore.report.core import fmt_slope
+    from pagecore.report.formats import fmt_slope
 
     plt = _plt()
     # one panel a row, legend beside it: with every variant the legend would hide the data

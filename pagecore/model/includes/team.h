@@ -244,6 +244,69 @@ static void pc_pin_end(struct pc_pin *pin)
     pin->on = 0;
 }
 
+/*
+ * The harness may pin the timed (calling) thread to one CPU, so that each
+ * value comes from a known CPU (pc_pin_cpu).  The threads a loop starts
+ * beside it (a waiter, a team) must not inherit that one-CPU mask: they
+ * start from the mask the process had before the pin, less the pinned CPU
+ * where that leaves any, so a waker and its wakee still run on two CPUs.
+ */
+static int pc_pinned_cpu = -1;
+static cpu_set_t pc_unpinned_mask;
+
+static int pc_pin_cpu(int cpu)
+{
+    cpu_set_t one, cur;
+
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+        return -1;
+    if (pc_pinned_cpu < 0) {
+        if (pthread_getaffinity_np(pthread_self(), sizeof(cur), &cur) != 0)
+            return -1;
+        if (!CPU_ISSET(cpu, &cur))
+            return -1;
+    } else if (!CPU_ISSET(cpu, &pc_unpinned_mask)) {
+        return -1;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (pthread_setaffinity_np(pthread_self(), sizeof(one), &one) != 0)
+        return -1;
+    if (pc_pinned_cpu < 0)
+        pc_unpinned_mask = cur;
+    pc_pinned_cpu = cpu;
+    return 0;
+}
+
+static int pc_unpin_cpu(void)
+{
+    if (pc_pinned_cpu < 0)
+        return 0;
+    if (pthread_setaffinity_np(pthread_self(), sizeof(pc_unpinned_mask),
+                               &pc_unpinned_mask) != 0)
+        return -1;
+    pc_pinned_cpu = -1;
+    return 0;
+}
+
+/* In a thread started beside the timed one: leave the timed thread's CPU. */
+static void pc_leave_pinned_cpu(int keep_it)
+{
+    cpu_set_t set;
+
+    if (pc_pinned_cpu < 0)
+        return;
+    set = pc_unpinned_mask;
+    if (!keep_it && CPU_COUNT(&set) > 1)
+        CPU_CLR(pc_pinned_cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static inline int pc_current_cpu(void)
+{
+    return sched_getcpu();
+}
+
 /* The watchdog's way out, as abort_all(): every sleeper gives up.  What
    each task was doing goes to stderr first: a hang is a finding. */
 static void pc_abort_everyone(void)
@@ -267,6 +330,88 @@ static void pc_abort_everyone(void)
     for (i = 0; i < PC_MAX_TASKS; i++)
         if (__atomic_load_n(&pc_tasks[i].in_use, __ATOMIC_ACQUIRE))
             wake_up_state(&pc_tasks[i], TASK_NORMAL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Placement: a seeded generator, and lines evicted from the caches    */
+/* ------------------------------------------------------------------ */
+
+/* splitmix64: the seeded, reproducible choices of where things go. */
+static inline uint64_t pc_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/*
+ * A colliding wait-queue entry lives on another sleeping task's stack, and
+ * the waker usually finds it in no cache of its own.  Cold mode evicts
+ * each entry's line before the timed wake: clflush on x86-64 (from every
+ * level, then an mfence so the flushes are done before the clock starts);
+ * elsewhere, a walk over a buffer twice the size of the last-level cache,
+ * which pushes out everything else too (slower, and cruder).
+ */
+#ifdef __x86_64__
+#define PC_EVICT_BY_CLFLUSH 1
+static inline void pc_evict_line(const void *p)
+{
+    __asm__ __volatile__("clflush %0" : "+m"(*(volatile char *)p));
+}
+
+static inline void pc_evict_done(void)
+{
+    __asm__ __volatile__("mfence" ::: "memory");
+}
+#else
+#define PC_EVICT_BY_CLFLUSH 0
+static volatile unsigned char *pc_evict_buf;
+static size_t pc_evict_bytes;
+
+static inline void pc_evict_line(const void *p)
+{
+    (void)p;
+}
+
+static void pc_evict_done(void)
+{
+    size_t i;
+    unsigned sum = 0;
+
+    if (!pc_evict_buf) {
+        long llc = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+        llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+        if (llc <= 0)
+            llc = 32L << 20;
+        pc_evict_bytes = 2 * (size_t)llc;
+        pc_evict_buf = calloc(1, pc_evict_bytes);
+        if (!pc_evict_buf)
+            return;
+    }
+    for (i = 0; i < pc_evict_bytes; i += 64)
+        sum += pc_evict_buf[i]++;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    (void)sum;
+}
+#endif
+
+/*
+ * The scheduler's view of another thread, for loops whose helper sleeps
+ * on a futex word of its own (not a task_struct): 'S' once asleep.
+ */
+static int pc_wait_thread_sleeps(int tid, int64_t timeout_ns)
+{
+    int64_t end = pc_clock_ns() + timeout_ns;
+
+    while (pc_thread_state(tid) == 'R') {
+        if (pc_clock_ns() > end || READ_ONCE(pc_abort))
+            return 0;
+        sched_yield();
+    }
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -308,6 +453,8 @@ static void *pc_team_thread(void *p)
     struct pc_pin pin;
 
     snprintf(name, sizeof(name), "bench-%d", m->idx);
+    /* a team spreads over every CPU, the timed thread's included */
+    pc_leave_pinned_cpu(1);
     if (t->pin)
         pc_pin_begin(&pin, m->idx);
     pc_task_attach(name);
@@ -410,6 +557,7 @@ struct pc_helper {
 static void *pc_helper_thread(void *p)
 {
     struct pc_helper *h = p;
+    pc_leave_pinned_cpu(0);
     pc_task_attach("bench-waiter");
     h->fn(h->arg);
     pc_task_detach();

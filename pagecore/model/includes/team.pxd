@@ -1,7 +1,7 @@
 # Cython twin of team.h: the clock, counted regions, the thread team and the
 # helper thread that the timed loops of _loops.pxi run on.
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from includes.atomic cimport task_struct
 
 
@@ -26,6 +26,16 @@ cdef extern from "includes/team.h" nogil:
         int on
     int pc_pin_begin(pc_pin *pin, int which)
     void pc_pin_end(pc_pin *pin)
+    int pc_pinned_cpu
+    int pc_pin_cpu(int cpu)
+    int pc_unpin_cpu()
+    int pc_current_cpu()
+
+    uint64_t pc_splitmix64(uint64_t *state)
+    const int PC_EVICT_BY_CLFLUSH
+    void pc_evict_line(const void *p)
+    void pc_evict_done()
+    int pc_wait_thread_sleeps(int tid, int64_t timeout_ns)
 
     ctypedef void (*pc_team_body)(void *arg, int idx, long loops) noexcept nogil
     int PC_TEAM_MAX

@@ -44,9 +44,9 @@ def _registrars():
     yield _register_variants
     import importlib
 
-    for mod, fn in (("pagecore.verify.matrix", "register"),
-                    ("pagecore.benchmark.run", "register"),
-                    ("pagecore.report.core", "register")):
+    for mod, fn in (("pagecore.cli.verify", "register"),
+                    ("pagecore.cli.bench", "register"),
+                    ("pagecore.cli.report", "register")):
         try:
             m = importlib.import_module(mod)
         except ImportError as e:

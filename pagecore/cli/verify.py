@@ -1,0 +1,131 @@
+"""`pagecore verify`: the command line over pagecore.verify."""
+
+import math
+import os
+import sys
+import time
+
+from pagecore._errors import PagecoreError
+from pagecore.model.variants import VARIANTS
+from pagecore.verify import matrix
+from pagecore.verify.matrix import MODES, SCENARIOS
+
+
+def register(sub):
+    from pagecore.verify.replay import STEP
+    from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
+
+    p = sub.add_parser(
+        "verify", help="replay or stress the three races against each variant",
+        description=matrix.__doc__.split("\n\n")[0] + " Exit 0 when it ran, whatever it found; "
+        "2 on bad input.")
+    p.add_argument("--variant", action="extend", nargs="+", metavar="V",
+                   help="variants to verify (default: all; see `pagecore variants`)")
+    p.add_argument("--scenario", action="extend", nargs="+", metavar="S",
+                   help="scenarios: %s (default: each that applies)" % ", ".join(SCENARIOS))
+    p.add_argument("--mode", default="replay", metavar="MODE",
+                   help="replay (scripted interleavings) or stress (random, timed); "
+                        "default replay")
+    p.add_argument("--seconds", type=float, default=2.0, metavar="N",
+                   help="stress: seconds per cell (default 2)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="stress: worker threads (default: CPUs, at least 2)")
+    p.add_argument("--widen-ns", type=int, default=WIDEN_NS, metavar="NS",
+                   help="stress: widen each race window by NS ns (default %d)" % WIDEN_NS)
+    p.add_argument("--widen-prob", type=float, default=WIDEN_PROB, metavar="P",
+                   help="stress: ... at this fraction of the passes (default %g)" % WIDEN_PROB)
+    p.add_argument("--seed", type=int, default=None, help="stress: random seed")
+    p.add_argument("--step", type=float, default=STEP, metavar="S",
+                   help="replay: seconds a step waits before it calls a task blocked "
+                        "(default %g)" % STEP)
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print the evidence of clean cells too")
+    p.set_defaults(func=cmd_verify)
+
+
+def _check_args(args):
+    if args.mode not in MODES:
+        raise PagecoreError("--mode must be replay or stress, not %r" % args.mode)
+    variants = args.variant or list(VARIANTS)
+    for v in variants:
+        if v not in VARIANTS:
+            raise PagecoreError("unknown variant %r (known: %s)" % (v, ", ".join(VARIANTS)))
+    scenarios = args.scenario or list(SCENARIOS)
+    for s in scenarios:
+        if s not in SCENARIOS:
+            raise PagecoreError("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
+    from pagecore.verify.replay import STEP_RANGE
+    from pagecore.verify.stress import check_params
+
+    check_params(args.seconds, args.threads, args.widen_ns, args.widen_prob, args.seed)
+    lo, hi = STEP_RANGE
+    if not (math.isfinite(args.step) and lo <= args.step <= hi):
+        raise PagecoreError("--step must be in %g..%g seconds (a shorter step cannot tell a "
+                            "blocked task from a running one), not %r" % (lo, hi, args.step))
+    if args.json is not None:
+        if not args.json.strip():
+            raise PagecoreError("--json needs a file name")
+        _check_writable(args.json)
+    variants = list(dict.fromkeys(variants))
+    scenarios = [s for s in SCENARIOS if s in scenarios]
+    cells, skipped = [], []
+    for v in variants:
+        for s in scenarios:
+            if s in VARIANTS[v].scenarios:
+                cells.append((v, s))
+            elif args.scenario:
+                skipped.append((v, s))
+    if not cells:
+        raise PagecoreError("no scenario applies: %s (%s)" % (
+            ", ".join(scenarios),
+            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].scenarios))
+                      for v in variants)))
+    return variants, scenarios, cells, skipped
+
+
+def _check_writable(path):
+    if os.path.isdir(path):
+        raise PagecoreError("--json %s: is a directory" % path)
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise PagecoreError("--json %s: directory %s does not exist" % (path, d))
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            raise PagecoreError("--json %s: not writable" % path)
+    elif not os.access(d, os.W_OK | os.X_OK):
+        raise PagecoreError("--json %s: directory %s is not writable" % (path, d))
+
+
+def cmd_verify(args):
+    variants, scenarios, cells, skipped = _check_args(args)
+    for v, s in skipped:
+        print("pagecore: verify: %s does not apply to %s (a %s variant): skipped"
+              % (s, v, VARIANTS[v].kind), file=sys.stderr)
+    chatty = sys.stderr.isatty() or (args.mode == "stress" and args.seconds * len(cells) > 10)
+
+    def progress(text):
+        print("verify: %s" % text, file=sys.stderr, flush=True)
+
+    from pagecore import _signals
+
+    results, stopped = [], None
+    t0 = time.monotonic()
+    try:
+        for i, (v, s) in enumerate(cells):
+            if chatty:
+                progress("[%d/%d] %s / %s (%s)" % (i + 1, len(cells), v, s, args.mode))
+            results.append(matrix.run_cell(v, s, args, progress if chatty else None))
+    except KeyboardInterrupt as e:      # SIGINT, or SIGTERM (pagecore._signals)
+        stopped = e
+    if stopped is not None:
+        print("pagecore: verify %s: %d of %d cells done%s"
+              % (_signals.name(stopped), len(results), len(cells),
+                 ", kept in %s" % args.json if args.json is not None else ""),
+              file=sys.stderr)
+    matrix.print_matrix(results, variants, scenarios, args, time.monotonic() - t0)
+    matrix.print_evidence(results, args.verbose)
+    if args.json is not None:
+        matrix.write_json(args.json, results, stopped is not None)
+    return 0 if stopped is None else _signals.exit_code(stopped)
+

@@ -1,0 +1,44 @@
+"""How numbers are written in tables and sentences."""
+
+import math
+
+
+def fmt_ns(seconds):
+    ns = seconds * 1e9
+    if abs(ns) >= 1000:
+        return f"{ns:,.0f}"
+    if abs(ns) >= 100:
+        return f"{ns:.0f}"
+    if abs(ns) >= 10:
+        return f"{ns:.1f}"
+    return f"{ns:.2f}"
+
+
+def fmt_cost(r):
+    return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%"
+
+
+def fmt_slope(b, se):
+    """A fitted slope with its standard error, to the error's first significant digit."""
+    if math.isnan(se):
+        return f"{b:.2f} ±?"
+    digits = 2 if se <= 0 else min(4, max(2, -math.floor(math.log10(se))))
+    return f"{b:.{digits}f} ±{se:.{digits}f}"
+
+
+def fmt_events(ev):
+    if ev is None:
+        return "–"
+    nz = [f"{k}={v:g}" for k, v in ev.items() if v]
+    return " ".join(nz) if nz else "none"
+
+
+def _fmt_count(v):
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def _ns(seconds):
+    return fmt_ns(seconds) + " ns"
+

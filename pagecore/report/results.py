@@ -1,0 +1,304 @@
+"""Result files: what `pagecore bench` and `pagecore verify --json` write, loaded and checked.
+
+results/<machine>/<suite>.json are pyperf suites (values in seconds per operation, benchmark
+names suite/case/variant[/k=v...]); results/<machine>/verify.json holds the verdicts.
+"""
+
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+
+from pagecore._errors import PagecoreError
+from pagecore.report.stats import _t95
+
+SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
+
+
+# floor compares pagecore's primitives with a plain C program; the dirty path has its own
+# pre-fix kernel.  The --baseline option picks the baseline of its own kind only.
+FLOOR_BASELINE = "plain-c"
+
+
+DEFAULT_BASELINE = {"writeback": "original", "dirty": "cpdfio-2.6.19"}
+
+
+@dataclass
+class Result:
+    machine: str
+    name: str
+    suite: str
+    case: str
+    variant: str
+    params: tuple          # ((key, value), ...) in name order
+    samples: tuple         # seconds per operation, one per run
+    events: dict = None    # per-operation event counts, None when not recorded
+
+    def __post_init__(self):
+        s = self.samples
+        self.n = len(s)
+        self.mean = statistics.fmean(s)
+        self.sd = statistics.stdev(s) if self.n > 1 else 0.0
+        self.se = self.sd / math.sqrt(self.n)
+        self.ci = _t95(self.n - 1) * self.se if self.n > 1 else 0.0
+
+    @property
+    def rsd(self):
+        return self.sd / self.mean if self.mean else 0.0
+
+    @property
+    def term(self):
+        """The benchmark without its variant: what a weight and a comparison row name."""
+        return _term(self.suite, self.case, self.params)
+
+    @property
+    def key(self):
+        return "/".join([self.suite, self.case] + ["{}={}".format(*kv) for kv in self.params])
+
+    def param(self, name):
+        return _num(dict(self.params).get(name))
+
+
+def _term(suite, case, params):
+    return (suite, case, frozenset(params))
+
+
+def _num(v):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return v
+
+
+@dataclass
+class Machine:
+    name: str
+    results: dict = field(default_factory=dict)   # benchmark name -> Result
+    verify: list = field(default_factory=list)    # rows of verify.json
+    meta: dict = field(default_factory=dict)
+    files: list = field(default_factory=list)
+
+    def suites(self):
+        return sorted({r.suite for r in self.results.values()}, key=_suite_order)
+
+
+class ResultSet:
+    def __init__(self):
+        self.machines = {}
+        self.notes = []
+
+    def machine(self, name):
+        if name not in self.machines:
+            self.machines[name] = Machine(name)
+        return self.machines[name]
+
+    def results(self, suite=None):
+        for m in self.machines.values():
+            for r in m.results.values():
+                if suite is None or r.suite == suite:
+                    yield r
+
+    def suites(self):
+        return sorted({r.suite for r in self.results()}, key=_suite_order)
+
+    def variants(self):
+        return _order_variants({r.variant for r in self.results()})
+
+    def verify_rows(self):
+        for m in self.machines.values():
+            for row in m.verify:
+                yield m.name, row
+
+    @property
+    def has_verify(self):
+        return any(m.verify for m in self.machines.values())
+
+
+def _suite_order(s):
+    return (SUITES.index(s) if s in SUITES else len(SUITES), s)
+
+
+def _order_variants(names):
+    from pagecore.model.variants import VARIANTS
+
+    known = list(VARIANTS)
+    return sorted(names, key=lambda v: (known.index(v) if v in known else len(known), v))
+
+
+def _variant_kind(v):
+    from pagecore.model.variants import VARIANTS
+
+    return VARIANTS[v].kind if v in VARIANTS else None
+
+
+def parse_name(name):
+    """'suite/case/variant[/k=v...]' -> (suite, case, variant, params), or None."""
+    parts = name.split("/")
+    if len(parts) < 3 or any(not p for p in parts) or any("=" in p for p in parts[:3]):
+        return None
+    params = []
+    for p in parts[3:]:
+        k, sep, v = p.partition("=")
+        if not sep or not k or not v:
+            return None
+        params.append((k, v))
+    return parts[0], parts[1], parts[2], tuple(params)
+
+
+def parse_events(text):
+    if not text:
+        return None
+    ev = {}
+    for item in str(text).split():
+        k, sep, v = item.partition("=")
+        try:
+            ev[k] = float(v)
+        except ValueError:
+            return None
+        if not sep:
+            return None
+    return ev
+
+
+def load_results(paths=None):
+    """Read result paths (results roots, machine directories, or single .json files)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not paths and not os.path.exists("results"):
+        raise PagecoreError("results: no such directory (run `tox -e bench` first, or name "
+                            "the results to report on)")
+    paths = [os.fspath(p) for p in (paths or ["results"])]
+    rs = ResultSet()
+    seen = set()
+    for p in paths:
+        for machine, f in _discover(p):
+            real = os.path.realpath(f)
+            if real not in seen:
+                seen.add(real)
+                _load_file(rs, machine, f)
+    if not any(m.results or m.verify for m in rs.machines.values()):
+        raise PagecoreError("no pagecore results in {}".format(", ".join(paths)))
+    return rs
+
+
+def _json_files(d):
+    try:
+        names = sorted(os.listdir(d))
+    except OSError as e:
+        raise PagecoreError(f"{d}: cannot read directory: {e.strerror}") from None
+    return [os.path.join(d, n) for n in names
+            if n.endswith(".json") and os.path.isfile(os.path.join(d, n))]
+
+
+def _discover(p):
+    """(machine, file) pairs under p; a machine is named by its directory."""
+    if not os.path.exists(p):
+        raise PagecoreError(f"{p}: no such file or directory")
+    if not os.path.isdir(p):
+        return [(_machine_of(p), p)]
+    found = [(_machine_of(f), f) for f in _json_files(p)]
+    for n in sorted(os.listdir(p)):
+        sub = os.path.join(p, n)
+        if os.path.isdir(sub):
+            found += [(n, f) for f in _json_files(sub)]
+    if not found:
+        raise PagecoreError(f"{p}: no result files (expected <machine>/<suite>.json)")
+    return found
+
+
+def _machine_of(path):
+    return os.path.basename(os.path.dirname(os.path.abspath(path))) or "local"
+
+
+def _read_json(path):
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise PagecoreError(f"{path}: cannot read: {e.strerror}") from None
+    if not raw.strip():
+        raise PagecoreError(f"{path}: empty file")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PagecoreError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
+        raise PagecoreError(
+            f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
+
+
+def _load_file(rs, machine, path):
+    data = _read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        _load_verify(rs.machine(machine), path, data["results"])
+    elif isinstance(data, dict) and "benchmarks" in data and "version" in data:
+        _load_suite(rs, machine, path, data)
+    else:
+        raise PagecoreError(f"{path}: neither a pyperf result file nor a pagecore verify file")
+
+
+def _load_suite(rs, machine, path, data):
+    import json
+
+    import pyperf
+
+    try:
+        suite = pyperf.BenchmarkSuite.loads(json.dumps(data))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        # what pyperf raises on a file of the right shape but wrong content
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise PagecoreError(f"{path}: not a valid pyperf result file: {why}") from None
+    m = rs.machine(machine)
+    m.files.append(path)
+    loaded = skipped = 0
+    for bench in suite.get_benchmarks():
+        name = bench.get_name()
+        parsed = parse_name(name or "")
+        if parsed is None:
+            skipped += 1
+            continue
+        runs = [r.values for r in bench.get_runs() if r.values]
+        if not runs:
+            continue
+        samples = ([statistics.fmean(v) for v in runs] if len(runs) > 1 else list(runs[0]))
+        meta = bench.get_metadata()
+        if name in m.results:
+            rs.notes.append(f"{machine}: {name} is in more than one file; the last one read "
+                            "is used")
+        m.results[name] = Result(machine, name, *parsed, samples=tuple(samples),
+                                 events=parse_events(meta.get("pagecore_events")))
+        loaded += 1
+        for k in ("hostname", "cpu_count", "cpu_model_name", "platform", "python_version"):
+            if k in meta and k not in m.meta:
+                m.meta[k] = meta[k]
+        dates = bench.get_dates()
+        if dates:
+            m.meta.setdefault("dates", []).extend(d.strftime("%Y-%m-%d") for d in dates)
+    if not loaded:
+        raise PagecoreError(f"{path}: not a pagecore result file (no benchmark is named "
+                            "suite/case/variant)")
+    if skipped:
+        rs.notes.append(
+            f"{path}: {skipped} benchmarks with names not of the form suite/case/variant "
+            "were ignored"
+        )
+
+
+def _load_verify(m, path, rows):
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise PagecoreError(f"{path}: verify result {i} is not an object")
+        for k in ("variant", "scenario"):
+            if not isinstance(row.get(k), str):
+                raise PagecoreError(f"{path}: verify result {i} has no {k!r} string")
+        if not isinstance(row.get("failures", []), list):
+            raise PagecoreError(f"{path}: verify result {i}: 'failures' must be a list")
+    m.verify.extend(rows)
+    m.files.append(path)
+
