@@ -46,9 +46,15 @@ def _kind_of_key(key):
     return "dirty" if parse_key(key)[0] == "dirty" else "writeback"
 
 
+# Weights are relative; this bound keeps weight x cost, and its square in the error, finite.
+MAX_WEIGHT = 1e6
+
+
 def _weight_value(key, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-        raise PagecoreError(f"weight for {key!r} must be a number >= 0, not {v!r}")
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or not 0 <= v <= MAX_WEIGHT):
+        raise PagecoreError(f"weight for {key!r} must be a number in 0..{MAX_WEIGHT:g}, "
+                            f"not {v!r}")
     return float(v)
 
 
@@ -85,7 +91,8 @@ def parse_weight_args(items):
         try:
             out[k] = _weight_value(k, float(v))
         except ValueError:
-            raise PagecoreError(f"--weight {item!r}: weight must be a number >= 0") from None
+            raise PagecoreError(f"--weight {item!r}: weight must be a number in "
+                                f"0..{MAX_WEIGHT:g}") from None
     return out
 
 
