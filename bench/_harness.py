@@ -221,6 +221,10 @@ class Suite:
     def run(self, cases):
         if self.args.worker is not None:
             sys.exit(_worker(self, cases))
+        # `pagecore bench` stops a suite with SIGTERM to its process group:
+        # the manager then stops its worker and keeps what finished, as on
+        # Ctrl-C (a worker just dies: its output is the manager's to drop).
+        signal.signal(signal.SIGTERM, _sigterm)
         try:
             self._manage(cases)
         except KeyboardInterrupt:
@@ -450,6 +454,11 @@ def _worker(suite, cases):
 
 
 # -- options ------------------------------------------------------------------------------
+
+def _sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: let the clean-up finish
+    raise KeyboardInterrupt
+
 
 def _positive(typ):
     def parse(text):

@@ -89,7 +89,7 @@ def bench_dir():
 def _int_list(text, what, lo, hi):
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
+    except (ValueError, OverflowError):
         raise PagecoreError("%s must be a comma-separated list of integers" % what) from None
     if not values:
         raise PagecoreError("%s must not be empty" % what)
@@ -118,16 +118,19 @@ def _plan(args):
     mode = ("smoke" if args.smoke else "fast" if args.fast else
             "rigorous" if args.rigorous else "default")
     extra = {}
-    if args.threads:
+    # given empty ('--threads ""') is bad input, not the default
+    if args.threads is not None:
         extra["contention"] = ["--threads", _int_list(args.threads, "threads", 1, 1024)]
     hc = []
-    if args.bits or mode == "fast":
-        hc += ["--bits", _int_list(args.bits or FAST_BITS, "bits", 1, 24)]
-    if args.chain or mode == "fast":
-        hc += ["--chain", _int_list(args.chain or FAST_CHAINS, "chain", 0, 1 << 20)]
+    if args.bits is not None or mode == "fast":
+        hc += ["--bits", _int_list(FAST_BITS if args.bits is None else args.bits,
+                                   "bits", 1, 24)]
+    if args.chain is not None or mode == "fast":
+        hc += ["--chain", _int_list(FAST_CHAINS if args.chain is None else args.chain,
+                                    "chain", 0, 1 << 20)]
     if hc:
         extra["hashchain"] = hc
-    if mode == "fast" and not args.threads:
+    if mode == "fast" and args.threads is None:
         n = cpu_count()
         extra["contention"] = ["--threads", ",".join(str(t) for t in sorted({1, n, 2 * n}))]
     runs = []
@@ -162,20 +165,74 @@ def _child_env():
     return env
 
 
+# How long a suite has to stop after SIGTERM before it is killed.
+STOP_GRACE = 5.0
+
+
+def bench_timeout():
+    """PAGECORE_BENCH_TIMEOUT, checked here before any child starts: the
+    suites' watchdog for one measurement, in seconds (None when unset)."""
+    text = os.environ.get("PAGECORE_BENCH_TIMEOUT")
+    if text is None or text == "":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e6:
+        raise PagecoreError("PAGECORE_BENCH_TIMEOUT must be a number of seconds in (0, 1e6), "
+                            "not %r" % text)
+    return seconds
+
+
 def _run_suite(script, out, opts, env):
-    """Run one suite; returns its exit status, or None if interrupted."""
+    """Run one suite in a process group of its own and return its exit
+    status.  Interrupted (SIGINT, SIGTERM), it stops the whole group (the
+    suite and its workers) before it re-raises."""
     cmd = [sys.executable, script, "-o", out] + opts
-    proc = subprocess.Popen(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        # The child got the same SIGINT: let it finish writing and stop.
+        _stop_group(proc)
+        raise
+
+
+def _stop_group(proc):
+    """SIGTERM to the suite's process group (the suite stops its workers and
+    keeps what finished); SIGKILL to whatever is left after STOP_GRACE."""
+    def killpg(sig):
         try:
-            proc.wait(timeout=30)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            proc.send_signal(signal.SIGKILL)
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    killpg(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while True:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            break
+        except subprocess.TimeoutExpired:
+            killpg(signal.SIGKILL)
             proc.wait()
-        return None
+            break
+        except KeyboardInterrupt:
+            continue        # a second Ctrl-C: the group is being stopped already
+    killpg(signal.SIGKILL)  # a worker the suite did not wait for
+
+
+def _remove_partial(mdir):
+    """The *.json.tmp files a stopped suite left half written."""
+    removed = []
+    for f in sorted(os.listdir(mdir)):
+        if f.endswith(".json.tmp"):
+            try:
+                os.remove(os.path.join(mdir, f))
+                removed.append(f)
+            except OSError:
+                pass
+    return removed
 
 
 def cmd_bench(args):
@@ -187,7 +244,10 @@ def cmd_bench(args):
         lines, ok = check_bars(mdir)
         print("\n".join(lines))
         return 0 if ok else 1
+    from pagecore import _signals
+
     mode, runs = _plan(args)
+    bench_timeout()
     scripts = bench_dir()
     machine = machine_name(args.machine)
     mdir = os.path.join(args.output, machine)
@@ -203,8 +263,9 @@ def cmd_bench(args):
               flush=True)
     t_all = time.monotonic()
     if mode != "smoke" and not args.no_verify:
-        if not _verify(mdir, mode, args.variant):
-            return 130
+        stopped = _verify(mdir, mode, args.variant)
+        if stopped is not None:
+            return _signals.exit_code(stopped)
     done, failed = [], []
     for k, (suite, opts) in enumerate(runs, 1):
         out = os.path.join(mdir, suite + ".json")
@@ -212,14 +273,17 @@ def cmd_bench(args):
             os.remove(out)      # pyperf refuses to overwrite; this run replaces it
         print("== %s (%d/%d)" % (suite, k, len(runs)), flush=True)
         t0 = time.monotonic()
-        rc = _run_suite(os.path.join(scripts, suite + ".py"), out, opts, env)
-        if rc is None:
+        try:
+            rc = _run_suite(os.path.join(scripts, suite + ".py"), out, opts, env)
+        except KeyboardInterrupt as e:      # SIGINT, or SIGTERM (pagecore._signals)
+            removed = _remove_partial(mdir)
             kept = [f for f in done + [suite]
                     if os.path.exists(os.path.join(mdir, f + ".json"))]
-            print("pagecore: interrupted during %s; kept %s in %s/" %
-                  (suite, ", ".join(f + ".json" for f in kept) or "nothing", mdir),
+            print("pagecore: bench %s during %s: its processes stopped; kept %s in %s/%s"
+                  % (_signals.name(e), suite, ", ".join(f + ".json" for f in kept) or "nothing",
+                     mdir, "; removed partial " + ", ".join(removed) if removed else ""),
                   file=sys.stderr, flush=True)
-            return 130
+            return _signals.exit_code(e)
         took = time.monotonic() - t0
         if rc == 0:
             done.append(suite)
@@ -245,10 +309,12 @@ def cmd_bench(args):
 
 
 def _verify(mdir, mode, variants):
-    """Replay and stress every cell into mdir/verify.json; False if interrupted
-    (what finished is written all the same)."""
+    """Replay and stress every cell into mdir/verify.json; the interruption
+    (SIGINT, SIGTERM) that stopped it, else None (what finished is written
+    all the same)."""
     from types import SimpleNamespace
 
+    from pagecore.cli.verify import _check_args
     from pagecore.verify import matrix as _verify
     from pagecore.verify.replay import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
@@ -264,20 +330,25 @@ def _verify(mdir, mode, variants):
                                 seconds=VERIFY_STRESS_SECONDS[mode], threads=None,
                                 widen_ns=WIDEN_NS, widen_prob=WIDEN_PROB, seed=None,
                                 step=STEP, json=None, verbose=False)
-            _, _, cells, _ = _verify._check_args(a)
+            _, _, cells, _ = _check_args(a)
             for i, (v, sc) in enumerate(cells, 1):
                 print("   %s [%d/%d] %s / %s" % (m, i, len(cells), v, sc), flush=True)
                 results.append(_verify.run_cell(v, sc, a))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        from pagecore import _signals
+
         _verify.write_json(path, results, interrupted=True)
-        print("pagecore: interrupted during verify; kept %d cell(s) in %s"
-              % (len(results), path), file=sys.stderr, flush=True)
-        return False
+        print("pagecore: bench %s during verify; kept %d cell(s) in %s"
+              % (_signals.name(e), len(results), path), file=sys.stderr, flush=True)
+        return e
     _verify.write_json(path, results)
     racy = sorted({r["variant"] for r in results if r["failures"]})
-    print("== verify done in %.0f s: racy: %s" % (time.monotonic() - t0,
-                                                   ", ".join(racy) or "none"), flush=True)
-    return True
+    unsure = sorted({r["variant"] for r in results
+                     if r.get("inconclusive") and r["variant"] not in racy})
+    print("== verify done in %.0f s: racy: %s%s" % (
+        time.monotonic() - t0, ", ".join(racy) or "none",
+        "; inconclusive: " + ", ".join(unsure) if unsure else ""), flush=True)
+    return None
 
 
 def _report(mdir):
@@ -305,12 +376,23 @@ BAR_EWB_RATIO = 2.0
 
 
 def _load(mdir, suite):
+    import json
+
     import pyperf
+
+    from pagecore.report.results import read_json
 
     path = os.path.join(mdir, suite + ".json")
     if not os.path.exists(path):
         return None
-    return {b.get_name(): b for b in pyperf.BenchmarkSuite.load(path)}
+    data = read_json(path)      # a regular file of valid JSON, or one line and exit 2
+    try:
+        loaded = pyperf.BenchmarkSuite.loads(json.dumps(data))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+            RecursionError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise PagecoreError("%s: not a valid pyperf result file: %s" % (path, why)) from None
+    return {b.get_name(): b for b in loaded}
 
 
 def _ns(b):
