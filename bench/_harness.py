@@ -252,7 +252,9 @@ class Suite:
             plan.append({"case": i, "loops": loops})
         if not plan:
             raise SystemExit("%s: every case failed" % self.name)
-        metadata = pyperf._collect_metadata.collect_metadata(process=False)
+        from pyperf._collect_metadata import collect_metadata
+
+        metadata = collect_metadata(process=False)
         metadata["pagecore_suite"] = self.name
         runs = {}       # benchmark name -> [pyperf.Run]
         nproc = self.args.processes

@@ -51,21 +51,23 @@ def load(cwd, suite):
 
 
 def expected_names():
-    floor = ["floor/%s/%s" % (c, col) for c in ("empty_loop", "locked_rmw", "cmpxchg",
-                                                 "spinlock", "wake_no_waiter",
-                                                 "cacheline_bounce")
-             for col in ("pagecore", "plain-c")]
+    plain = ("empty_loop", "locked_rmw", "cmpxchg", "spinlock", "wake_no_waiter",
+             "cacheline_bounce")
+    floor = ["floor/%s/%s" % (c, col) for c in plain for col in ("pagecore", "plain-c")]
+    floor.append("floor/wake_sleeping_thread/pagecore")
     if (os.cpu_count() or 1) < 2:
-        floor = [n for n in floor if "cacheline_bounce" not in n]
+        floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (
-        "end_page_writeback_no_waiters", "end_page_writeback_one_waiter",
-        "wait_on_page_writeback_clear", "writeback_cycle", "unlock_page_no_waiters",
-        "unlock_page_waiters") for v in WB]
+        "end_page_writeback_no_waiters", "end_page_writeback_queued_waiter",
+        "end_page_writeback_one_waiter", "wait_on_page_writeback_clear", "writeback_cycle",
+        "unlock_page_no_waiters", "unlock_page_queued_waiter", "unlock_page_waiters")
+        for v in WB]
     cont = ["contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n)
             for s in ("shared", "distinct") for v in WB for n in (1, 2)]
-    hc = ["hashchain/end_page_writeback/%s/bits=8/chain=%d" % (v, n)
-          for v in WB for n in (0, 65)]
-    hc += ["hashchain/ipages_hold/wake-under-i_pages/bits=8/chain=%d" % n for n in (0, 65)]
+    hc = ["hashchain/end_page_writeback/%s/bits=8/chain=%d/entries=%s" % (v, n, e)
+          for v in WB for n in (0, 65) for e in ("warm", "cold")]
+    hc += ["hashchain/ipages_hold/wake-under-i_pages/bits=8/chain=%d/entries=%s" % (n, e)
+           for n in (0, 65) for e in ("warm", "cold")]
     dirty = ["dirty/cpdfio_writepage/%s/state=%s" % (v, s) for v in DIRTY
              for s in ("unmapped", "mapped_clean", "mapped_dirty")]
     return {"floor": floor, "hotpath": hot, "contention": cont, "hashchain": hc,
@@ -88,6 +90,13 @@ def test_suite_file(smoke, suite):
         assert all(float(v) >= 0 for v in events.values())
         assert b.get_nvalue() == 1
         assert b.get_unit() == "second"
+        # every run is a worker process that says where and what it measured
+        (run,) = b.get_runs()
+        rmeta = run.get_metadata()
+        assert rmeta["pagecore_worker"] == 0
+        assert rmeta["pagecore_impl"]
+        assert len(rmeta["pagecore_cpus"].split()) == 1
+        assert float(rmeta["pagecore_sentinel_ns"]) > 0
 
 
 def test_events_stored_are_the_sources(smoke):
@@ -101,7 +110,7 @@ def test_events_stored_are_the_sources(smoke):
 
 def test_progress_bars_and_report(smoke):
     cwd, out = smoke
-    assert "[hotpath 1/18] hotpath/" in out
+    assert "[hotpath] process 1/1" in out
     for suite in ("floor", "hotpath", "contention", "hashchain", "dirty"):
         assert "== %s done" % suite in out
     assert "performance bars" in out
@@ -120,8 +129,23 @@ def test_check(smoke):
     cwd, _ = smoke
     res = pagecore("bench", "--check", "-o", "results", "--machine", "ci", cwd=cwd)
     assert "1. floor locked_rmw" in res.stdout
-    assert ("3. hotpath/end_page_writeback_no_waiters/original -> "
-            "hotpath/end_page_writeback_no_waiters/get-put") in res.stdout
+    assert ("3. hotpath/end_page_writeback_no_waiters/original -> get-put "
+            "(events atomic_rmw+2)") in res.stdout
+    assert "4. A/A hotpath, identical source" in res.stdout
+
+
+def test_identical_source_is_labelled_alike(smoke):
+    cwd, _ = smoke
+    hot = load(cwd, "hotpath")
+
+    def impl(case, v):
+        return hot["hotpath/%s/%s" % (case, v)].get_metadata()["pagecore_impl"]
+
+    # the same end of writeback, and a test of a clear bit identical everywhere
+    assert impl("end_page_writeback_no_waiters", "original") != impl(
+        "end_page_writeback_no_waiters", "get-put")
+    assert len({impl("wait_on_page_writeback_clear", v) for v in WB}) == 1
+    assert len({impl("unlock_page_no_waiters", v) for v in WB}) == 1
 
 
 @pytest.mark.parametrize("args, message", [

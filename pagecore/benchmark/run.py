@@ -6,14 +6,13 @@ BenchmarkSuite per file; `python -m pyperf compare_to` reads them).  A mode
 picks pyperf's processes, values and time per value for each suite:
 
 - default: sized to finish within 10 minutes on a 2-core machine, the build
-  included; variants that differ by one atomic on a path still come out
-  significantly different;
-- --fast: one process per benchmark and fewer sweep points, for a look in
-  about 3 minutes;
-- --rigorous: pyperf's --rigorous (twice the processes) and longer values,
-  for publication; hours;
-- --smoke: pyperf's --debug-single-value, one loop per value: the tests
-  use it to prove that every suite runs.
+  included; variants that differ by two atomics on a path come out
+  significantly different, and variants with identical source the same;
+- --fast: a few processes and fewer sweep points, for a look in about
+  3 minutes;
+- --rigorous: 40 processes and longer values, for publication;
+- --smoke: one process, one value of one loop per benchmark: the tests use
+  it to prove that every suite runs.
 
 Before the suites it runs `pagecore verify` in both modes over the same
 variants into results/<machine>/verify.json, because the report ranks only
@@ -29,7 +28,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 from pagecore._errors import PagecoreError
@@ -39,20 +37,25 @@ SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
 VARIANT_KIND = {"floor": None, "hotpath": "writeback", "contention": "writeback",
                 "hashchain": "writeback", "dirty": "dirty"}
 
-# mode -> suite -> pyperf (processes, values, warmups, min_time)
+# mode -> suite -> (worker processes, rounds per process, warm-up rounds, seconds per value).
+# Every process measures every variant of every case (bench/_harness.py), so processes are
+# the samples of the paired comparisons: 20 by default, as pyperf; the suites with the most
+# cases take fewer to keep the default within 10 minutes on 2 cores with the build.
 PLANS = {
-    "fast": {s: (1, 2, 1, 0.02) for s in SUITES},
-    "default": {"floor": (3, 3, 1, 0.05), "hotpath": (2, 3, 1, 0.05),
-                "contention": (1, 3, 1, 0.05), "hashchain": (1, 3, 1, 0.03),
-                "dirty": (2, 3, 1, 0.05)},
-    "rigorous": {s: (None, 3, 1, 0.1) for s in SUITES},
+    "fast": {"floor": (6, 2, 1, 0.002), "hotpath": (6, 2, 1, 0.002),
+             "contention": (4, 2, 1, 0.003), "hashchain": (4, 2, 0, 0.002),
+             "dirty": (4, 2, 1, 0.002)},
+    "default": {"floor": (20, 3, 1, 0.003), "hotpath": (20, 3, 1, 0.003),
+                "contention": (8, 3, 1, 0.005), "hashchain": (8, 2, 1, 0.003),
+                "dirty": (20, 3, 1, 0.003)},
+    "rigorous": {s: (40, 5, 1, 0.01) for s in SUITES},
 }
 
 # mode -> seconds of stress per verify cell (replay always runs whole)
 VERIFY_STRESS_SECONDS = {"fast": 0.5, "default": 2.0, "rigorous": 10.0}
 
 # --fast measures fewer points of the sweeps
-FAST_CHAINS = "0,4,64,65,1024"
+FAST_CHAINS = "0,4,63,64,256"
 FAST_BITS = "8"
 
 # What a suite child's exit status means beyond 0 (see bench/_harness.py).
@@ -139,12 +142,11 @@ def _plan(args):
         if kind and not chosen[kind]:
             continue        # --variant named none of this suite's kind
         if mode == "smoke":
-            cmd = ["--quiet", "--debug-single-value"]
+            cmd = ["--quiet", "--smoke"]
         else:
             procs, values, warmups, min_time = PLANS[mode][s]
-            cmd = ["--quiet", "--values", str(values), "--warmups", str(warmups),
-                   "--min-time", str(min_time)]
-            cmd += ["--rigorous"] if procs is None else ["--processes", str(procs)]
+            cmd = ["--processes", str(procs), "--values", str(values), "--warmups",
+                   str(warmups), "--min-time", str(min_time)]
         if kind:
             cmd += ["--variant", ",".join(chosen[kind])]
         runs.append((s, cmd + extra.get(s, [])))
@@ -373,57 +375,18 @@ def _report(mdir):
 
 BAR_RMW_RATIO = 1.3
 BAR_EWB_RATIO = 2.0
+# pairs that differ by atomic RMWs on one path: each must come out significantly slower
+RMW_PAIRS = (("hotpath/end_page_writeback_no_waiters", "original", "get-put"),
+             ("hotpath/end_page_writeback_queued_waiter", "original", "get-put"))
+# a value whose sentinel ran this much slower than its process's median sentinel was taken
+# while its CPU was slowed
+SENTINEL_SLOW = 1.25
 
 
-def _load(mdir, suite):
-    import json
-
-    import pyperf
-
-    from pagecore.report.results import read_json
-
-    path = os.path.join(mdir, suite + ".json")
-    if not os.path.exists(path):
-        return None
-    data = read_json(path)      # a regular file of valid JSON, or one line and exit 2
-    try:
-        loaded = pyperf.BenchmarkSuite.loads(json.dumps(data))
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
-            RecursionError) as e:
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise PagecoreError("%s: not a valid pyperf result file: %s" % (path, why)) from None
-    return {b.get_name(): b for b in loaded}
-
-
-def _ns(b):
-    # the median: one value caught by the host's noise moves it least
-    return b.median() * 1e9
-
-
-def _events(b):
-    text = b.get_metadata().get("pagecore_events", "")
-    return dict((k, float(v)) for k, _, v in (x.partition("=") for x in text.split()))
-
-
-def compare_to(a, b, name):
-    """Run `python -m pyperf compare_to -v` on two benchmarks (renamed alike)
-    and return its verdict line and whether it says significant."""
-    import pyperf
-
-    with tempfile.TemporaryDirectory(prefix="pagecore-cmp-") as tmp:
-        files = []
-        for label, bench in (("a", a), ("b", b)):
-            bench = pyperf.Benchmark(bench.get_runs())
-            bench.update_metadata({"name": name})
-            path = os.path.join(tmp, "%s-%s.json" % (label, name.replace("/", "_")))
-            pyperf.BenchmarkSuite([bench]).dump(path)
-            files.append(path)
-        res = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", "-v"] + files,
-                             capture_output=True, text=True)
-    text = (res.stdout + res.stderr).strip()
-    verdict = next((ln.strip() for ln in text.splitlines()
-                    if "significant" in ln.lower()), text.splitlines()[-1] if text else "")
-    return verdict, verdict.startswith("Significant")
+def _median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if n else float("nan")
 
 
 def _diff(ea, eb):
@@ -432,91 +395,135 @@ def _diff(ea, eb):
 
 
 def check_bars(mdir):
-    """The three performance bars from one results directory: lines to
-    print, and whether all measured bars pass."""
-    floor, hot = _load(mdir, "floor"), _load(mdir, "hotpath")
-    lines = ["performance bars (%s; medians, ns per operation):" % mdir]
+    """The performance bars and the A/A checks from one results directory: lines to print,
+    and whether all measured bars pass."""
+    from pagecore.report.checks import AA_SPREAD, AA_SPREAD_NS, aa_groups
+    from pagecore.report.results import load_results
+    from pagecore.report.stats import change
+
+    lines = ["performance bars (%s; ns per operation):" % mdir]
+    try:
+        rs = load_results([os.path.join(mdir, s + ".json") for s in SUITES
+                           if os.path.isfile(os.path.join(mdir, s + ".json"))])
+    except PagecoreError as e:
+        raise PagecoreError("bench --check: %s" % e) from None
+    res = {r.name: r for r in rs.results()}
     ok = True
-    if not floor and not hot:
-        return lines + ["  no floor.json or hotpath.json here: run pagecore bench first"], False
+
+    def ns(r):
+        return r.mean * 1e9
 
     # 1. the harness adds nothing to a locked RMW
-    pc = floor and floor.get("floor/locked_rmw/pagecore")
-    cc = floor and floor.get("floor/locked_rmw/plain-c")
+    pc, cc = res.get("floor/locked_rmw/pagecore"), res.get("floor/locked_rmw/plain-c")
     if pc and cc:
-        r = _ns(pc) / _ns(cc)
+        r = ns(pc) / ns(cc)
         ok &= r <= BAR_RMW_RATIO
         lines.append("  1. floor locked_rmw: pagecore %.2f ns, plain C %.2f ns: %.2fx "
-                     "(bar <= %.1fx) %s" % (_ns(pc), _ns(cc), r, BAR_RMW_RATIO,
+                     "(bar <= %.1fx) %s" % (ns(pc), ns(cc), r, BAR_RMW_RATIO,
                                             "PASS" if r <= BAR_RMW_RATIO else "FAIL"))
     else:
         lines.append("  1. floor locked_rmw: not measured (floor suite, both columns)")
 
     # 2. end_page_writeback (original, no waiters) against its primitives:
-    # test_clear_page_writeback's i_pages spin_lock/unlock and
-    # TestClearPageWriteback's locked RMW; the PageReclaim, mapping and
-    # PageWaiters reads and smp_mb__after_atomic (a compiler barrier on
-    # x86) are plain loads, taken as free.
-    ewb = hot and hot.get("hotpath/end_page_writeback_no_waiters/original")
-    col = "plain-c" if floor and floor.get("floor/spinlock/plain-c") else "pagecore"
-    sp = floor and floor.get("floor/spinlock/" + col)
-    rmw = floor and floor.get("floor/locked_rmw/" + col)
+    # test_clear_page_writeback's i_pages spin_lock/unlock and TestClearPageWriteback's
+    # locked RMW; the PageReclaim, mapping and PageWaiters reads and smp_mb__after_atomic
+    # (a compiler barrier on x86) are plain loads, taken as free.
+    ewb = res.get("hotpath/end_page_writeback_no_waiters/original")
+    col = "plain-c" if res.get("floor/spinlock/plain-c") else "pagecore"
+    sp, rmw = res.get("floor/spinlock/" + col), res.get("floor/locked_rmw/" + col)
     if ewb and sp and rmw:
-        prim = _ns(sp) + _ns(rmw)
-        r = _ns(ewb) / prim
+        prim = ns(sp) + ns(rmw)
+        r = ns(ewb) / prim
         ok &= r <= BAR_EWB_RATIO
         lines.append("  2. end_page_writeback, original, no waiters: %.2f ns; its primitives "
                      "(spinlock %.2f + locked RMW %.2f ns, %s floor) %.2f ns: %.2fx "
-                     "(bar <= %.1fx) %s; events %s" % (
-                         _ns(ewb), _ns(sp), _ns(rmw), col, prim, r, BAR_EWB_RATIO,
-                         "PASS" if r <= BAR_EWB_RATIO else "FAIL",
-                         ewb.get_metadata().get("pagecore_events")))
+                     "(bar <= %.1fx) %s" % (ns(ewb), ns(sp), ns(rmw), col, prim, r,
+                                             BAR_EWB_RATIO,
+                                             "PASS" if r <= BAR_EWB_RATIO else "FAIL"))
     else:
         lines.append("  2. end_page_writeback vs primitives: not measured "
                      "(hotpath original + floor)")
 
-    # 3. a difference of atomic RMWs on one path, through compare_to
-    pairs = []
-    if hot:
-        pairs.append(("hotpath/end_page_writeback_no_waiters/original",
-                      "hotpath/end_page_writeback_no_waiters/get-put", hot))
-    if floor:
-        pairs.append(("floor/empty_loop/pagecore", "floor/locked_rmw/pagecore", floor))
-    shown = False
-    for na, nb, src in pairs:
-        a, b = src.get(na), src.get(nb)
+    # 3. differences of atomic RMWs, paired per worker process
+    pairs = [("%s/%s" % (k, a), "%s/%s" % (k, b)) for k, a, b in RMW_PAIRS]
+    pairs.append(("floor/empty_loop/pagecore", "floor/locked_rmw/pagecore"))
+    for na, nb in pairs:
+        a, b = res.get(na), res.get(nb)
         if not (a and b):
+            lines.append("  3. %s -> %s: not measured" % (na, nb.rsplit("/", 1)[1]))
             continue
-        shown = True
-        d = _diff(_events(a), _events(b))
-        verdict, sig = compare_to(a, b, na.rsplit("/", 1)[0].replace("/", "-"))
-        ok &= sig
-        few = min(a.get_nvalue(), b.get_nvalue())
-        lines.append("  3. %s -> %s (events %s): %.2f -> %.2f ns: %s %s%s" % (
-            na, nb, " ".join("%s%+g" % kv for kv in d.items()) or "equal",
-            _ns(a), _ns(b), verdict, "PASS" if sig else "FAIL",
-            "" if sig or few >= 6 else " (%d values each: the bar is for the default "
-                                       "mode)" % few))
-    if not shown:
-        lines.append("  3. compare_to: not measured (hotpath original + get-put, or floor)")
-    if hot:
-        lines.append("     variant pairs whose events differ by exactly one atomic RMW on a "
-                     "hotpath case: %s" % (", ".join(_one_rmw_pairs(hot)) or "none modelled"))
+        d = _diff(a.events or {}, b.events or {})
+        ch = change(a, b)
+        good = bool(ch.significant) and ch.pct > 0
+        ok &= good
+        # the variant alone where the case is the same, else the whole name
+        shown = nb.rsplit("/", 1)[1] if na.rsplit("/", 1)[0] == nb.rsplit("/", 1)[0] else nb
+        lines.append("  3. %s -> %s (events %s): %.2f -> %.2f ns: %+.1f%% [%+.1f, %+.1f] "
+                     "%s, %s %s" % (
+                         na, shown,
+                         " ".join("%s%+g" % kv for kv in d.items()) or "equal",
+                         ns(a), ns(b), ch.pct, ch.lo, ch.hi,
+                         "paired over %d processes" % ch.n if ch.paired else "unpaired",
+                         "significant" if ch.significant else "not significant",
+                         "PASS" if good else "FAIL"))
+
+    # 4. A/A: identical source must measure the same
+    every = aa_groups(rs)
+    groups = [g for g in every if g.key.startswith("hotpath/")]
+    for suite in SUITES[2:]:
+        mine = [g for g in every if g.key.startswith(suite + "/")]
+        if mine:
+            bad = [g for g in mine if g.artefact]
+            ok &= not bad
+            lines.append("  4. A/A %s: %d of %d identical-source groups within %.0f%% or "
+                         "%.1f ns %s%s" % (suite, len(mine) - len(bad), len(mine),
+                                           AA_SPREAD * 100, AA_SPREAD_NS,
+                                           "PASS" if not bad else "FAIL",
+                                           "".join("\n     FAIL %s: %s; spread %.1f%%" % (
+                                               g.key, ", ".join(r.variant for r in g.members),
+                                               g.spread * 100) for g in bad)))
+    if groups:
+        bad = [g for g in groups if g.artefact]
+        ok &= not bad
+        lines.append("  4. A/A hotpath, identical source within %.0f%% or %.1f ns: %d of %d groups "
+                     "%s" % (AA_SPREAD * 100, AA_SPREAD_NS, len(groups) - len(bad),
+                             len(groups), "PASS" if not bad else "FAIL"))
+        for g in groups:
+            lines.append("     %s %s: %s; spread %.1f%% (%.2f ns)%s" % (
+                "FAIL" if g.artefact else "ok  ", g.key.split("/", 1)[1],
+                ", ".join("%s %.2f" % (r.variant, ns(r)) for r in g.members),
+                g.spread * 100, g.spread_ns, " ARTEFACT" if g.artefact else ""))
+    # 5. where the values were taken
+    lines += _placement_lines(mdir)
     return lines, ok
 
 
-def _one_rmw_pairs(hot):
-    by_case = {}
-    for name, b in hot.items():
-        case, variant = name.split("/")[1:3]
-        by_case.setdefault(case, []).append((variant, _events(b)))
-    out = []
-    for case, rows in sorted(by_case.items()):
-        for i, (va, ea) in enumerate(rows):
-            for vb, eb in rows[i + 1:]:
-                d = _diff(ea, eb)
-                if list(d) == ["atomic_rmw"] and abs(d["atomic_rmw"]) == 1:
-                    out.append("%s %s/%s" % (case, va, vb))
-    return out
+def _placement_lines(mdir):
+    """Values per CPU, and how many were taken while the sentinel said the CPU was slow."""
+    import pyperf
 
-
+    path = os.path.join(mdir, "hotpath.json")
+    if not os.path.isfile(path):
+        return []
+    try:
+        suite = pyperf.BenchmarkSuite.load(path)
+    except Exception:
+        return []
+    cpus, slow, total, procs = {}, 0, 0, set()
+    for b in suite.get_benchmarks():
+        for r in b.get_runs():
+            md = r.get_metadata()
+            procs.add(md.get("pagecore_worker"))
+            for c in str(md.get("pagecore_cpus", "")).split():
+                cpus[c] = cpus.get(c, 0) + 1
+            sent = [float(x) for x in str(md.get("pagecore_sentinel_ns", "")).split()]
+            if sent:
+                med = _median(sent)
+                slow += sum(1 for x in sent if x > SENTINEL_SLOW * med)
+                total += len(sent)
+    if not total:
+        return []
+    return ["  5. hotpath: %d worker processes; values per CPU: %s (-1: moved during the value); "
+            "%d of %d values taken while the sentinel ran > %.0f%% slow" % (
+                len(procs), ", ".join("cpu %s: %d" % kv for kv in sorted(cpus.items())),
+                slow, total, (SENTINEL_SLOW - 1) * 100)]

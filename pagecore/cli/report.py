@@ -6,6 +6,7 @@ from pagecore._errors import PagecoreError
 from pagecore.report.choose import (
     check_mix,
     choose,
+    choose_predicted,
     load_weights_file,
     make_mix,
     parse_weight_args,
@@ -39,6 +40,9 @@ def _cmd_report(args):
 
 
 def _cmd_choose(args):
+    import json
+    import sys
+
     from tabulate import tabulate
 
     rs = load_results(args.results)
@@ -47,26 +51,74 @@ def _cmd_choose(args):
     mix = _mix_from_args(args, rs)
     table = verdicts(rs)
     kinds = [args.kind] if args.kind else ["writeback", "dirty"]
-    printed = False
-    for kind in kinds:
-        for c in choose(rs, mix, kind, args.baseline):
-            if printed:
-                print()
-            printed = True
-            print(f"{c.machine}: {kind} variants, ranked by weighted cost "
-                  "(ns per operation of the mix)")
-            print("mix: " + ", ".join(f"{w:g} x {k}" for k, w in c.mix.items()))
-            for k, why in c.dropped:
-                print(f"  dropped from the mix: {k} ({why})")
-            if c.ranked:
-                headers, rows = ranking_table(c)
-                print(tabulate(rows, headers=headers, disable_numparse=True,
-                               colalign=("right", "left", "right", "right", "right", "left",
-                                         "right")))
-            for line in reasoning(c, table):
-                print("- " + line.replace("**", "").replace("`", ""))
-    if not printed:
+    if args.predict:
+        return _choose_predicted(args, rs, mix, kinds)
+    choices = [c for kind in kinds for c in choose(rs, mix, kind, args.baseline)]
+    if not choices:
         raise PagecoreError("no {} variants in the results".format(" or ".join(kinds)))
+    if args.json:
+        json.dump({"choices": [c.as_dict(table) for c in choices]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for i, c in enumerate(choices):
+        if i:
+            print()
+        print(f"{c.machine}: {c.kind} variants, ranked by their paired difference against "
+              f"{c.baseline_name} (ns per operation of the mix)")
+        print("mix: " + ", ".join(f"{w:g} x {k}" for k, w in c.mix.items()))
+        for k, why in c.dropped:
+            print(f"  dropped from the mix: {k} ({why})")
+        if c.ranked:
+            headers, rows = ranking_table(c)
+            print(tabulate(rows, headers=headers, disable_numparse=True,
+                           colalign=("right", "left", "right", "right", "right", "right",
+                                     "left")))
+        for line in reasoning(c, table):
+            print("- " + line.replace("**", "").replace("`", ""))
+    return 0
+
+
+def _choose_predicted(args, rs, mix, kinds):
+    import json
+    import sys
+
+    from tabulate import tabulate
+
+    floor = load_results([args.predict])
+    out = []
+    for kind in kinds:
+        try:
+            ranked, excluded, used, units = choose_predicted(rs, floor, mix, kind)
+        except PagecoreError:
+            if len(kinds) > 1:
+                continue
+            raise
+        out.append((kind, ranked, excluded, used, units))
+    if not out:
+        raise PagecoreError("no event counts in the results to predict from")
+    if args.json:
+        json.dump({"predicted": [{
+            "kind": kind, "floor": args.predict, "mix": used,
+            "unit_costs_ns": {k: v * 1e9 for k, v in units.items()},
+            "winner": ranked[0][0] if ranked else None,
+            "ranking": [{"rank": i + 1, "variant": v, "predicted_ns": cost * 1e9,
+                         "terms_ns": {k: t * 1e9 for k, t in per.items()}}
+                        for i, (v, cost, per) in enumerate(ranked)],
+            "excluded": [{"variant": v, "reason": why} for v, why in excluded]}
+            for kind, ranked, excluded, used, units in out]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for kind, ranked, excluded, used, units in out:
+        print(f"{kind} variants, predicted from {args.predict}: Σ events × that machine's "
+              "unit costs (ns per operation of the mix)")
+        print("unit costs: " + ", ".join(f"{k} {v * 1e9:.2f} ns" for k, v in units.items()))
+        print(tabulate([[i + 1, v, "%.2f" % (cost * 1e9)]
+                        + ["%.2f" % (per[k] * 1e9) for k in used]
+                        for i, (v, cost, per) in enumerate(ranked)],
+                       headers=["rank", "variant", "predicted"] + list(used),
+                       disable_numparse=True))
+        for v, why in excluded:
+            print(f"- {v} is excluded: {why}.")
     return 0
 
 
@@ -125,6 +177,13 @@ def register(sub):
                    help="rank only this kind of variant (default: both)")
     p.add_argument("--baseline", default=None, metavar="VARIANT",
                    help="variant each fix's cost is set against (default: the pre-fix kernel)")
+    p.add_argument("--json", action="store_true",
+                   help="the answer as JSON: winner (null on a tie), tie, ranking, gaps with "
+                        "their 95%% intervals, excluded variants with their failures")
+    p.add_argument("--predict", metavar="FLOOR", default=None,
+                   help="rank by cost predicted from another machine's floor suite (its "
+                        "floor.json or results directory): events counted here × its unit "
+                        "costs")
     _add_mix_args(p)
     p.set_defaults(func=_cmd_choose)
 

@@ -2,6 +2,7 @@
 # integers (their index in the pool); every call that can sleep or spin
 # releases the GIL, so Python threads driving the model race for real.
 
+import operator
 import os
 
 from pagecore._errors import PagecoreError
@@ -55,17 +56,27 @@ cdef int _rp(name) except -1:
 
 
 cdef void *_placed(void **base, size_t size, size_t align, uint64_t *rng) noexcept nogil:
-    # Without a seed (rng NULL), as before: aligned to @align, offset 0.
-    cdef size_t off = 0
-    if rng != NULL:
-        off = (pc_splitmix64(rng) % 64) * 64
-        align = 4096
+    # Without a seed (rng NULL), as before: calloc() (lazily zeroed pages,
+    # however large the wait table), or aligned to @align and cleared.
+    # With one: a page-aligned start, a seeded number of lines into it.
+    cdef size_t off
+    cdef uintptr_t start
     base[0] = NULL
-    if posix_memalign(base, align, size + (4096 if rng != NULL else 0)) != 0:
-        base[0] = NULL
+    if rng == NULL:
+        if align <= 16:
+            base[0] = calloc(1, size)
+            return base[0]
+        if posix_memalign(base, align, size) != 0:
+            base[0] = NULL
+            return NULL
+        memset(base[0], 0, size)
+        return base[0]
+    off = (pc_splitmix64(rng) % 64) * 64
+    base[0] = calloc(1, size + 2 * 4096)
+    if base[0] == NULL:
         return NULL
-    memset(base[0], 0, size + (4096 if rng != NULL else 0))
-    return <char *>base[0] + off
+    start = (<uintptr_t>base[0] + 4095) & ~(<uintptr_t>4095)
+    return <void *>(start + off)
 
 
 def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
@@ -88,8 +99,8 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     v = get_variant(variant)
     if placement_seed is not None:
         try:
-            seed = int(placement_seed)
-        except (TypeError, ValueError):
+            seed = operator.index(placement_seed)
+        except TypeError:
             raise PagecoreError("placement_seed must be an integer") from None
         if seed < 0:
             raise PagecoreError("placement_seed must be >= 0")
@@ -115,10 +126,10 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     mappings = NULL
     pool_base = table_base = mappings_base = NULL
     page_wait_table = <wait_queue_head *>_placed(
-        &table_base, (1 << table_bits) * sizeof(wait_queue_head), 64, prng)
+        &table_base, (1 << table_bits) * sizeof(wait_queue_head), 16, prng)
     A.pages = <page *>_placed(&pool_base, npages * sizeof(page), 64, prng)
     mappings = <address_space *>_placed(&mappings_base, nmappings_ * sizeof(address_space),
-                                        64, prng)
+                                        16, prng)
     chain_seed = pc_splitmix64(&rng) if prng != NULL else 0
     if page_wait_table == NULL or A.pages == NULL or mappings == NULL:
         A.npages = 0
@@ -152,7 +163,7 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     PG_writeback = 1 if v.folio_layout else 15
     PG_dirty = 4 if v.folio_layout else 3
     current_variant = v.name
-    current_placement = None if placement_seed is None else int(placement_seed)
+    current_placement = None if placement_seed is None else seed
     clear_abort()
     events_reset()
     bugs_reset()
@@ -493,7 +504,8 @@ cdef chain_block *park_colliding_block(page *p, long n, int bit_nr) except NULL:
         _free_block(b)
         raise MemoryError()
     b.n = n
-    rng = chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^ (chain_blocks_made * 0x9E3779B97F4A7C15ULL)
+    rng = (chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^
+           (chain_blocks_made * 0x9E3779B97F4A7C15ULL))
     chain_blocks_made += 1
     with nogil:
         for i in range(n):
@@ -562,8 +574,8 @@ def park_colliding(long pid, long n, int bit_nr=-1):
     cdef page *p = _page(pid)
     if n < 0:
         raise PagecoreError("n must be >= 0")
-    if n > (1 << 24):
-        raise PagecoreError("n must be <= %d" % (1 << 24))
+    if n > (1 << 20):
+        raise PagecoreError("n must be <= %d" % (1 << 20))
     if bit_nr < 0:
         bit_nr = PG_writeback
     if n:

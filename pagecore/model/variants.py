@@ -68,8 +68,9 @@ OP_FIELDS = {
 }
 
 _LABELS = {
-    "end_wb": {END_ORIGINAL: "test_clear_page_writeback", END_GET_PUT_ON_WAITERS: "get-put-on-waiters",
-               END_GET_PUT: "get-put", END_WAKE_UNDER_IPAGES: "wake-under-i_pages",
+    "end_wb": {END_ORIGINAL: "test_clear_page_writeback",
+               END_GET_PUT_ON_WAITERS: "get-put-on-waiters", END_GET_PUT: "get-put",
+               END_WAKE_UNDER_IPAGES: "wake-under-i_pages",
                END_CMPXCHG_CLEAR: "cmpxchg-clear", END_FOLIO: "folio"},
     "wake_gen": {WAKE_PRE58: "pre-5.8", WAKE_58: "5.8", WAKE_59: "5.9"},
     "wait_loop": {False: "if", True: "while"},

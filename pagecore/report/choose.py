@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from pagecore._errors import PagecoreError
 from pagecore.report.formats import _ns, fmt_ns
 from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _term, _variant_kind
-from pagecore.report.stats import Z95
+from pagecore.report.stats import Diff, combine, common_workers
 from pagecore.report.verdicts import status, verdicts
 
+# The waiter terms use a queued waiter (its wake costs the waker a known, constant amount):
+# the futex wake of a sleeping thread, about 2 us on a VM and the same in every variant, would
+# otherwise be most of the mix and hide differences of a few ns between the fixes.
 DEFAULT_MIX = {
     "hotpath/end_page_writeback_no_waiters": 0.60,
     "hotpath/wait_on_page_writeback_clear": 0.20,
-    "hotpath/end_page_writeback_one_waiter": 0.10,
-    "hashchain/end_page_writeback/bits=8/chain=4": 0.10,
+    "hotpath/end_page_writeback_queued_waiter": 0.10,
+    "hashchain/end_page_writeback/bits=8/chain=4/entries=cold": 0.10,
     "dirty/cpdfio_writepage/state=unmapped": 0.50,
     "dirty/cpdfio_writepage/state=mapped_clean": 0.30,
     "dirty/cpdfio_writepage/state=mapped_dirty": 0.20,
@@ -133,30 +136,72 @@ class Ranked:
     parts: dict                 # mix key -> (weight, Result)
     state: str = "clean"
     reason: str = ""
+    vs_baseline: Diff = None    # paired difference against the baseline, seconds per op
 
     @property
     def cost(self):
         return math.fsum(w * r.mean for w, r in self.parts.values())
 
     @property
-    def se(self):
-        return math.sqrt(math.fsum((w * r.se) ** 2 for w, r in self.parts.values()))
+    def ci(self):
+        """Half-width of the 95% interval of the weighted cost (terms independent)."""
+        d = combine([(w * r.mean, (w * r.se) ** 2, max(1, r.n - 1))
+                     for w, r in self.parts.values()])
+        return (d.hi - d.lo) / 2
 
     def dominant(self):
         key, (w, r) = max(self.parts.items(), key=lambda kv: kv[1][0] * kv[1][1].mean)
         return key, w * r.mean / self.cost if self.cost else 0.0
 
 
+def same_source(a, b):
+    """Whether @a and @b (Ranked) run identical code in every term of the mix."""
+    return all(ra.impl is not None and ra.impl == b.parts[k][1].impl
+               for k, (_, ra) in a.parts.items())
+
+
+def paired_gap(a, b):
+    """b's weighted cost less a's, as a Diff: per suite, the weighted differences of the
+    worker processes that measured every term of that suite for both, averaged; suites (their
+    own processes) add as independent.  A term without worker pairs enters unpaired."""
+    by_suite, unpaired = {}, []
+    for k, (w, ra) in a.parts.items():
+        rb = b.parts[k][1]
+        if common_workers(ra, rb):
+            by_suite.setdefault(ra.suite, []).append((w, ra, rb))
+        else:
+            unpaired.append((w * (rb.mean - ra.mean),
+                             (w * ra.se) ** 2 + (w * rb.se) ** 2, max(1, min(ra.n, rb.n) - 1)))
+    groups = []
+    for terms in by_suite.values():
+        ws = set.intersection(*(set(common_workers(ra, rb)) for _, ra, rb in terms))
+        if len(ws) < 2:
+            unpaired += [(w * (rb.mean - ra.mean), (w * ra.se) ** 2 + (w * rb.se) ** 2,
+                          max(1, min(ra.n, rb.n) - 1)) for w, ra, rb in terms]
+            continue
+        d = [math.fsum(w * (rb.by_worker[k] - ra.by_worker[k]) for w, ra, rb in terms)
+             for k in sorted(ws)]
+        m = math.fsum(d) / len(d)
+        groups.append((m, math.fsum((x - m) ** 2 for x in d) / (len(d) - 1) / len(d),
+                       len(d) - 1))
+    return combine(groups + unpaired)
+
+
 @dataclass
 class Gap:
     cheaper: Ranked
     dearer: Ranked
-    diff: float                 # seconds per op of the mix
+    diff: Diff                  # dearer - cheaper, seconds per op of the mix
     pct: float
-    significant: bool
+    tie: bool                   # the interval of the difference includes zero
+    same_source: bool           # identical code in every term: a tie by construction
     main_key: str               # the term that contributes most to the gap
     main_part: float
     flip: tuple = None          # (key, weight now, weight at which the order flips)
+
+    @property
+    def significant(self):
+        return not self.tie
 
 
 @dataclass
@@ -174,10 +219,49 @@ class Choice:
     def gaps(self):
         return [gap(a, b) for a, b in zip(self.ranked, self.ranked[1:])]
 
+    def tied_with_leader(self):
+        """The leader and every ranked variant whose gap to it is a tie."""
+        if not self.ranked:
+            return []
+        lead = self.ranked[0]
+        return [lead] + [rk for rk in self.ranked[1:] if gap(lead, rk).tie]
+
+    def winner(self):
+        """The leader, or None when another correct variant ties with it."""
+        tied = self.tied_with_leader()
+        return tied[0] if len(tied) == 1 else None
+
+    def as_dict(self, table=None):
+        def diff(d):
+            return d.as_dict() if d is not None else None
+
+        tied = self.tied_with_leader()
+        return {
+            "machine": self.machine, "kind": self.kind, "mix": self.mix,
+            "verified": self.verified, "baseline": self.baseline_name,
+            "winner": self.winner().variant if self.winner() else None,
+            "tie": [rk.variant for rk in tied] if len(tied) > 1 else [],
+            "ranking": [{"rank": i + 1, "variant": rk.variant, "cost_ns": rk.cost * 1e9,
+                         "ci_ns": rk.ci * 1e9, "vs_baseline_ns": diff(rk.vs_baseline),
+                         "terms_ns": {k: r.mean * 1e9 for k, (_, r) in rk.parts.items()}}
+                        for i, rk in enumerate(self.ranked)],
+            "gaps": [{"cheaper": g.cheaper.variant, "dearer": g.dearer.variant,
+                      "gap_ns": g.diff.as_dict(), "pct": g.pct, "tie": g.tie,
+                      "same_source": g.same_source} for g in self.gaps()],
+            "excluded": [{"variant": v, "reason": why,
+                          "failures": _failures(table, v) if table is not None else []}
+                         for v, why, _ in self.excluded],
+            "dropped_terms": [{"term": k, "reason": why} for k, why in self.dropped],
+        }
+
+
+def _failures(table, v):
+    return {s: c.failures for s, c in table.get(v, {}).items() if c.failures}
+
 
 def gap(a, b):
-    d = b.cost - a.cost
-    sig = d > Z95 * math.hypot(a.se, b.se)
+    same = same_source(a, b)
+    d = paired_gap(a, b)
     contrib = {k: w * (b.parts[k][1].mean - ra.mean) for k, (w, ra) in a.parts.items()}
     main = max(contrib, key=lambda k: contrib[k])
     # One weight moved, the others fixed: with d_t the per-op difference in term t, the order
@@ -187,26 +271,30 @@ def gap(a, b):
     for k, (w, ra) in a.parts.items():
         dt = b.parts[k][1].mean - ra.mean
         if dt < 0:
-            at = w + d / -dt
-        elif dt > 0 and w - d / dt >= 0:
-            at = w - d / dt
+            at = w + d.mean / -dt
+        elif dt > 0 and w - d.mean / dt >= 0:
+            at = w - d.mean / dt
         else:
             continue
         if flip is None or abs(at - w) < abs(flip[2] - flip[1]):
             flip = (k, w, at)
-    return Gap(a, b, d, d / a.cost * 100 if a.cost else math.inf, sig, main, contrib[main], flip)
+    return Gap(a, b, d, d.mean / a.cost * 100 if a.cost else math.inf,
+               same or d.includes_zero, same, main, contrib[main], flip)
 
 
-def choose(rs, mix=None, kind="writeback", baseline=None):
-    """Rank the variants of one kind per machine by weighted cost over the mix.
+def choose(rs, mix=None, kind="writeback", baseline=None, exclude=()):
+    """Rank the variants of one kind per machine by weighted cost over the mix: by their paired
+    difference against the baseline.
 
     Variants that fail any verification scenario are excluded (with the scenario); with no
-    verify results at all every variant is ranked and Choice.verified is False.
+    verify results at all every variant is ranked and Choice.verified is False.  @exclude:
+    (variant, reason) pairs excluded besides.
     """
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
     baseline = baseline if baseline and _variant_kind(baseline) == kind \
         else DEFAULT_BASELINE[kind]
+    excluded_by = dict(exclude)
     table = verdicts(rs)
     choices = []
     for m in rs.machines.values():
@@ -239,11 +327,17 @@ def choose(rs, mix=None, kind="writeback", baseline=None):
             rk = Ranked(v, parts, state, reason)
             if v == baseline:
                 c.baseline = rk
-            if state == "clean" or not rs.has_verify:
+            if v in excluded_by:
+                c.excluded.append((v, excluded_by[v], rk))
+            elif state == "clean" or not rs.has_verify:
                 c.ranked.append(rk)
             else:
                 c.excluded.append((v, reason, rk))
-        c.ranked.sort(key=lambda x: x.cost)
+        every = c.ranked + [rk for _, _, rk in c.excluded if rk is not None]
+        for rk in every:
+            if c.baseline is not None:
+                rk.vs_baseline = paired_gap(c.baseline, rk)
+        c.ranked.sort(key=lambda x: (x.vs_baseline.mean if x.vs_baseline else x.cost))
     return choices
 
 
@@ -261,34 +355,44 @@ def reasoning(c, table=None):
         return lines
     best = c.ranked[0]
     key, share = best.dominant()
-    lines.append(f"**{best.variant}** is cheapest: {_ns(best.cost)} per operation of the mix "
-                 f"(95% CI ±{_ns(Z95 * best.se)}); its largest term is `{key}` "
-                 f"({share * 100:.0f}% of its cost).")
+    tied = c.tied_with_leader()
+    if len(tied) > 1:
+        lines.append("**Tie** between {}: the 95% interval of each one's paired difference "
+                     "to {} includes zero, so the data do not order them.".format(
+                         ", ".join(f"**{rk.variant}**" for rk in tied), best.variant))
+    else:
+        lines.append(f"**{best.variant}** is cheapest: {_ns(best.cost)} per operation of the "
+                     f"mix (95% CI ±{_ns(best.ci)}); its largest term is `{key}` "
+                     f"({share * 100:.0f}% of its cost).")
     for g in c.gaps():
-        verdict = ("a significant difference" if g.significant
-                   else "within noise: treat them as a tie")
-        s = (f"{g.cheaper.variant} is {_ns(g.diff)} ({g.pct:.1f}%) cheaper than "
-             f"{g.dearer.variant}, {verdict}. The gap is mostly `{g.main_key}` "
-             f"({_ns(g.main_part)} of it).")
-        if g.flip:
+        d = g.diff
+        if g.same_source:
+            verdict = "the same source in every term: a tie whatever was measured"
+        elif g.tie:
+            verdict = "a tie: the 95% interval of the difference includes zero"
+        else:
+            verdict = "a significant difference"
+        s = (f"{g.cheaper.variant} is {_ns(d.mean)} ({g.pct:.1f}%, 95% CI "
+             f"{fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns) cheaper than {g.dearer.variant}, "
+             f"{verdict}. The gap is mostly `{g.main_key}` ({_ns(g.main_part)} of it).")
+        if g.flip and not g.same_source:
             k, w, at = g.flip
             s += (f" The order flips if the weight of `{k}` {'rises' if at > w else 'falls'} "
                   f"from {w:.2f} to {at:.2f} (others fixed).")
-        else:
-            s += (f" {g.dearer.variant} costs at least as much in every term: no mix of these "
-                  "terms puts it ahead.")
         lines.append(s)
     base = c.baseline
     for rk in c.ranked:
-        if base is None or rk is base:
+        if base is None or rk is base or rk.vs_baseline is None:
             continue
         buys = _buys(rk.variant, c.baseline_name, table)
-        d = rk.cost - base.cost
-        pct = d / base.cost * 100 if base.cost else 0.0
-        price = (f"at a cost of +{_ns(d)} ({pct:+.1f}%)" if d >= 0
-                 else f"and is {_ns(-d)} ({pct:+.1f}%) cheaper")
+        d = rk.vs_baseline
+        pct = d.mean / base.cost * 100 if base.cost else 0.0
+        price = (f"at a cost of {_ns(d.mean)} ({pct:+.1f}%)" if d.mean >= 0
+                 else f"and is {_ns(-d.mean)} ({pct:+.1f}%) cheaper")
+        sure = "within noise" if d.includes_zero else "significant"
         lines.append(f"{rk.variant} {buys} {price} per operation of the mix against "
-                     f"{c.baseline_name}.")
+                     f"{c.baseline_name} (paired 95% CI {fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns, "
+                     f"{sure}).")
     for v, reason, _ in c.excluded:
         lines.append(f"{v} is excluded: {reason}.")
     return lines
@@ -305,7 +409,8 @@ def _buys(variant, baseline, table):
 
 
 def ranking_table(c):
-    """Rows for the ranking: rank, variant, cost, CI, vs next, dominant term, vs baseline."""
+    """Rows for the ranking: rank, variant, cost, CI, vs baseline (paired), vs next, the
+    dominant term."""
     gaps = c.gaps()
     rows = []
     for i, rk in enumerate(c.ranked):
@@ -313,13 +418,88 @@ def ranking_table(c):
         nxt = ""
         if i < len(gaps):
             g = gaps[i]
-            nxt = "-{} ({:.1f}%){}".format(_ns(g.diff), g.pct, " *" if g.significant else " ~")
+            mark = " = (same source)" if g.same_source else " ~ (tie)" if g.tie else " *"
+            nxt = "-{} ({:.1f}%){}".format(_ns(g.diff.mean), g.pct, mark)
         vsb = ""
-        if c.baseline is not None and c.baseline.cost:
-            vsb = "%+.1f%%" % ((rk.cost / c.baseline.cost - 1) * 100)
-        rows.append([str(i + 1), rk.variant, fmt_ns(rk.cost), "±" + fmt_ns(Z95 * rk.se), nxt,
-                     f"{key} ({share * 100:.0f}%)", vsb])
-    headers = ["rank", "variant", "ns/op of mix", "95% CI", "vs next", "largest term (share)",
-               "vs " + c.baseline_name]
+        if rk.vs_baseline is not None and c.baseline is not None and rk is not c.baseline:
+            d = rk.vs_baseline
+            vsb = "{:+.2f} ns [{}, {}]{}".format(d.mean * 1e9, fmt_ns(d.lo), fmt_ns(d.hi),
+                                                 " ~" if d.includes_zero else " *")
+        rows.append([str(i + 1), rk.variant, fmt_ns(rk.cost), "±" + fmt_ns(rk.ci),
+                     vsb, nxt, f"{key} ({share * 100:.0f}%)"])
+    headers = ["rank", "variant", "ns/op of mix", "95% CI", "vs " + c.baseline_name + " (paired)",
+               "vs next", "largest term (share)"]
     return headers, rows
 
+
+# -- predicted from the floor -------------------------------------------------------------
+
+# The floor benchmark whose cost stands for one event of each kind.  A barrier counted here is
+# smp_mb__after_atomic() after a locked RMW: a compiler barrier on x86, so it costs nothing of
+# its own; a wakeup of a task that has not slept is a store and the full barrier of
+# try_to_wake_up (a locked RMW's cost); the waker's futex wake of a sleeping task is counted as
+# the waiter's sleep.
+EVENT_UNITS = {
+    "atomic_rmw": "floor/locked_rmw",
+    "cmpxchg": "floor/cmpxchg",
+    "lock": "floor/spinlock",
+    "walked": "floor/walk_entry",
+    "wakeups": "floor/locked_rmw",
+    "sleeps": "floor/wake_sleeping_thread",
+    "barrier": None,
+}
+LOOP_UNIT = "floor/empty_loop"
+
+
+def unit_costs(rs, machine=None):
+    """Seconds per event from the floor suite (pagecore's own loops): {event: cost}, plus
+    'loop' for the loop itself.  Events whose unit was not measured cost nothing."""
+    floor = {}
+    for r in rs.results("floor"):
+        if r.variant == "pagecore" and (machine is None or r.machine == machine):
+            floor["floor/" + r.case] = r.mean
+    if "floor/locked_rmw" not in floor:
+        raise PagecoreError("no floor results (floor/locked_rmw/pagecore): run "
+                            "`pagecore bench --suite floor` on that machine")
+    units = {ev: floor.get(key, 0.0) if key else 0.0 for ev, key in EVENT_UNITS.items()}
+    units["loop"] = floor.get(LOOP_UNIT, 0.0)
+    return units
+
+
+def predict(events, units):
+    """Σ events × unit cost, seconds per operation."""
+    return units["loop"] + math.fsum(n * units.get(ev, 0.0) for ev, n in (events or {}).items())
+
+
+def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None):
+    """Rank the correct variants of @rs by cost predicted from another machine's floor suite
+    (@floor_rs): each term's events, as counted here, times that machine's unit costs.
+    Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
+    and the excluded [(variant, reason)]."""
+    units = unit_costs(floor_rs)
+    mix = DEFAULT_MIX if mix is None else mix
+    kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
+    table = verdicts(rs)
+    events = {}
+    for r in rs.results():
+        if _variant_kind(r.variant) == kind and r.events is not None:
+            events.setdefault(r.term, {})[r.variant] = r.events
+    used = {k: w for k, w in kmix.items() if parse_key(k) in events}
+    if not used:
+        raise PagecoreError("no event counts for the %s mix in the results: run "
+                            "`pagecore bench` here first (events do not depend on the machine)"
+                            % kind)
+    ranked, excluded = [], []
+    variants = _order_variants({v for t in events.values() for v in t})
+    for v in variants:
+        terms = {k: events[parse_key(k)].get(v) for k in used}
+        state, reason = status(rs, v, table)
+        if any(e is None for e in terms.values()):
+            excluded.append((v, "no event counts for every term"))
+        elif state == "racy":
+            excluded.append((v, reason))
+        else:
+            per = {k: predict(e, units) for k, e in terms.items()}
+            ranked.append((v, math.fsum(used[k] * t for k, t in per.items()), per))
+    ranked.sort(key=lambda x: x[1])
+    return ranked, excluded, used, units

@@ -20,7 +20,7 @@ def compare(old, new):
         names.sort(key=lambda n: (_suite_order(mo.results[n].suite), n))
         for n in names:
             ro, rn = mo.results[n], mn.results[n]
-            rows.append((f"{label}: {n}" if label else n, ro, rn, change(ro, rn)))
+            rows.append((f"{label}: {n}" if label else n, ro, rn, change(ro, rn, paired=False)))
     if not rows:
         raise PagecoreError("no benchmark in common between the two result sets")
     return rows

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from pagecore._errors import PagecoreError
-from pagecore.report.stats import _t95
+from pagecore.report.stats import mean_ci
 
 SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
 
@@ -34,14 +34,16 @@ class Result:
     params: tuple          # ((key, value), ...) in name order
     samples: tuple         # seconds per operation, one per run
     events: dict = None    # per-operation event counts, None when not recorded
+    by_worker: dict = None  # worker process -> its mean, where the suite recorded workers
+    impl: str = None       # the implementation run (pagecore_impl): equal means same source
+    cpus: tuple = ()       # the CPU of each value, where recorded (-1: it moved)
 
     def __post_init__(self):
         s = self.samples
         self.n = len(s)
-        self.mean = statistics.fmean(s)
+        self.mean, self.ci = mean_ci(s)
         self.sd = statistics.stdev(s) if self.n > 1 else 0.0
         self.se = self.sd / math.sqrt(self.n)
-        self.ci = _t95(self.n - 1) * self.se if self.n > 1 else 0.0
 
     @property
     def rsd(self):
@@ -299,11 +301,23 @@ def _load_suite(rs, machine, path, data):
             continue
         samples = ([statistics.fmean(v) for v in runs] if len(runs) > 1 else list(runs[0]))
         meta = bench.get_metadata()
+        by_worker, cpus = {}, []
+        for r in bench.get_runs():
+            rmeta = r.get_metadata()
+            w = rmeta.get("pagecore_worker")
+            if r.values and isinstance(w, int) and not isinstance(w, bool):
+                by_worker[w] = statistics.fmean(r.values)
+            cpus += _ints(rmeta.get("pagecore_cpus"))
+        if len(by_worker) != len(runs):
+            by_worker = None   # not a pagecore suite of paired workers
         if name in m.results:
             rs.notes.append(f"{machine}: {name} is in more than one file; the last one read "
                             "is used")
+        impl = meta.get("pagecore_impl")
         m.results[name] = Result(machine, name, *parsed, samples=tuple(samples),
-                                 events=parse_events(meta.get("pagecore_events")))
+                                 events=parse_events(meta.get("pagecore_events")),
+                                 by_worker=by_worker, impl=impl if isinstance(impl, str) else None,
+                                 cpus=tuple(cpus))
         loaded += 1
         for k in ("hostname", "cpu_count", "cpu_model_name", "platform", "python_version"):
             if k in meta and k not in m.meta:
@@ -319,6 +333,16 @@ def _load_suite(rs, machine, path, data):
             f"{path}: {skipped} benchmarks with names not of the form suite/case/variant "
             "were ignored"
         )
+
+
+def _ints(text):
+    out = []
+    for x in str(text or "").split():
+        try:
+            out.append(int(x))
+        except ValueError:
+            return []
+    return out
 
 
 def _load_verify(m, path, rows):

@@ -1,68 +1,170 @@
-"""Statistics of the report: changes, their significance, and fits."""
+"""Statistics of the report, from scipy.stats: intervals, paired changes, fits.
+
+The unit of independence is a worker process (a pyperf run): every value of a process shares
+its CPU, its placement and its moment.  The suites measure every variant of a case in each
+process, so a variant and its baseline form a pair per process (the `pagecore_worker`
+metadata), and a change is judged on the per-process ratios: whatever slowed a process slowed
+both halves of its pairs.  Results without that pairing (other pyperf files) fall back to
+Welch's two-sample test on the per-run means.
+"""
 
 import math
-import statistics
 from dataclasses import dataclass
 
 # 95% two-sided normal quantile, for sums of many terms where a t table is not needed
 Z95 = 1.96
+ALPHA = 0.05
 
 
-def _t95(df):
-    from pyperf._utils import tdist95conf_level
+def t95(df):
+    """The two-sided 95% Student t quantile."""
+    from scipy import stats
 
-    return tdist95conf_level(max(1, df))
+    return float(stats.t.ppf(1 - ALPHA / 2, max(1, df)))
+
+
+def mean_ci(samples):
+    """(mean, half-width of its 95% t interval); the half-width is 0 for one sample."""
+    from scipy import stats
+
+    n = len(samples)
+    m = math.fsum(samples) / n
+    if n < 2:
+        return m, 0.0
+    return m, t95(n - 1) * float(stats.sem(samples))
 
 
 def welch(a, b):
     """(significant at 95%, t) for two samples; (None, None) when either has one value."""
-    na, nb = len(a), len(b)
-    if na < 2 or nb < 2:
+    from scipy import stats
+
+    if len(a) < 2 or len(b) < 2:
         return None, None
-    va, vb = statistics.variance(a) / na, statistics.variance(b) / nb
-    diff = statistics.fmean(b) - statistics.fmean(a)
-    if va + vb == 0:
-        return diff != 0, math.copysign(math.inf, diff) if diff else 0.0
-    t = diff / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / ((va * va / (na - 1) if va else 0) + (vb * vb / (nb - 1) if vb else 0))
-    return abs(t) >= _t95(df), t
+    if max(a) == min(a) and max(b) == min(b):
+        d = b[0] - a[0]
+        return d != 0, math.copysign(math.inf, d) if d else 0.0
+    r = stats.ttest_ind(b, a, equal_var=False)
+    return bool(r.pvalue < ALPHA), float(r.statistic)
 
 
 @dataclass
 class Change:
+    """new against base: +pct means new costs more; [lo, hi] its 95% interval."""
+
     pct: float
-    sd_pct: float
-    significant: object   # True, False, or None when unknown (a single run)
+    lo: float
+    hi: float
+    significant: object   # True, False, or None when unknown (too few runs)
+    paired: bool = False
+    n: int = 0
+    same_source: bool = False
 
     def text(self):
+        if self.same_source:
+            return f"{self.pct:+.1f}% (same source)"
         mark = {True: " *", False: " ~", None: " ?"}[self.significant]
-        return f"{self.pct:+.1f}% ±{self.sd_pct:.1f}%{mark}"
+        half = (self.hi - self.lo) / 2
+        return f"{self.pct:+.1f}% ±{half:.1f}%{mark}"
 
     def css(self):
+        if self.same_source:
+            return "same-source"
         if not self.significant:
             return ""
         return "sig-worse" if self.pct > 0 else "sig-better"
 
 
-def change(base, new):
-    """Change of new against base; +% means new costs more."""
+def common_workers(a, b):
+    """The worker processes that measured both results, when both record them."""
+    if not a.by_worker or not b.by_worker:
+        return []
+    return sorted(set(a.by_worker) & set(b.by_worker))
+
+
+def change(base, new, same_source=False, paired=True):
+    """Change of @new against @base (Results).  Paired on the worker processes both were
+    measured in (a one-sample t test on the per-process ratios), else Welch on run means.
+    @same_source: the two run identical code; the change is shown but never called
+    significant, since any difference is the harness's.  @paired=False for results of two
+    different runs, whose worker numbers do not pair."""
+    from scipy import stats
+
+    ws = common_workers(base, new) if paired else []
+    if len(ws) >= 2:
+        ratios = [new.by_worker[w] / base.by_worker[w] for w in ws]
+        m, half = mean_ci(ratios)
+        if max(ratios) == min(ratios):
+            sig = m != 1.0
+        else:
+            sig = bool(stats.ttest_1samp(ratios, 1.0).pvalue < ALPHA)
+        return Change((m - 1) * 100, (m - half - 1) * 100, (m + half - 1) * 100,
+                      None if same_source else sig, True, len(ws), same_source)
     ratio = new.mean / base.mean
-    sd = ratio * math.hypot(base.rsd, new.rsd) * 100
+    half = ratio * math.hypot(base.ci / base.mean if base.mean else 0,
+                              new.ci / new.mean if new.mean else 0)
     sig, _ = welch(base.samples, new.samples)
-    return Change((ratio - 1) * 100, sd, sig)
+    return Change((ratio - 1) * 100, (ratio - half - 1) * 100, (ratio + half - 1) * 100,
+                  None if same_source else sig, False, min(base.n, new.n), same_source)
+
+
+@dataclass
+class Diff:
+    """A difference in seconds with its 95% interval, from paired per-process differences."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+    @property
+    def includes_zero(self):
+        return self.lo <= 0 <= self.hi
+
+    def as_dict(self, scale=1e9):
+        return {"diff": self.mean * scale, "lo": self.lo * scale, "hi": self.hi * scale,
+                "n": self.n}
+
+
+def combine(terms):
+    """A sum of independent estimates, each (mean, variance of the mean, degrees of freedom),
+    as a Diff with a Welch-Satterthwaite 95% interval."""
+    total = math.fsum(t[0] for t in terms)
+    var = math.fsum(t[1] for t in terms)
+    n = max((t[2] + 1 for t in terms), default=0)
+    if var <= 0:
+        return Diff(total, total, total, n)
+    dfs = math.fsum(t[1] * t[1] / t[2] for t in terms if t[1] > 0)
+    half = t95(var * var / dfs if dfs else 1) * math.sqrt(var)
+    return Diff(total, total - half, total + half, n)
+
+
+@dataclass
+class Fit:
+    slope: float
+    intercept: float
+    slope_se: float
+    slope_ci: float       # half-width of the slope's 95% interval
+    n: int
+
+    def at(self, x):
+        return self.intercept + self.slope * x
+
+    def solve(self, y):
+        """x at which the fitted line reaches y, or None when it never does."""
+        if self.slope <= 0:
+            return None
+        return (y - self.intercept) / self.slope
 
 
 def linfit(xs, ys):
-    """Least squares y = a + b x: (b, a, standard error of b)."""
-    n = len(xs)
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    sxx = math.fsum((x - mx) ** 2 for x in xs)
-    if n < 2 or sxx == 0:
-        return 0.0, my, math.nan
-    b = math.fsum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-    a = my - b * mx
-    if n < 3:
-        return b, a, math.nan
-    ssr = math.fsum((y - a - b * x) ** 2 for x, y in zip(xs, ys))
-    return b, a, math.sqrt(ssr / (n - 2) / sxx)
+    """Least squares y = a + b x (scipy.stats.linregress), with the slope's standard error
+    and 95% interval; se is nan with fewer than three points."""
+    from scipy import stats
 
+    n = len(xs)
+    if n < 2 or len(set(xs)) < 2:
+        return Fit(0.0, math.fsum(ys) / max(1, n), math.nan, math.nan, n)
+    r = stats.linregress(xs, ys)
+    se = float(r.stderr) if n > 2 else math.nan
+    return Fit(float(r.slope), float(r.intercept), se,
+               t95(n - 2) * se if n > 2 else math.nan, n)

@@ -16,6 +16,7 @@ from pagecore.report.choose import (
     reasoning,
 )
 from pagecore.report.formats import _fmt_count, _ns, fmt_cost, fmt_events, fmt_ns, fmt_slope
+from pagecore.report.html import Cell, Doc
 from pagecore.report.results import (
     DEFAULT_BASELINE,
     FLOOR_BASELINE,
@@ -25,7 +26,7 @@ from pagecore.report.results import (
     _variant_kind,
     load_results,
 )
-from pagecore.report.stats import Z95, change, linfit
+from pagecore.report.stats import change, linfit
 from pagecore.report.verdicts import evidence_lines, expected_scenarios, status, verdicts
 
 
@@ -179,7 +180,6 @@ def _vlabel(v, racy):
 
 
 def _cost_table(doc, rs, suite, base, racy, where=None):
-    from pagecore.report.html import Cell
 
     groups, look = _index(rs, suite, where)
     machines = _machines_in(look)
@@ -210,7 +210,7 @@ def _cost_table(doc, rs, suite, base, racy, where=None):
                 elif b is None:
                     row.append("")
                 else:
-                    ch = change(b, r)
+                    ch = change(b, r, same_source=r.impl is not None and r.impl == b.impl)
                     row.append(Cell(ch.text(), ch.css()))
             row.append(fmt_events(ev))
             rows.append(row)
@@ -263,7 +263,6 @@ def _section_bars(doc, rs, d, suite, baseline, racy, ncols):
 
 def _section_contention(doc, rs, d, baseline, racy):
     from pagecore.report import plots
-    from pagecore.report.html import Cell, Doc
 
     base = _suite_baseline("contention", baseline)
     title, intro = _SUITE_TITLES["contention"]
@@ -331,18 +330,32 @@ def _section_contention(doc, rs, d, baseline, racy):
     doc.details("All contention measurements (ns per operation per thread)", full)
 
 
-def _fits(look, m, case, bits):
+def _series(look, m, case):
+    """{(other params): {variant: {chain: Result}}} of one case on one machine."""
     out = {}
     for (mm, c, params, v), r in look.items():
         p = dict(params)
-        if mm == m and c == case and p.get("bits") == bits and "chain" in p:
-            out.setdefault(v, {})[_num(p["chain"])] = r
+        if mm == m and c == case and "chain" in p:
+            rest = tuple(kv for kv in params if kv[0] != "chain")
+            out.setdefault(rest, {}).setdefault(v, {})[_num(p["chain"])] = r
     return out
+
+
+# wake-under-i_pages: the i_pages hold time a developer should not accept
+IPAGES_HOLD_LIMIT_NS = 10_000
+
+
+def _bookmark_step(pts, fit):
+    """The cost of the entry that parks the first bookmark, beyond the slope: the waiter is
+    the chain + 1st entry walked, so chain 63 -> 64 crosses WAITQUEUE_WALK_BREAK_CNT."""
+    for lo in (63, 64):
+        if lo in pts and lo + 1 in pts:
+            return (pts[lo + 1].mean - pts[lo].mean) * 1e9 - fit.slope
+    return None
 
 
 def _section_hashchain(doc, rs, d, baseline, racy):
     from pagecore.report import plots
-    from pagecore.report.html import Doc
 
     base = _suite_baseline("hashchain", baseline)
     title, intro = _SUITE_TITLES["hashchain"]
@@ -352,51 +365,65 @@ def _section_hashchain(doc, rs, d, baseline, racy):
     machines = _machines_in(look)
     cases = list(dict.fromkeys(k[0] for k, _ in groups))
     for case in cases:
-        bitsl = list(dict.fromkeys(dict(k[1]).get("bits") for k, _ in groups if k[0] == case))
         what = ("i_pages lock hold time" if case == "ipages_hold" else "cost of " + case)
         doc.heading(3, f"{what} against chain length", "hashchain-" + case)
-        headers, align = ["bits", "variant"], ["left", "left"]
+        headers, align = ["params", "variant"], ["left", "left"]
         for m in machines:
-            headers += [_mcol(m, machines, "ns/entry ±err"), _mcol(m, machines, "ns at 0"),
-                        _mcol(m, machines, "ns at max"), _mcol(m, machines, "step 64→65")]
+            headers += [_mcol(m, machines, "ns/entry [95% CI]"), _mcol(m, machines, "ns at 0"),
+                        _mcol(m, machines, "ns at max"), _mcol(m, machines, "bookmark step")]
             align += ["right"] * 4
-        rows, panels = [], []
-        fitted = {}
-        for bits in bitsl:
-            for m in machines:
-                per = _fits(look, m, case, bits)
-                if not per:
-                    continue
+        rows, panels, fitted, notes = [], [], {}, []
+        keys = []
+        for m in machines:
+            for rest, per in _series(look, m, case).items():
+                if rest not in keys:
+                    keys.append(rest)
                 s, f = {}, {}
                 for v in _order_variants(per):
                     pts = sorted(per[v].items())
                     s[v] = [(c, r.mean * 1e9, r.ci * 1e9) for c, r in pts]
-                    f[v] = linfit([c for c, _ in pts], [r.mean * 1e9 for _, r in pts])
-                    fitted[(m, bits, v)] = (f[v], per[v])
+                    fit = linfit([c for c, _ in pts], [r.mean * 1e9 for _, r in pts])
+                    f[v] = (fit.slope, fit.intercept, fit.slope_se)
+                    fitted[(m, rest, v)] = (fit, per[v])
+                    if case == "ipages_hold":
+                        at = fit.solve(IPAGES_HOLD_LIMIT_NS)
+                        label = ", ".join("{}={}".format(*kv) for kv in rest)
+                        notes.append(
+                            f"{m}: {v} ({label}) holds the i_pages lock longer than "
+                            f"{IPAGES_HOLD_LIMIT_NS / 1000:g} µs from a chain of "
+                            + (f"about {at:,.0f} entries (fit: {fit.intercept:,.0f} ns + "
+                               f"{fit.slope:.2f} ±{fit.slope_ci:.2f} ns per entry)."
+                               if at is not None and at > 0 else
+                               "no length: the fitted hold time does not grow."))
                 where = f"{m}: " if len(machines) > 1 else ""
-                size = f" ({2 ** int(bits)} buckets)" if str(bits).isdigit() else ""
-                panels.append((f"{where}{case}, bits={bits}{size}", s, f))
-            variants = _order_variants({k[2] for k in fitted if k[1] == bits})
+                panels.append((where + ", ".join([case] + ["{}={}".format(*kv) for kv in rest]),
+                               s, f))
+        for rest in keys:
+            variants = _order_variants({k[2] for k in fitted if k[1] == rest})
             for i, v in enumerate(variants):
-                row = [str(bits) if i == 0 else "", _vlabel(v, racy)]
+                row = [" ".join("{}={}".format(*kv) for kv in rest) if i == 0 else "",
+                       _vlabel(v, racy)]
                 for m in machines:
-                    if (m, bits, v) not in fitted:
+                    if (m, rest, v) not in fitted:
                         row += ["–"] * 4
                         continue
-                    (b, _a, se), pts = fitted[(m, bits, v)]
-                    row.append(fmt_slope(b, se))
+                    fit, pts = fitted[(m, rest, v)]
+                    row.append(fmt_slope(fit.slope, fit.slope_ci))
                     row.append(fmt_ns(pts[min(pts)].mean))
                     row.append(fmt_ns(pts[max(pts)].mean))
-                    step = (pts[65].mean - pts[64].mean) * 1e9 - b if 64 in pts and 65 in pts \
-                        else None
+                    step = _bookmark_step(pts, fit)
                     row.append(f"{step:+.1f}" if step is not None else "–")
                 rows.append(row)
         doc.table(headers, rows, align, caption="ns/entry is the slope of a least-squares line "
-                  "through every chain length (± its standard error); step 64→65 is the cost "
-                  "of the 65th entry beyond the slope: the bookmark.")
+                  "through every chain length (scipy.stats.linregress), ± the half-width of "
+                  "its 95% interval; the bookmark step is the cost of the entry that parks the "
+                  "first bookmark (the 65th walked) beyond the slope. `entries=cold`: every "
+                  "colliding entry evicted from the caches before each operation.")
+        if notes:
+            doc.bullets(notes)
         _fig(doc, d, f"fig-hashchain-{case}.png", what + " against chain length",
              "Log-log; points are means with 95% CI, lines the least-squares fit whose slope "
-             "(ns per colliding entry, ± standard error) is in the legend. The dotted line "
+             "(ns per colliding entry, ± 95% interval) is in the legend. The dotted line "
              "marks the 64-entry bookmark boundary.",
              plots.hashchain, what.capitalize() + " against hash-chain length", panels,
              racy=racy, ylabel="ns/op" if case != "ipages_hold" else "ns held")
@@ -406,7 +433,6 @@ def _section_hashchain(doc, rs, d, baseline, racy):
 
 
 def _section_matrix(doc, rs, table):
-    from pagecore.report.html import Cell
 
     doc.heading(2, "Verification matrix", "verification")
     if not rs.has_verify:
@@ -445,15 +471,18 @@ def _section_matrix(doc, rs, table):
 
 
 def _section_choosing(doc, rs, choices, mix, table, baseline):
-    from pagecore.report.html import Doc
 
     doc.heading(2, "Choosing a fix", "choosing")
     doc.para("Each operation of the workload mix gets a weight (its relative frequency); a "
              "variant's weighted cost is the sum of weight × cost, in ns per operation of the "
-             "mix. Only variants that pass every verification scenario are ranked. The gap to "
-             "the next variant is significant (`*`) when it exceeds 1.96 × the combined "
-             "standard error, else `~` (a tie). The flip point moves one weight, the others "
-             "fixed, to where two neighbours cost the same.")
+             "mix. Only variants that pass every verification scenario are ranked, in the "
+             "order of their paired difference against the baseline: per worker process, the "
+             "weighted cost of the variant less that of the baseline measured in the same "
+             "process, with a 95% t interval over processes. Neighbours whose paired "
+             "difference has an interval that includes zero are a tie (`~`); `*` marks a "
+             "significant gap; `=` marks variants that run identical source in every term. "
+             "The flip point moves one weight, the others fixed, to where two neighbours cost "
+             "the same.")
     doc.table(["term (benchmark without variant)", "weight", "ranks", "what it stands for"],
               [[k, f"{w:g}", _kind_of_key(k), _TERM_NOTES.get(k, "")]
                for k, w in mix.items()], ["left", "right", "left", "wrap"],
@@ -468,8 +497,8 @@ def _section_choosing(doc, rs, choices, mix, table, baseline):
                      "may be racy.", "warn")
         if c.ranked:
             headers, rows = ranking_table(c)
-            doc.table(headers, rows, ["right", "left", "right", "right", "right", "left",
-                                      "right"])
+            doc.table(headers, rows, ["right", "left", "right", "right", "right", "right",
+                                      "left"])
         doc.bullets(reasoning(c, table))
         every = c.ranked + [rk for _, _, rk in c.excluded if rk is not None]
         if every:
@@ -510,16 +539,25 @@ def _answer_line(c):
     if not c.ranked:
         return (f"On **{c.machine}** no {c.kind} variant passes every verification scenario: "
                 "nothing to recommend.")
-    best = c.ranked[0]
     which = "correct" if c.verified else "(unverified)"
-    s = (f"On **{c.machine}** the cheapest {which} {c.kind} fix is **{best.variant}**: "
-         f"{_ns(best.cost)} per operation of the mix (±{_ns(Z95 * best.se)})")
-    if len(c.ranked) > 1:
-        g = c.gaps()[0]
-        s += ", {} ({:.1f}%) below {} ({})".format(_ns(g.diff), g.pct, g.dearer.variant,
-                                             "significant" if g.significant else "a tie")
-    if c.baseline is not None and c.baseline is not best and c.baseline.cost:
-        s += f"; {(best.cost / c.baseline.cost - 1) * 100:+.1f}% against {c.baseline.variant}"
+    tied = c.tied_with_leader()
+    best = c.ranked[0]
+    if len(tied) > 1:
+        s = (f"On **{c.machine}** the cheapest {which} {c.kind} fixes are a **tie**: "
+             + ", ".join(f"**{rk.variant}** ({_ns(rk.cost)})" for rk in tied)
+             + " per operation of the mix; the paired 95% interval of their difference "
+             "includes zero")
+    else:
+        s = (f"On **{c.machine}** the cheapest {which} {c.kind} fix is **{best.variant}**: "
+             f"{_ns(best.cost)} per operation of the mix (±{_ns(best.ci)})")
+        if len(c.ranked) > 1:
+            g = c.gaps()[0]
+            s += ", {} ({:.1f}%) below {} (paired 95% CI {} to {} ns)".format(
+                _ns(g.diff.mean), g.pct, g.dearer.variant, fmt_ns(g.diff.lo),
+                fmt_ns(g.diff.hi))
+    if c.baseline is not None and c.baseline is not best and best.vs_baseline is not None:
+        d = best.vs_baseline
+        s += f"; {d.mean * 1e9:+.2f} ns against {c.baseline.variant}"
         if c.baseline.state == "racy":
             s += " (racy)"
     return s + "."
@@ -540,29 +578,93 @@ def _section_machines(doc, rs):
               rows, ["left", "left", "right", "left", "left", "left", "right", "left"])
 
 
+def _section_aa(doc, rs):
+    from pagecore.report.checks import AA_SPREAD, AA_SPREAD_NS, aa_groups
+
+    groups = aa_groups(rs)
+    if not groups:
+        return
+    doc.heading(2, "A/A: variants that run identical source", "aa")
+    bad = [g for g in groups if g.artefact]
+    doc.para(
+        "Each variant states which implementation of each operation it runs; variants that "
+        "run the same code for a benchmark must measure the same, or the differences this "
+        "report shows are the harness's. Their changes against each other are never called "
+        f"significant. A group is flagged when its means spread by more than "
+        f"{AA_SPREAD * 100:.0f}% and {AA_SPREAD_NS} ns. "
+        + (f"**{len(bad)} of {len(groups)} groups are flagged**: treat differences of that "
+           "size elsewhere as noise." if bad else
+           f"All {len(groups)} groups agree within that."), "warn" if bad else None)
+    rows = []
+    for g in groups:
+        w = g.worst_pair()
+        rows.append([g.machine if len(rs.machines) > 1 else "", g.key,
+                     ", ".join(f"{r.variant} {fmt_ns(r.mean)}" for r in g.members),
+                     f"{g.spread * 100:.1f}% ({g.spread_ns:.2f} ns)",
+                     f"{w.pct:+.1f}% [{w.lo:+.1f}, {w.hi:+.1f}]",
+                     Cell("artefact", "racy") if g.artefact else Cell("ok", "clean")])
+    if len(rs.machines) == 1:
+        rows = [r[1:] for r in rows]
+    headers = (["machine"] if len(rs.machines) > 1 else []) + [
+        "benchmark", "same source: variant ns/op", "spread", "largest paired change", "A/A"]
+    t = Doc("")
+    t.table(headers, rows, caption="Largest paired change: of any member against the first, "
+            "per worker process, with its 95% interval.")
+    doc.details(f"The {len(groups)} identical-source groups", t)
+
+
+def _section_predicted(doc, rs):
+    from pagecore.report.checks import predictions
+
+    preds = predictions(rs)
+    if not preds:
+        return
+    doc.heading(2, "Predicted from the floor, beside measured", "predicted")
+    doc.para("predicted = Σ events × the unit cost of each event, the unit costs from this "
+             "run's floor suite (locked RMW, cmpxchg, spinlock round trip, one colliding entry "
+             "walked, the wake of a sleeping thread, the loop itself). A residual beyond the "
+             "measurement's 95% interval is flagged: the operation costs something the events "
+             "do not count (loads of cold lines, branches, the clock). `pagecore choose "
+             "--predict FLOOR.json` ranks the fixes for a machine from its floor suite alone.")
+    rows = []
+    for p in sorted(preds, key=lambda p: (p.result.machine, p.result.case,
+                                          _order_variants([p.result.variant]))):
+        r = p.result
+        rows.append([r.case, r.variant, fmt_events(r.events), fmt_ns(p.predicted),
+                     fmt_ns(r.mean), f"{p.residual * 1e9:+.2f}",
+                     Cell("beyond noise", "unverified") if p.flagged else ""])
+    t = Doc("")
+    t.table(["case", "variant", "events/op", "predicted ns", "measured ns", "residual ns", ""],
+            rows, ["left", "left", "wrap", "right", "right", "right", "left"])
+    n = sum(p.flagged for p in preds)
+    doc.details(f"Hot path: {len(preds)} benchmarks, {n} residuals beyond noise", t)
+
+
 def _section_method(doc, rs):
     doc.heading(2, "How to read this report", "method")
     doc.bullets([
-        ("All costs are seconds per operation as pyperf measured them, shown in ns. A cost "
-        "`45.2 ±0.8%` is the mean over runs ± the standard deviation between runs."),
-        ("Each pyperf run is a separate process, so runs are the samples: a benchmark's "
-        "sample is its per-run means. Confidence intervals are 95% Student t intervals of "
-        "the mean over runs."),
-        ("`+12.3% ±1.1% *`: the variant costs 12.3% more than the baseline, ± the standard "
-        "deviation of that ratio; `*` marks a significant change (Welch's t-test on the run "
-        "means, 95%, pyperf's t table), `~` a change within noise, `?` one run only."),
+        ("All costs are seconds per operation as the suites measured them, shown in ns. A "
+         "cost `45.2 ±0.8%` is the mean over worker processes ± the standard deviation "
+         "between them."),
+        ("Every variant of a case is measured in each worker process, in a random order per "
+         "round, pinned to one CPU for single-threaded cases; a process is one pyperf run. "
+         "Processes are the samples; intervals are 95% Student t intervals over them."),
+        ("`+12.3% ±1.1% *`: the variant costs 12.3% more than the baseline, ± the half-width "
+         "of the 95% interval of the per-process ratio (paired: both measured in the same "
+         "process); `*` significant (one-sample t test on the ratios, scipy.stats), `~` "
+         "within noise, `?` too few processes, `(same source)` identical code: never called "
+         "significant."),
         ("events/op are the model's own per-operation counts (atomics, barriers, lock round "
-        "trips, entries walked, wakeups), from the `pagecore_events` metadata; – when not "
-        "recorded."),
+         "trips, entries walked, wakeups), from the `pagecore_events` metadata; – when not "
+         "recorded."),
         ("Several machines merge into one report, a column per machine; machines are named "
-        "by their results directory."),
+         "by their results directory."),
     ])
     files = [f for m in rs.machines.values() for f in m.files]
     doc.details(f"Input files ({len(files)})", _doc_of_bullets([f"`{f}`" for f in files]))
 
 
 def _doc_of_bullets(items):
-    from pagecore.report.html import Doc
 
     d = Doc("")
     d.bullets(items)
@@ -573,7 +675,6 @@ def build(rs, d, baseline, mix):
     """The whole report as a Doc; figures are written into d as they are built."""
     import datetime
 
-    from pagecore.report.html import Doc
 
     doc = Doc("pagecore overhead report: " + ", ".join(rs.machines))
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -590,6 +691,8 @@ def build(rs, d, baseline, mix):
     _section_machines(doc, rs)
     _section_choosing(doc, rs, choices, mix, table, baseline)
     _section_matrix(doc, rs, table)
+    _section_aa(doc, rs)
+    _section_predicted(doc, rs)
     suites = rs.suites()
     for suite in suites:
         if suite == "contention":

@@ -7,7 +7,11 @@ suite per file, values in seconds per operation) plus a verify.json for alpha on
 report has to merge machines and cope with a machine that lacks some suites.  The numbers are
 invented but keep the shapes that matter to the report: get/put costs two atomics on the
 no-waiter path, the walk is linear in chain length with a bookmark step past 64 entries,
-contention flattens beyond nproc.  Fixed seed: rerunning gives the same files.
+contention flattens beyond nproc.  Like `pagecore bench`, every run is one worker process that
+measured every variant, recorded as `pagecore_worker`, and each process has a speed of its own
+(a slow vCPU) that all its variants share: paired comparisons see through it, unpaired ones do
+not.  `pagecore_impl` names the code each variant runs.  Fixed seed: rerunning gives the same
+files.
 """
 
 import json
@@ -15,6 +19,8 @@ import os
 import random
 
 import pyperf
+
+from pagecore.model.variants import VARIANTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 rng = random.Random(20210104)
@@ -27,17 +33,25 @@ def events(**kw):
     return " ".join(f"{k}={kw.get(k, 0):g}" for k in EVENT_NAMES)
 
 
-def bench(machine, cpus, name, ns, rsd=0.01, ev=None, runs=3, values=2):
+# each worker process's speed, shared by every variant it measured (a slow vCPU)
+PROCESS_SPEED = [1.0, 1.12, 0.98, 1.01, 1.10]
+
+
+def bench(machine, cpus, name, ns, rsd=0.01, ev=None, runs=5, values=2, ops=None):
     meta = {"name": name, "hostname": machine + ".example", "cpu_count": cpus,
             "cpu_model_name": "Synthetic CPU @ 3.0GHz", "loops": 1000,
             "date": "2021-01-04T12:00:00", "duration": 0.5}
     if ev is not None:
         meta["pagecore_events"] = ev
+    variant = name.split("/")[2]
+    if ops is not None and variant in VARIANTS:
+        meta["pagecore_impl"] = VARIANTS[variant].implementation(ops)
     out = []
-    for _ in range(runs):
-        run_mean = ns * (1 + rng.gauss(0, rsd))
+    for k in range(runs):
+        run_mean = ns * PROCESS_SPEED[k % len(PROCESS_SPEED)] * (1 + rng.gauss(0, rsd))
         vals = [round(run_mean * (1 + rng.gauss(0, rsd / 2)) * 1e-9, 15) for _ in range(values)]
-        out.append(pyperf.Run(vals, metadata=meta, collect_metadata=False))
+        out.append(pyperf.Run(vals, metadata=dict(meta, pagecore_worker=k),
+                              collect_metadata=False))
     return pyperf.Benchmark(out)
 
 
@@ -51,11 +65,10 @@ def dump(machine, suite, benches):
 HOT = {
     "original": (14.0, 160.0, 3.0, 60.0),
     "get-put": (22.5, 169.0, 3.0, 68.0),
-    "loop-in-wait": (14.1, 160.5, 3.6, 61.0),
-    "shipped-5.10": (22.6, 170.0, 3.6, 69.0),
+    "loop-in-wait": (14.1, 160.5, 3.0, 61.0),
+    "shipped-5.10": (22.6, 170.0, 3.0, 69.0),
     "wake-under-i_pages": (15.0, 175.0, 3.0, 62.0),
-    # folio-6.7's while-loop wait re-reads the flags: dearer when writeback is already done
-    "folio-6.7": (19.0, 150.0, 6.0, 64.0),
+    "folio-6.7": (19.0, 150.0, 3.0, 64.0),
 }
 HOT_EVENTS = {
     "original": events(atomic_rmw=1, barrier=1, lock=1),
@@ -67,19 +80,27 @@ HOT_EVENTS = {
 }
 
 
+EWB = ("end_page_writeback",)
+WAKE = ("end_page_writeback", "wake_page_function")
+
+
 def hotpath(machine, cpus, scale):
     out = []
     for v in WB:
         nw, ow, wc, cyc = HOT[v]
-        cases = [("end_page_writeback_no_waiters", nw, HOT_EVENTS[v]),
+        cases = [("end_page_writeback_no_waiters", nw, HOT_EVENTS[v], EWB),
+                 # folio-6.7 wakes through folio_wake_bit: dearer with a waiter queued
+                 ("end_page_writeback_queued_waiter", nw + (25.0 if v == "folio-6.7" else 9.0),
+                  events(atomic_rmw=2, barrier=1, lock=2, wakeups=1, walked=1), WAKE),
                  ("end_page_writeback_one_waiter", ow,
-                  events(atomic_rmw=2, barrier=1, lock=2, wakeups=1, walked=1)),
-                 ("wait_on_page_writeback_clear", wc, events()),
-                 ("writeback_cycle", cyc, None),
-                 ("unlock_page_no_waiters", 6.0, events(atomic_rmw=1)),
-                 ("unlock_page_waiters", 150.0, events(atomic_rmw=1, lock=1, wakeups=1))]
-        for case, ns, ev in cases:
-            out.append(bench(machine, cpus, f"hotpath/{case}/{v}", ns * scale, ev=ev))
+                  events(atomic_rmw=2, barrier=1, lock=2, wakeups=1, walked=1), WAKE),
+                 ("wait_on_page_writeback_clear", wc, events(), ()),
+                 ("writeback_cycle", cyc, None, EWB),
+                 ("unlock_page_no_waiters", 6.0, events(atomic_rmw=1), ()),
+                 ("unlock_page_waiters", 150.0, events(atomic_rmw=1, lock=1, wakeups=1),
+                  ("wake_page_function",))]
+        for case, ns, ev, ops in cases:
+            out.append(bench(machine, cpus, f"hotpath/{case}/{v}", ns * scale, ev=ev, ops=ops))
     dump(machine, "hotpath", out)
 
 
@@ -106,7 +127,9 @@ def contention(machine, cpus, scale):
                 # and past nproc threads share cores
                 per_op = one * (1 + share * (busy - 1)) * (t / busy)
                 out.append(bench(machine, cpus, f"contention/{case}/{v}/threads={t}",
-                                 per_op, rsd=0.03))
+                                 per_op, rsd=0.03, ops=("end_page_writeback",
+                                                        "wake_page_function", "bookmarks",
+                                                        "wait_on_page_writeback")))
     dump(machine, "contention", out)
 
 
@@ -116,17 +139,19 @@ def hashchain(machine, cpus, scale):
     for v, slope, bookmarks in (("original", 2.0, True), ("shipped-5.10", 2.0, True),
                                 ("wake-under-i_pages", 2.1, True), ("folio-6.7", 1.7, False)):
         for c in chains:
-            ns = HOT[v][1] + slope * c + (35.0 * (c // 65) if bookmarks else 0.0)
-            out.append(bench(machine, cpus,
-                             f"hashchain/end_page_writeback/{v}/bits=8/chain={c}",
-                             ns * scale, rsd=0.02,
-                             ev=events(atomic_rmw=2, lock=2, wakeups=1, walked=c + 1)))
-    for v in ("original", "wake-under-i_pages"):
-        for c in chains:
-            # the walk runs under i_pages only in wake-under-i_pages
-            ns = 25.0 + (2.1 * c if v == "wake-under-i_pages" else 0.0)
-            out.append(bench(machine, cpus, f"hashchain/ipages_hold/{v}/bits=8/chain={c}",
-                             ns * scale, rsd=0.02))
+            for entries, per in (("warm", 1.0), ("cold", 40.0)):
+                ns = HOT[v][0] + 9.0 + slope * per * c + (35.0 * (c // 64) if bookmarks else 0.0)
+                ops = WAKE + (("bookmarks",) if c + 1 > 64 else ())
+                out.append(bench(machine, cpus,
+                                 f"hashchain/end_page_writeback/{v}/bits=8/chain={c}"
+                                 f"/entries={entries}",
+                                 ns * scale, rsd=0.02, ops=ops,
+                                 ev=events(atomic_rmw=2, lock=2, wakeups=1, walked=c + 1)))
+    for c in chains:
+        for entries, per in (("warm", 2.1), ("cold", 80.0)):
+            out.append(bench(machine, cpus, f"hashchain/ipages_hold/wake-under-i_pages/bits=8"
+                             f"/chain={c}/entries={entries}", (25.0 + per * c) * scale,
+                             rsd=0.02))
     dump(machine, "hashchain", out)
 
 
@@ -137,7 +162,7 @@ def dirty(machine, cpus, scale):
             ev = events(atomic_rmw=1 + (extra if state == "mapped_dirty" else 0))
             ns2 = ns + (12.0 if extra and state == "mapped_dirty" else extra)
             out.append(bench(machine, cpus, f"dirty/cpdfio_writepage/{v}/state={state}",
-                             ns2 * scale, ev=ev))
+                             ns2 * scale, ev=ev, ops=("clear_page_dirty_for_io",)))
     dump(machine, "dirty", out)
 
 
