@@ -227,7 +227,9 @@ class Suite:
         signal.signal(signal.SIGTERM, _sigterm)
         try:
             self._manage(cases)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            if isinstance(e, _Stopped):
+                sys.exit(143)   # `pagecore bench` stopped it, and says so itself
             print("%s: interrupted: the workers that finished are kept" % self.name,
                   file=sys.stderr)
             sys.exit(130)
@@ -457,9 +459,13 @@ def _worker(suite, cases):
 
 # -- options ------------------------------------------------------------------------------
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM: stop as on Ctrl-C."""
+
+
 def _sigterm(signum, frame):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: let the clean-up finish
-    raise KeyboardInterrupt
+    raise _Stopped()
 
 
 def _positive(typ):

@@ -104,3 +104,66 @@ def test_verify_replay_stopped_by_sigterm(tmp_path):
     assert doc["interrupted"] is True and len(doc["results"]) < 4
     assert sorted(os.listdir(tmp_path)) == ["v.json"]
     assert gone(p.p.pid)
+
+
+def session_members(sid):
+    """Processes in session @sid (a suite runs in one of its own)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":     # session id, not a zombie
+            out.append(int(d))
+    return out
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize("sig,rc,word", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                         (signal.SIGINT, 130, "interrupted")])
+def test_bench_stopped_by_a_signal_to_its_pid_alone(tmp_path, sig, rc, word):
+    # the signal goes to pagecore's pid only, not its process group: it must stop the
+    # suite and the suite's workers itself, at once, and leave no partial file
+    env = dict(environ(), PAGECORE_BENCH_DIR=os.path.join(ROOT, "bench"))
+    p = subprocess.Popen([sys.executable, "-m", "pagecore", "bench", "--fast", "--no-verify",
+                          "--no-report", "--suite", "hotpath", "-o", "results",
+                          "--machine", "ci"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    suite = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not suite:
+        time.sleep(0.2)
+        suite = children(p.pid)
+    assert suite, "no suite started"
+    (sid,) = suite
+    time.sleep(2.0)     # into the measurement: the suite has workers now
+    assert len(session_members(sid)) >= 1
+    p.send_signal(sig)
+    t0 = time.monotonic()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == rc, err
+    assert time.monotonic() - t0 < 10
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("pagecore: bench %s during hotpath" % word)
+    assert "its processes stopped" in lines[0]
+    time.sleep(0.2)
+    assert session_members(sid) == []
+    left = os.listdir(tmp_path / "results" / "ci")
+    assert not [f for f in left if f.endswith(".tmp")], left
