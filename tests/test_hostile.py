@@ -364,3 +364,19 @@ def test_result_files(data, capsys, monkeypatch, tmp_path_factory):
     rc, _, err = run(capsys, ["choose", str(d)])
     assert rc in (0, 2), err
     one_line_or_ok(rc, err)
+
+
+def test_an_inconclusive_cell_makes_a_variant_unverified_never_clean(tmp_path):
+    from pagecore.report import results, verdicts
+
+    rows = [{"variant": "folio-6.7", "scenario": s, "mode": "stress", "failures": [],
+             "counts": {"ops": 0}, "evidence": []} for s in ("writeback-set-again", "page-reuse")]
+    rows[1]["inconclusive"] = "no operation ran in 0.01 s"
+    f = tmp_path / "verify.json"
+    f.write_text(json.dumps({"results": rows}))
+    rs = results.load_results([str(f)])
+    state, why = verdicts.status(rs, "folio-6.7")
+    assert state == "unverified" and "inconclusive: page-reuse" in why
+    del rows[1]["inconclusive"]
+    f.write_text(json.dumps({"results": rows}))
+    assert verdicts.status(results.load_results([str(f)]), "folio-6.7")[0] == "clean"

@@ -16,6 +16,13 @@ class Verdict:
         return sorted({f for _, r in self.rows for f in r.get("failures") or []})
 
     @property
+    def inconclusive(self):
+        """Why rows without failures gave no verdict (the harness could not run them
+        faithfully): such a cell is neither racy nor clean."""
+        return sorted({str(r["inconclusive"]) for _, r in self.rows
+                       if r.get("inconclusive") and not r.get("failures")})
+
+    @property
     def modes(self):
         return sorted({str(r.get("mode", "?")) for _, r in self.rows})
 
@@ -59,6 +66,9 @@ def status(rs, variant, table=None):
     missing = [s for s in expected_scenarios(variant, table) if s not in cells]
     if missing:
         return "unverified", "not verified: " + ", ".join(missing)
+    unsure = [s for s, c in cells.items() if c.inconclusive]
+    if unsure:
+        return "unverified", "inconclusive: " + ", ".join(unsure)
     return "clean", "passes " + ", ".join(cells)
 
 

@@ -460,6 +460,9 @@ def _section_matrix(doc, rs, table):
             elif vd.failures:
                 row.append(Cell("racy: {} ({})".format(", ".join(vd.failures), ", ".join(vd.modes)),
                                 "racy", tuple(evidence_lines(vd))))
+            elif vd.inconclusive:
+                row.append(Cell("inconclusive ({})".format(", ".join(vd.modes)), "unverified",
+                                tuple(evidence_lines(vd))))
             else:
                 row.append(Cell("clean ({}; {} ops)".format(", ".join(vd.modes),
                                                         _fmt_count(int(vd.ops))),
