@@ -119,6 +119,21 @@ def test_a_fifo_is_refused_not_read(tmp_path, capsys, report_only):
     one_line_or_ok(rc, err)
 
 
+@pytest.mark.parametrize("weights", ["/dev/zero", "fifo"])
+def test_a_weights_file_that_never_ends_is_refused(tmp_path, capsys, report_only, weights):
+    if weights == "fifo":
+        weights = str(tmp_path / "w.toml")
+        os.mkfifo(weights)
+    rc, _, err = run(capsys, ["choose", DATA, "--weights", weights])
+    assert rc == 2 and "not a regular file" in err
+
+
+def test_bench_output_must_be_named(tmp_path, capsys, monkeypatch):
+    no_spawn(monkeypatch)
+    rc, _, err = run(capsys, ["bench", "--smoke", "-o", ""])
+    assert rc == 2 and "-o needs a directory" in err
+
+
 def test_json_nested_too_deeply(tmp_path, capsys, report_only):
     f = tmp_path / "deep.json"
     f.write_text("[" * 100_000)

@@ -272,6 +272,7 @@ def test_verify_skips_a_scenario_that_does_not_apply(capsys):
     (["--step", "0.000001"], "--step must be in 0.5..60"),
     (["--step", "inf"], "--step must be in 0.5..60"),
     (["--json", ""], "--json needs a file name"),
+    (["--json", "/dev/null"], "not a regular file"),
     (["--json", "/nonexistent-dir/v.json"], "does not exist"),
     (["--variant", "original", "--scenario", "mmap-lost-write"], "no scenario applies"),
 ])

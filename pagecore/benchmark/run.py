@@ -238,6 +238,8 @@ def _remove_partial(mdir):
 
 
 def cmd_bench(args):
+    if not args.output or not args.output.strip():
+        raise PagecoreError("-o needs a directory")
     if args.check:
         mdir = os.path.join(args.output, machine_name(args.machine))
         if not any(os.path.isfile(os.path.join(mdir, s + ".json")) for s in ("floor", "hotpath")):

@@ -91,6 +91,9 @@ def _check_writable(path):
     if not os.path.isdir(d):
         raise PagecoreError("--json %s: directory %s does not exist" % (path, d))
     if os.path.exists(path):
+        # the file is written beside and renamed over: never over a device or a FIFO
+        if not os.path.isfile(path):
+            raise PagecoreError("--json %s: not a regular file" % path)
         if not os.access(path, os.W_OK):
             raise PagecoreError("--json %s: not writable" % path)
     elif not os.access(d, os.W_OK | os.X_OK):

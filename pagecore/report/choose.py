@@ -72,6 +72,12 @@ def load_weights_file(path):
             raise PagecoreError("reading a weights file needs Python 3.11 (tomllib) or the "
                                 "tomli package") from None
     try:
+        # a regular file of a sane size: /dev/zero or a FIFO would never end
+        if not os.path.isfile(path):
+            raise PagecoreError(f"{path}: not a regular file" if os.path.exists(path)
+                                else f"{path}: cannot read: no such file")
+        if os.path.getsize(path) > 1 << 20:
+            raise PagecoreError(f"{path}: more than 1 MiB, not a weights file")
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except OSError as e:

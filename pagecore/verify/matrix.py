@@ -44,6 +44,8 @@ def write_json(path, results, interrupted=False):
     if interrupted:
         doc["interrupted"] = True
     tmp = "%s.tmp" % path
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise PagecoreError("--json %s: not a regular file" % path)
     try:
         try:
             with open(tmp, "w") as f:
