@@ -327,8 +327,6 @@ def test_report_and_choose_arguments(argv, cmd, capsys, monkeypatch, tmp_path):
     import pagecore.cli.report as cr
 
     monkeypatch.setattr(_cli, "_registrars", lambda: iter([cli_report.register]))
-    if cmd == "choose":
-        argv = [a for a in argv if a not in ("--name",)]
     from pagecore.report.writer import check_name
 
     # rendering is the report tests' business; here: every option is parsed and checked
