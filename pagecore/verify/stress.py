@@ -400,7 +400,7 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
                "widened": list(WIDEN[scenario]),
                "race_point_hits": hits,
                "ops_by_kind": dict(sorted(w.ops.items()))}
-    if first:
+    if first and failures:      # not a record the watchdog's abort produced
         summary["first_failure_s"] = first["seconds"]
         summary["first_failure_op"] = first["ops"]
     evidence.append(summary)
