@@ -350,3 +350,26 @@ def test_the_matrix_says_inconclusive_never_clean(monkeypatch, capsys):
     row = next(ln for ln in out.splitlines() if ln.startswith("folio-6.7"))
     assert row.split()[-1] == "inconclusive" and "clean" not in row
     assert "inconclusive: no operation ran" in out
+
+
+def test_replay_with_a_failed_scripted_task_is_inconclusive(monkeypatch):
+    from pagecore.model import _core_instr
+
+    # the page under writeback is allocated; the new user's page is not: the
+    # interleaving cannot run as written
+    real = _core_instr.alloc_page_
+    calls = []
+
+    def alloc_page_():
+        calls.append(1)
+        return real() if len(calls) == 1 else -1
+
+    def configure(*a, real_configure=_core_instr.configure, **k):
+        calls.clear()
+        return real_configure(*a, **k)
+
+    monkeypatch.setattr(_core_instr, "alloc_page_", alloc_page_)
+    monkeypatch.setattr(_core_instr, "configure", configure)
+    r = replay("shipped-5.10", "page-reuse")
+    assert r["failures"] == [], r["evidence"]
+    assert "out of pages" in r["inconclusive"]

@@ -457,6 +457,8 @@ class Run:
         self.log = list(s.log)
         self.bugs = s.describe_bugs()
         self.failures = list(self.outcome.failures)
+        # a task of the script that raised: the interleaving did not run as written
+        self.errors = ["%s: %s" % (t.name, t.error) for t in s.tasks.values() if t.error]
 
     def evidence(self):
         return ["interleaving: %s" % self.title] + self.log + self.bugs
@@ -735,9 +737,15 @@ def replay(variant, scenario, step=STEP):
             evidence.extend(r.evidence())
             evidence.extend(r.outcome.bug_log)
     notes = _notes(runs)
-    return {"variant": variant, "scenario": scenario, "mode": "replay",
-            "failures": failures, "counts": counts,
-            "evidence": evidence + notes if failures else notes}
+    out = {"variant": variant, "scenario": scenario, "mode": "replay",
+           "failures": failures, "counts": counts,
+           "evidence": evidence + notes if failures else notes}
+    errors = [e for r in runs for e in r.errors]
+    if errors and not failures:
+        # not a verdict: the harness did not run every interleaving as scripted
+        out["inconclusive"] = "a scripted task failed: " + "; ".join(errors[:3])
+        out["evidence"] = ["inconclusive: " + out["inconclusive"]] + out["evidence"]
+    return out
 
 
 def _notes(runs):
