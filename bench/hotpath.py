@@ -8,12 +8,12 @@ under the mapping's i_pages lock, in one atomic xor for two, and in the waiter's
 random order each round (bench/_harness.py), with the events its timed region executes
 (instrumented build) stored beside it.
 
-A waiter comes in two forms.  `queued`: an entry whose task has queued itself and set
+A waiter comes in two forms.  `one_waiter`: an entry whose task has queued itself and set
 PG_waiters but not yet slept, as a kernel waiter is between prepare_to_wait and io_schedule;
 waking it costs the waker a constant amount (no futex syscall), so the waker's own path is
-what is measured.  `one_waiter` / `waiters`: a thread really asleep on a futex, so the value
-includes the wake of a sleeping thread on another CPU (the floor suite measures that wake
-alone: floor/wake_sleeping_thread).
+what is measured.  `sleeping_waiter`: a thread really asleep on a futex, so the value includes
+the wake of a sleeping thread on another CPU, about 2 us on a VM and the same in every variant
+(the floor suite measures that wake alone: floor/wake_sleeping_thread).
 """
 
 from _harness import Case, Suite, configure, variants
@@ -27,13 +27,13 @@ CASES = {
         "bench_end_page_writeback_no_waiters", ("end_page_writeback",), True,
         "end_page_writeback() of a page cache page nobody waits on; 64 pages per timed "
         "chunk, PG_writeback set on each before the chunk (not timed)"),
-    "end_page_writeback_queued_waiter": (
+    "end_page_writeback_one_waiter": (
         "bench_end_page_writeback_queued_waiter", ("end_page_writeback", "wake_page_function"),
         True,
         "end_page_writeback() waking one waiter queued on the page's bucket with PG_waiters "
         "set, its task not yet asleep (between prepare_to_wait and io_schedule): a wake of "
         "known, constant cost, no futex syscall; set-up and clean-up not timed"),
-    "end_page_writeback_one_waiter": (
+    "end_page_writeback_sleeping_waiter": (
         "bench_end_page_writeback_one_waiter", ("end_page_writeback", "wake_page_function"),
         False,
         "end_page_writeback() waking one waiter asleep in wait_on_page_writeback() (the "
@@ -52,12 +52,12 @@ CASES = {
         "unlock_page() of a page nobody waits on (clear_bit_unlock_is_negative_byte, the "
         "same code in every variant); 64 pages per timed chunk, each trylocked before the "
         "chunk (not timed)"),
-    "unlock_page_queued_waiter": (
+    "unlock_page_one_waiter": (
         "bench_unlock_page_queued_waiter", ("wake_page_function",), True,
         "unlock_page() waking one exclusive lock_page() waiter queued on the bucket, its "
         "task not yet asleep: the wake walk and hand-off of the variant's "
         "wake_page_function, no futex syscall"),
-    "unlock_page_waiters": (
+    "unlock_page_sleeping_waiter": (
         "bench_unlock_page_waiters", ("wake_page_function",), False,
         "unlock_page() waking one waiter asleep in lock_page(); per operation the waiter is "
         "seen asleep first, and only the unlock is timed (clock read around each call, one "

@@ -58,9 +58,9 @@ def expected_names():
     if (os.cpu_count() or 1) < 2:
         floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (
-        "end_page_writeback_no_waiters", "end_page_writeback_queued_waiter",
-        "end_page_writeback_one_waiter", "wait_on_page_writeback_clear", "writeback_cycle",
-        "unlock_page_no_waiters", "unlock_page_queued_waiter", "unlock_page_waiters")
+        "end_page_writeback_no_waiters", "end_page_writeback_one_waiter",
+        "end_page_writeback_sleeping_waiter", "wait_on_page_writeback_clear", "writeback_cycle",
+        "unlock_page_no_waiters", "unlock_page_one_waiter", "unlock_page_sleeping_waiter")
         for v in WB]
     cont = ["contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n)
             for s in ("shared", "distinct") for v in WB for n in (1, 2)]

@@ -204,6 +204,9 @@ def test_swap_mapping_has_no_writeback_tags():
     ("wake-under-i_pages", 1, 1, 0, 0),
     ("cmpxchg-clear-in-wakeup", 0, 1, 0, 1),
     ("folio-6.7", 3, 1, 0, 0),           # folio_get; xor; folio_put
+    # PG_waiters clear: folio_test_waiters is a plain load, then exactly 6.7
+    ("clear-under-waitqueue-lock", 3, 1, 0, 0),
+    ("loop-break-on-mapping-change", 3, 1, 0, 0),
 ])
 def test_event_counts_follow_the_source(variant, rmw, locks, barriers, cmpxchg):
     m = Model(variant, instrumented=True)
@@ -399,3 +402,150 @@ def test_instrumented_and_timed_builds_are_separate_models():
     b = Model("get-put", instrumented=True)
     assert a.core is _core and b.core is _core_instr
     assert _core.variant() == "original" and _core_instr.variant() == "get-put"
+
+
+# ---- the 30 Sep 2024 proposals, and the tracked slow waiter ------------------
+
+def _wait_thread(m, p, track=False, throttle_ns=0):
+    def fn():
+        if track:
+            m.core.wait_track(m.core.current_pid(), throttle_ns, p)
+        m.wait_on_page_writeback(p)
+        return m.PageWriteback(p)
+    return fn
+
+
+def test_clear_under_waitqueue_lock_clears_and_wakes_in_one_hold():
+    # The waiter is asleep, so PG_waiters is set: the end takes the bucket
+    # lock before the clear.  Paused just after the clear, it still holds
+    # it: a second waiter cannot even queue, so none can see the bit clear
+    # before the wake.
+    from pagecore.verify.replay import Interleaving
+
+    m = Model("clear-under-waitqueue-lock", instrumented=True)
+    p = m.new_page()
+    m.start_writeback(p)
+    with Interleaving(m) as s:
+        s.start("waiter", m.wait_on_page_writeback, p)
+        assert s.asleep("waiter", bit=m.PG_writeback)
+        s.start("end", m.end_page_writeback, p, park_at="ewb_after_clear")
+        assert s.parked("end", "ewb_after_clear")
+        assert not m.PageWriteback(p)
+        s.start("second", m.wait_on_page_bit, p, m.PG_writeback)
+        assert wait_until(lambda: s.where("second") == "spinning on a held spinlock")
+        assert s.where("waiter").startswith("asleep")
+        s.release("ewb_after_clear")
+        assert s.done("end") and s.done("waiter") and s.done("second")
+    assert s.outcome.failures == []
+
+
+def test_clear_under_waitqueue_lock_waits_with_an_if():
+    # Woken, then PG_writeback is set again before the waiter looks: an
+    # `if` waiter returns all the same (folio-6.7's `while` would sleep).
+    from pagecore.verify.replay import Interleaving
+
+    m = Model("clear-under-waitqueue-lock", instrumented=True)
+    p = m.new_page()
+    m.start_writeback(p)
+    with Interleaving(m) as s:
+        s.start("waiter", _wait_thread(m, p), park_at="wait_after_schedule")
+        assert s.asleep("waiter", bit=m.PG_writeback)
+        m.end_page_writeback(p)
+        assert s.parked("waiter", "wait_after_schedule")
+        m.start_writeback(p)
+        s.release("wait_after_schedule")
+        assert s.done("waiter")
+        assert s.result("waiter") is True      # returned with PG_writeback set
+    m.end_page_writeback(p)
+
+
+@pytest.mark.parametrize("variant, breaks", [
+    ("loop-break-on-mapping-change", True), ("folio-6.7", False)])
+def test_loop_breaks_when_the_mapping_changed(variant, breaks):
+    # A filemap_fdatawait waiter (no page lock) on a page truncated under
+    # it: once woken it finds PG_writeback set again, on a page no longer in
+    # its file.  Matthew Wilcox's loop returns; 6.7's sleeps again.
+    from pagecore.verify.replay import Interleaving
+
+    m = Model(variant, instrumented=True)
+    p = m.new_page()
+    m.start_writeback(p)
+    with Interleaving(m) as s:
+        s.start("waiter", _wait_thread(m, p, track=True), park_at="wait_after_schedule")
+        assert s.asleep("waiter", bit=m.PG_writeback)
+        m.delete_from_page_cache(p)           # ->mapping = NULL
+        m.end_page_writeback(p)
+        assert s.parked("waiter", "wait_after_schedule")
+        m.start_writeback(p)                  # writeback again, for nobody's file
+        s.release("wait_after_schedule")
+        if breaks:
+            assert s.done("waiter")
+            assert s.result("waiter") is True
+        else:
+            assert not s.done("waiter")       # asleep again on the new writeback
+            m.end_page_writeback(p)
+            assert s.done("waiter")
+            assert s.result("waiter") is False
+    st = m.core.wait_track_stats()
+    assert st["mapping_breaks"] == (1 if breaks else 0)
+    assert st["resleeps"] == (0 if breaks else 1)
+    if breaks:
+        m.end_page_writeback(p)
+
+
+@pytest.mark.parametrize("variant, resleeps", [
+    ("folio-6.7", 1), ("loop-in-wait", 1), ("pre-5.8", 1),
+    ("clear-under-waitqueue-lock", 0), ("original", 0)])
+def test_tracker_counts_a_wake_that_sleeps_again(variant, resleeps):
+    # One wake that finds PG_writeback set again: a waiter that loops (or
+    # re-queues, before 5.8) sleeps a second time; an `if` waiter does not.
+    from pagecore.verify.replay import Interleaving
+
+    m = Model(variant, instrumented=True)
+    p = m.new_page()
+    m.start_writeback(p)
+    with Interleaving(m) as s:
+        s.start("waiter", _wait_thread(m, p, track=True), park_at="wait_after_schedule")
+        assert s.asleep("waiter", bit=m.PG_writeback)
+        m.end_page_writeback(p)
+        assert s.parked("waiter", "wait_after_schedule")
+        m.start_writeback(p)
+        s.release("wait_after_schedule")
+        if resleeps:
+            assert s.asleep("waiter", bit=m.PG_writeback)
+            m.end_page_writeback(p)
+            assert s.done("waiter")
+        else:
+            assert s.done("waiter")     # back with PG_writeback set
+            m.end_page_writeback(p)
+    st = m.core.wait_track_stats()
+    assert (st["waits"], st["wakes"], st["resleeps"]) == (1, 1 + resleeps, resleeps)
+    assert st["page_ends"] == 2 and st["ends_during"] == [1 + resleeps]
+    assert len(st["wait_ns"]) == 1
+
+
+def test_tracker_throttles_only_its_task():
+    m = Model("original", instrumented=True)
+    p, q = m.new_page(), m.new_page(0, 1)
+    m.start_writeback(p)
+    m.start_writeback(q)
+    fns = {"slow": _wait_thread(m, p, track=True, throttle_ns=30_000_000),
+           "other": lambda: m.wait_on_page_writeback(q)}
+
+    def ender():
+        assert wait_until(lambda: len(sleepers(m)) == 2)
+        m.end_page_writeback(p)
+        m.end_page_writeback(q)
+
+    fns["end"] = ender
+    run = run_threads(m.core, fns, timeout=10)
+    ran_clean(run)
+    st = m.core.wait_track_stats()
+    assert st["waits"] == 1 and st["wakes"] == 1
+    assert st["wait_ns"][0] >= 30_000_000     # the pause after the wake is its own
+    assert st["immediate"] == 0
+
+
+def test_tracker_needs_the_instrumented_build():
+    with pytest.raises(pagecore.PagecoreError):
+        Model("original").core.wait_track(1, 0)

@@ -61,6 +61,9 @@ def only(**kw):
     ("cmpxchg-clear-in-wakeup", only(cmpxchg=1, lock=1)),
     # folio_get, the xor, folio_put
     ("folio-6.7", only(atomic_rmw=3, lock=1)),
+    # PG_waiters clear: a plain test_bit, then 6.7's path
+    ("clear-under-waitqueue-lock", only(atomic_rmw=3, lock=1)),
+    ("loop-break-on-mapping-change", only(atomic_rmw=3, lock=1)),
 ])
 def test_end_page_writeback_no_waiters(variant, expected):
     assert counts("bench_end_page_writeback_no_waiters", variant) == expected
@@ -91,6 +94,10 @@ def test_writeback_cycle():
     ("get-put", 4, 1),
     ("get-put-on-waiters", 4, 0),
     ("folio-6.7", 4, 0),
+    # the bucket lock is taken first and the i_pages lock inside it: the
+    # same two round trips and the same atomics as 6.7, in another order
+    ("clear-under-waitqueue-lock", 4, 0),
+    ("loop-break-on-mapping-change", 4, 0),
 ])
 def test_one_waiter_really_sleeps(variant, rmw, barrier):
     ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 64))
@@ -106,8 +113,12 @@ def test_unlock_page_waiters():
 @pytest.mark.parametrize("variant, chain, lock", [
     # i_pages + bucket; past 64 entries a bookmark adds a breather
     ("original", 63, 2), ("original", 64, 2), ("original", 65, 3),
-    # 6.7 walks without bookmarks
+    # 6.7 walks without bookmarks, and so do both 2024 proposals: a breather
+    # would drop the lock that makes clear and wake one step
     ("folio-6.7", 65, 2),
+    ("clear-under-waitqueue-lock", 65, 2),
+    ("clear-under-waitqueue-lock", 200, 2),
+    ("loop-break-on-mapping-change", 65, 2),
 ])
 def test_hash_chain_walk(variant, chain, lock):
     ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 32, chain))

@@ -351,7 +351,7 @@ def test_choose_command_prints_ranking_and_reasons(capsys):
     assert re.search(r"^\s*1\s+folio-6.7\s", out, re.MULTILINE)
     assert "original is excluded: fails writeback-set-again" in out
     rc, out, _ = run_cli(capsys, "choose", ALPHA, "--kind", "writeback",
-                         "--weight", "hotpath/end_page_writeback_queued_waiter=5")
+                         "--weight", "hotpath/end_page_writeback_one_waiter=5")
     assert re.search(r"^\s*1\s+shipped-5.10\s", out, re.MULTILINE)
 
 
@@ -491,3 +491,96 @@ def test_no_results_at_all_says_how_to_make_them(tmp_path, capsys, monkeypatch):
 def test_write_report_raises_pagecore_error_for_bad_results(tmp_path):
     with pytest.raises(PagecoreError, match="no such file"):
         writer.write_report([str(tmp_path / "absent")], outdir=str(tmp_path))
+
+
+# -- liveness: writeback-starvation ------------------------------------------------------
+
+def _starvation_row(variant, starved):
+    # shaped like pagecore.verify.starvation's result
+    waits = [500.0] if starved else [1.1 + 0.01 * i for i in range(50)]
+    lv = {"wait": "while" if starved else "if", "starved": starved, "throttle_us": 1000,
+          "writers": 1, "bound_ms": 100.0, "io_us": 500, "gap_us": 0, "seconds": 0.5,
+          "waits": len(waits), "immediate": 1, "wakes": 440 if starved else 50,
+          "resleeps": 439 if starved else 0, "max_resleeps": 439 if starved else 0,
+          "resleeps_per_wait": 439.0 if starved else 0.0, "mapping_breaks": 0,
+          "wait_p50_ms": waits[len(waits) // 2], "wait_p99_ms": max(waits),
+          "wait_max_ms": max(waits), "waits_over_bound": 1 if starved else 0,
+          "longest_wait_writebacks": 880 if starved else 1, "writebacks": 880,
+          "wait_ms": waits}
+    return {"variant": variant, "scenario": "writeback-starvation", "mode": "replay",
+            "failures": ["starved"] if starved else [],
+            "counts": {"waits": len(waits), "resleeps": lv["resleeps"], "writebacks": 880,
+                       "ops": 880 + len(waits)},
+            "evidence": ["the slow waiter: ..."], "liveness": lv}
+
+
+@pytest.fixture
+def with_liveness(tmp_path):
+    import shutil
+
+    d = tmp_path / "alpha"
+    shutil.copytree(ALPHA, d)
+    doc = json.loads((d / "verify.json").read_text())
+    loops = {"loop-in-wait", "shipped-5.10", "folio-6.7"}
+    for v in ("original", "get-put", "loop-in-wait", "shipped-5.10", "wake-under-i_pages",
+              "folio-6.7"):
+        doc["results"].append(_starvation_row(v, v in loops))
+    (d / "verify.json").write_text(json.dumps(doc))
+    return d
+
+
+def test_starved_is_liveness_not_a_race(with_liveness):
+    rs = results.load_results([str(with_liveness)])
+    table = verdicts.verdicts(rs)
+    # folio-6.7 and shipped-5.10 pass every safety scenario and starve
+    for v in ("folio-6.7", "shipped-5.10"):
+        assert verdicts.status(rs, v, table)[0] == "clean"
+        state, why = verdicts.liveness(rs, v, table)
+        assert state == "starved" and "500 ms" in why and "439 times" in why
+    assert verdicts.liveness(rs, "original", table)[0] == "live"
+    assert verdicts.status(rs, "original", table)[0] == "racy"
+    # verify results without the liveness scenario leave liveness unmeasured, not unverified
+    old = results.load_results([ALPHA])
+    assert verdicts.liveness(old, "folio-6.7")[0] == "unmeasured"
+    assert verdicts.status(old, "folio-6.7")[0] == "clean"
+
+
+def test_choose_exclude_starving(with_liveness, capsys):
+    rc, out, err = run_cli(capsys, "choose", str(with_liveness), "--kind", "writeback")
+    assert rc == 0, err
+    assert re.search(r"^\s*1\s+folio-6.7\s", out, re.MULTILINE)
+    assert "starve a slow waiter in writeback-starvation" in out
+    rc, out, err = run_cli(capsys, "choose", str(with_liveness), "--kind", "writeback",
+                           "--exclude-starving")
+    assert rc == 0, err
+    assert not re.search(r"^\s*\d+\s+(folio-6.7|shipped-5.10)\s", out, re.MULTILINE)
+    assert "folio-6.7 is excluded: starves a slow waiter in writeback-starvation" in out
+    assert "No variant passes every scenario" in out
+    c = choose.choose(results.load_results([str(with_liveness)]), kind="writeback",
+                      exclude_starving=True)[0]
+    assert not c.ranked
+    assert {v for v, _, _ in c.excluded} >= {"folio-6.7", "shipped-5.10", "original"}
+
+
+def test_report_has_a_liveness_column_and_the_wait_time_plot(with_liveness, tmp_path):
+    page = writer.write_report([str(with_liveness)], str(tmp_path / "out"), name="x")
+    md = read(os.path.join(os.path.dirname(page), "report.md"))
+    head = next(ln for ln in md.splitlines() if ln.startswith("| variant") and "verdict" in ln)
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    assert cols[-2:] == ["verdict", "liveness"] and "writeback-starvation" not in cols
+    row = next(ln for ln in md.splitlines() if ln.startswith("| folio-6.7 ") and "starved" in ln)
+    assert "| clean " in row and "starved (439 re-sleeps, p99 500 ms)" in row
+    assert os.path.exists(tmp_path / "out" / "x" / "fig-wait-times.png")
+    assert "fig-wait-times.png" in md
+    html = read(page)
+    assert 'class="starved"' in html and 'class="live"' in html
+    assert ("a slow waiter starved in writeback-starvation with loop-in-wait, shipped-5.10, "
+            "folio-6.7" in md)
+
+
+def test_report_exclude_starving_ranks_neither_racy_nor_starving(with_liveness, tmp_path, capsys):
+    rc, out, err = run_cli(capsys, "report", str(with_liveness), "-o", str(tmp_path / "o"),
+                           "--name", "x", "--exclude-starving")
+    assert rc == 0, err
+    md = read(str(tmp_path / "o" / "x" / "report.md"))
+    assert "folio-6.7 is excluded: starves a slow waiter in writeback-starvation" in md

@@ -35,11 +35,101 @@ def test_seed_000_the_exact_interleaving():
     assert rec["comm"] == "cpu3-write_cache_pages"
 
 
-@pytest.mark.parametrize("variant", ["loop-in-wait", "pre-5.8", "shipped-5.10", "folio-6.7"])
+@pytest.mark.parametrize("variant", ["loop-in-wait", "pre-5.8", "shipped-5.10", "folio-6.7",
+                                     "loop-break-on-mapping-change"])
 def test_seed_000_waiters_that_loop_are_clean(variant):
     r = replay(variant, "writeback-set-again")
     assert r["failures"] == []
-    assert r["counts"]["runs"] == 16     # 4 windows x 4 settings, swap included
+    # 4 windows x 4 settings, swap included, and the late fdatawait waiter
+    assert r["counts"]["runs"] == 17
+
+
+def test_clear_under_waitqueue_lock_is_racy_between_its_test_and_its_clear():
+    # Linus Torvalds' 30 Sep 2024 proposal, PG_waiters tested apart from the
+    # clear: the one interleaving that fails is the waiter that queues in
+    # between, whom the end wakes after the clear and outside the bucket
+    # lock, as 6.7 does; its waiters no longer loop.
+    r = replay("clear-under-waitqueue-lock", "writeback-set-again")
+    assert r["failures"] == ["bug_on"]
+    assert r["counts"]["runs"] == 17 and r["counts"]["bug_on"] == 1
+    failing = [e for e in r["evidence"] if isinstance(e, str) and e.startswith("interleaving:")]
+    assert failing == ["interleaving: cpu1 paused at ewb_after_clear; a filemap_fdatawait "
+                       "waiter queued after cpu1 tested PG_waiters, before the clear"]
+    text = "\n".join(e for e in r["evidence"] if isinstance(e, str))
+    assert "paused at ewb_waiters_tested" in text and "BUG_ON(PageWriteback)" in text
+    # with the waiter queued before the end, the bucket lock shuts the window
+    assert "cpu1 paused at ewb_after_clear; a filemap_fdatawait waiter on the first " \
+           "writeback: clean" in text
+
+
+def test_the_late_waiter_needs_the_split_test():
+    # 6.7 learns PG_waiters in the xor itself: no variant but the proposal
+    # stops at ewb_waiters_tested, and the same interleaving is clean
+    run = writeback_set_again("folio-6.7", "ewb_after_clear", bystander_late=True)
+    assert run.failures == []
+    assert any("blocked before ewb_waiters_tested" in line or
+               "never reached ewb_waiters_tested" in line for line in run.log)
+
+
+@pytest.mark.parametrize("variant", ["clear-under-waitqueue-lock", "loop-break-on-mapping-change"])
+def test_2024_proposals_keep_the_reference(variant):
+    # both keep 6.7's folio_get/folio_put around the wake
+    r = replay(variant, "page-reuse")
+    assert r["failures"] == []
+
+
+# -- liveness: writeback-starvation ------------------------------------------
+
+
+@pytest.mark.parametrize("variant, starved", [
+    ("folio-6.7", True), ("loop-break-on-mapping-change", True), ("shipped-5.10", True),
+    ("clear-under-waitqueue-lock", False), ("original", False)])
+def test_starvation_separates_loops_from_ifs(variant, starved):
+    from pagecore.verify.starvation import starvation
+
+    r = starvation(variant, seconds=0.3)
+    lv = r["liveness"]
+    assert lv["starved"] is starved
+    assert ("starved" in r["failures"]) is starved
+    assert lv["writebacks"] > 50           # the writers made progress throughout
+    assert lv["waits"] >= 1 and len(lv["wait_ms"]) == min(lv["waits"], 2000)
+    if starved:
+        # woken again and again, and never out within the bound
+        assert lv["resleeps"] > 20 and lv["wait_max_ms"] > lv["bound_ms"]
+        assert lv["longest_wait_writebacks"] > 20
+    else:
+        # one wake per wait, and out after it and the throttle
+        assert lv["resleeps"] == 0 and lv["max_resleeps"] == 0
+        assert lv["wait_p99_ms"] < lv["bound_ms"]
+        assert lv["waits"] > 20
+
+
+def test_starvation_mapping_never_changes_so_the_break_never_fires():
+    from pagecore.verify.starvation import starvation
+
+    r = starvation("loop-break-on-mapping-change", seconds=0.2)
+    assert r["liveness"]["mapping_breaks"] == 0
+    assert r["liveness"]["wait"] == "while, until ->mapping changes"
+
+
+def test_starvation_is_liveness_not_a_race(tmp_path, capsys):
+    out = tmp_path / "v.json"
+    rc = main(["verify", "--variant", "folio-6.7", "clear-under-waitqueue-lock", "--scenario",
+               "writeback-starvation", "--starve-seconds", "0.3", "--throttle-us", "800",
+               "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "liveness" in text and "throttled to 800 us" in text
+    rows = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    assert rows["folio-6.7"]["failures"] == ["starved"]
+    assert rows["clear-under-waitqueue-lock"]["failures"] == []
+    lines = {ln.split()[0]: ln for ln in text.splitlines()
+             if ln.startswith(("folio", "clear")) and " / " not in ln}
+    # no safety scenario ran: the safety verdict is '-', liveness says it
+    assert lines["folio-6.7"].split()[-2:] == ["-", "starved"]
+    assert lines["clear-under-waitqueue-lock"].split()[-2:] == ["-", "live"]
+    for r in rows.values():
+        assert r["liveness"]["throttle_us"] == 800 and r["liveness"]["writers"] == 1
 
 
 def test_seed_001_original_touches_the_reused_page():
@@ -275,6 +365,12 @@ def test_verify_skips_a_scenario_that_does_not_apply(capsys):
     (["--json", "/dev/null"], "not a regular file"),
     (["--json", "/nonexistent-dir/v.json"], "does not exist"),
     (["--variant", "original", "--scenario", "mmap-lost-write"], "no scenario applies"),
+    (["--writers", "0"], "--writers must be in 1..64"),
+    (["--throttle-us", "-1"], "--throttle-us must be >= 0"),
+    (["--bound-ms", "0"], "--bound-ms must be > 0"),
+    (["--bound-ms", "nan"], "--bound-ms must be > 0"),
+    (["--starve-seconds", "0"], "--starve-seconds must be > 0"),
+    (["--io-us", "x"], "invalid int value"),
 ])
 def test_verify_bad_input_exits_2_with_one_line(argv, msg, capsys):
     assert main(["verify"] + argv) == 2
@@ -302,7 +398,7 @@ def test_verify_interrupted_keeps_what_it_finished(tmp_path, capsys, monkeypatch
     assert [(r["variant"], r["scenario"]) for r in doc["results"]] == [
         ("cpdfio-2.6.19", "mmap-lost-write")]
     captured = capsys.readouterr()
-    assert "interrupted: 1 of 3 cells done" in captured.err
+    assert "interrupted: 1 of 4 cells done" in captured.err
     assert "lost_write" in captured.out
 
 
@@ -373,3 +469,17 @@ def test_replay_with_a_failed_scripted_task_is_inconclusive(monkeypatch):
     r = replay("shipped-5.10", "page-reuse")
     assert r["failures"] == [], r["evidence"]
     assert "out of pages" in r["inconclusive"]
+
+
+def test_bench_verify_writes_liveness_once(tmp_path, capsys):
+    # `pagecore bench` verifies before its suites: replay and stress for races, and
+    # writeback-starvation once (the same run in either mode)
+    from pagecore.benchmark import run
+
+    assert run._verify(str(tmp_path), "fast", ["folio-6.7"])
+    rows = json.loads((tmp_path / "verify.json").read_text())["results"]
+    cells = [(r["scenario"], r["mode"]) for r in rows]
+    assert cells.count(("writeback-starvation", "replay")) == 1
+    assert ("writeback-starvation", "stress") not in cells
+    assert ("writeback-set-again", "stress") in cells
+    assert "racy: none; starving: folio-6.7" in capsys.readouterr().out

@@ -33,7 +33,8 @@ def _cmd_report(args):
     check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
     name = default_name(rs) if args.name is None else args.name
-    page = _write(rs, args.output, name, args.baseline, mix)
+    page = _write(rs, args.output, name, args.baseline, mix,
+                  exclude_starving=args.exclude_starving)
     print(f"report: {page}")
     print("        {}".format(os.path.join(os.path.dirname(page), "report.md")))
     return 0
@@ -53,7 +54,8 @@ def _cmd_choose(args):
     kinds = [args.kind] if args.kind else ["writeback", "dirty"]
     if args.predict:
         return _choose_predicted(args, rs, mix, kinds)
-    choices = [c for kind in kinds for c in choose(rs, mix, kind, args.baseline)]
+    choices = [c for kind in kinds for c in choose(rs, mix, kind, args.baseline,
+                                                        exclude_starving=args.exclude_starving)]
     if not choices:
         raise PagecoreError("no {} variants in the results".format(" or ".join(kinds)))
     if args.json:
@@ -88,7 +90,8 @@ def _choose_predicted(args, rs, mix, kinds):
     out = []
     for kind in kinds:
         try:
-            ranked, excluded, used, units = choose_predicted(rs, floor, mix, kind)
+            ranked, excluded, used, units = choose_predicted(
+                rs, floor, mix, kind, exclude_starving=args.exclude_starving)
         except PagecoreError:
             if len(kinds) > 1:
                 continue
@@ -152,7 +155,7 @@ def _add_mix_args(p):
     p.add_argument("--weights", metavar="FILE",
                    help="TOML file of workload weights (see reports/weights.example.toml)")
     p.add_argument("--weight", action="append", default=[], metavar="KEY=W",
-                   help="set one weight, e.g. hotpath/end_page_writeback_one_waiter=0.3 "
+                   help="set one weight, e.g. hotpath/end_page_writeback_sleeping_waiter=0.3 "
                         "(repeatable; 0 removes a term)")
 
 
@@ -167,6 +170,8 @@ def register(sub):
     p.add_argument("--name", help="report directory name (default: the machine names)")
     p.add_argument("--baseline", default="original", metavar="VARIANT",
                    help="variant the changes are measured against (default: original)")
+    p.add_argument("--exclude-starving", action="store_true",
+                   help="rank only fixes that neither race nor starve (see `pagecore choose`)")
     _add_mix_args(p)
     p.set_defaults(func=_cmd_report)
 
@@ -177,6 +182,9 @@ def register(sub):
                    help="rank only this kind of variant (default: both)")
     p.add_argument("--baseline", default=None, metavar="VARIANT",
                    help="variant each fix's cost is set against (default: the pre-fix kernel)")
+    p.add_argument("--exclude-starving", action="store_true",
+                   help="rank only fixes that neither race nor starve: leave out the variants "
+                        "whose slow waiter starved in writeback-starvation")
     p.add_argument("--json", action="store_true",
                    help="the answer as JSON: winner (null on a tie), tie, ranking, gaps with "
                         "their 95%% intervals, excluded variants with their failures")

@@ -12,6 +12,7 @@ from pagecore.verify.matrix import MODES, SCENARIOS
 
 
 def register(sub):
+    from pagecore.verify import starvation as sv
     from pagecore.verify.replay import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
@@ -38,6 +39,25 @@ def register(sub):
     p.add_argument("--step", type=float, default=STEP, metavar="S",
                    help="replay: seconds a step waits before it calls a task blocked "
                         "(default %g)" % STEP)
+    g = p.add_argument_group(
+        "writeback-starvation", "a waiter throttled to run every T us against writers that "
+        "keep the page under writeback; the same run in either mode")
+    g.add_argument("--throttle-us", type=int, default=sv.THROTTLE_US, metavar="T",
+                   help="the slow waiter runs again T us after each wake (default %d)"
+                        % sv.THROTTLE_US)
+    g.add_argument("--writers", type=int, default=sv.WRITERS, metavar="N",
+                   help="writers that keep dirtying and writing back the page (default %d)"
+                        % sv.WRITERS)
+    g.add_argument("--bound-ms", type=float, default=sv.BOUND_MS, metavar="MS",
+                   help="a wait longer than this while writebacks go on is starved "
+                        "(default %g)" % sv.BOUND_MS)
+    g.add_argument("--io-us", type=int, default=sv.IO_US, metavar="US",
+                   help="each writeback's I/O time (default %d)" % sv.IO_US)
+    g.add_argument("--gap-us", type=int, default=sv.GAP_US, metavar="US",
+                   help="a writer's pause between the end of one writeback and dirtying "
+                        "the page again (default %d)" % sv.GAP_US)
+    g.add_argument("--starve-seconds", type=float, default=sv.SECONDS, metavar="S",
+                   help="how long the writers run per variant (default %g)" % sv.SECONDS)
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print the evidence of clean cells too")
@@ -63,6 +83,7 @@ def _check_args(args):
     if not (math.isfinite(args.step) and lo <= args.step <= hi):
         raise PagecoreError("--step must be in %g..%g seconds (a shorter step cannot tell a "
                             "blocked task from a running one), not %r" % (lo, hi, args.step))
+    _check_starvation(args)
     if args.json is not None:
         if not args.json.strip():
             raise PagecoreError("--json needs a file name")
@@ -72,16 +93,25 @@ def _check_args(args):
     cells, skipped = [], []
     for v in variants:
         for s in scenarios:
-            if s in VARIANTS[v].scenarios:
+            if s in VARIANTS[v].all_scenarios:
                 cells.append((v, s))
             elif args.scenario:
                 skipped.append((v, s))
     if not cells:
         raise PagecoreError("no scenario applies: %s (%s)" % (
             ", ".join(scenarios),
-            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].scenarios))
+            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].all_scenarios))
                       for v in variants)))
     return variants, scenarios, cells, skipped
+
+
+def _check_starvation(args):
+    from pagecore.verify.matrix import starvation_params
+    from pagecore.verify.starvation import check
+
+    check(**starvation_params(args), names={
+        "throttle_us": "--throttle-us", "writers": "--writers", "bound_ms": "--bound-ms",
+        "io_us": "--io-us", "gap_us": "--gap-us", "seconds": "--starve-seconds"})
 
 
 def _check_writable(path):

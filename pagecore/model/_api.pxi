@@ -18,6 +18,7 @@ cdef address_space *mappings = NULL
 cdef int nmappings = 0
 cdef long nparked = 0
 cdef object current_variant = None
+cdef int writers_stop = 0      # writeback_writer_loop(): finish and return
 
 # Per-process placement (configure(placement_seed=...)): each allocation is
 # made one 4 KiB page larger and the object starts a seeded number of cache
@@ -113,6 +114,8 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     if nmappings_ < 1:
         raise PagecoreError("nmappings must be > 0")
     unpark_colliding()
+    wait_track_off()
+    __atomic_store_int(&writers_stop, 0)
     chain_blocks_made = 0
     # The dirty path's buffers and vmas belong to the pool being freed; a
     # new pool may come back at the same address, so drop them here rather
@@ -158,6 +161,7 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     V.bookmarks = v.bookmarks
     V.end_wb = v.end_wb
     V.wait_loop = v.wait_loop
+    V.wait_mapping_break = v.wait_mapping_break
     V.folio_layout = v.folio_layout
     V.cpdfio = v.cpdfio
     PG_writeback = 1 if v.folio_layout else 15
@@ -410,6 +414,112 @@ def write_cache_pages_page(long pid, bint start_writeback=True):
     return bool(bug)
 
 
+# ---- liveness: a throttled waiter and the writers that starve it ----------
+
+def wait_track(int pid, long throttle_ns=0, long page=-1, long cap=100000):
+    """Track task @pid's waits for writeback (instrumented build): from now
+    on, each time it is woken in wait_on_page_bit_common() it pauses
+    @throttle_ns before it looks again, and each wait_on_page_writeback() it
+    makes is timed and its sleeps counted.  Writebacks of @page that end are
+    counted (the writers' progress).  Call while the task is not waiting."""
+    _need_instr()
+    cdef void *a
+    cdef void *b
+    if throttle_ns < 0:
+        raise PagecoreError("throttle must be >= 0")
+    if cap < 1:
+        raise PagecoreError("cap must be > 0")
+    wait_track_off()
+    a = calloc(cap, sizeof(int64_t))
+    b = calloc(cap, sizeof(unsigned long))
+    if a == NULL or b == NULL:
+        free(a)
+        free(b)
+        raise MemoryError()
+    WT.wait_ns = <int64_t *>a
+    WT.ends_during = <unsigned long *>b
+    WT.cap = cap
+    WT.throttle_ns = throttle_ns
+    smp_store_release_ptr(<void **>&WT.page, <void *>_page(page) if page >= 0 else NULL)
+    __atomic_store_int(&WT.pid, pid)
+
+
+def wait_track_off():
+    """Stop tracking and drop the samples."""
+    __atomic_store_int(&WT.pid, 0)
+    smp_store_release_ptr(<void **>&WT.page, NULL)
+    free(WT.wait_ns)
+    free(WT.ends_during)
+    memset(&WT, 0, sizeof(WT))
+
+
+def wait_track_stats():
+    """What the tracked task's waits came to: counts, and one sample per wait
+    that slept (its time in ns, and the writebacks of the page that ended
+    during it).  Read it when the task is not waiting."""
+    cdef long i
+    return {"pid": WT.pid, "throttle_ns": WT.throttle_ns, "waits": WT.waits,
+            "immediate": WT.immediate, "wakes": WT.wakes, "resleeps": WT.resleeps,
+            "max_resleeps": WT.max_resleeps, "mapping_breaks": WT.mapping_breaks,
+            "page_ends": __atomic_load_ul(&WT.page_ends),
+            "wait_ns": [WT.wait_ns[i] for i in range(WT.nsamples)],
+            "ends_during": [WT.ends_during[i] for i in range(WT.nsamples)],
+            "dropped": WT.waits - WT.nsamples}
+
+
+def writers_stop_(bint stop=True):
+    """Tell every writeback_writer_loop() to finish its writeback and return."""
+    __atomic_store_int(&writers_stop, 1 if stop else 0)
+
+
+def writeback_writer_loop(long pid, long io_ns, long gap_ns=0):
+    """A writer that keeps the page dirty and under writeback until
+    writers_stop_(): it dirties the page, then write_cache_pages (lock_page;
+    wait_on_page_writeback; BUG_ON(PageWriteback); clear_page_dirty_for_io;
+    set_page_writeback; unlock_page), the I/O for @io_ns, end_page_writeback,
+    and @gap_ns before it dirties the page again.  Returns the writebacks it
+    ended.  PG_dirty and its tags are kept by TestSet/TestClear alone: only
+    PG_writeback matters to a waiter."""
+    cdef page *p = _page(pid)
+    cdef long n = 0
+    if io_ns < 0 or gap_ns < 0:
+        raise PagecoreError("io and gap must be >= 0")
+    with nogil:
+        while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort_word):
+            TestSetPageDirty(p)
+            lock_page(p)
+            wait_on_page_writeback(p)
+            if PageWriteback(p):
+                pc_bug(PC_BUG_WRITEBACK_AFTER_WAIT, p, "write_cache_pages",
+                       READ_ONCE_ul(&p.flags), 0)
+                unlock_page(p)
+                continue
+            TestClearPageDirty(p)
+            set_page_writeback(p)
+            unlock_page(p)
+            if io_ns:
+                pc_delay_ns(io_ns)
+            end_page_writeback(p)
+            n += 1
+            if gap_ns:
+                pc_delay_ns(gap_ns)
+    return n
+
+
+def throttled_waiter_loop(long pid, long every_ns):
+    """The slow waiter: until writers_stop_(), wait_on_page_writeback() of
+    the page, then run again only after @every_ns.  Returns the calls made."""
+    cdef page *p = _page(pid)
+    cdef long n = 0
+    with nogil:
+        while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort_word):
+            wait_on_page_writeback(p)
+            n += 1
+            if every_ns:
+                pc_delay_ns(every_ns)
+    return n
+
+
 # ---- the wait table -------------------------------------------------------
 
 def bucket_of(long pid):
@@ -504,8 +614,9 @@ cdef chain_block *park_colliding_block(page *p, long n, int bit_nr) except NULL:
         _free_block(b)
         raise MemoryError()
     b.n = n
-    rng = (chain_seed ^ (bucket * 0xD6E8FEB86659FD93ULL) ^
-           (chain_blocks_made * 0x9E3779B97F4A7C15ULL))
+    # Not the bucket: its index follows the pool's address, which malloc decides, and the
+    # same seed must give the same layout.
+    rng = chain_seed ^ (chain_blocks_made * 0x9E3779B97F4A7C15ULL)
     chain_blocks_made += 1
     with nogil:
         for i in range(n):

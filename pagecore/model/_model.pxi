@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from posix.stdlib cimport posix_memalign
 
 from includes.atomic cimport *
-from includes.team cimport pc_region_begin, pc_region_end
+from includes.team cimport pc_clock_ns, pc_region_begin, pc_region_end
 
 # -------------------------------------------------------------------------
 # Page flags, the 5.10 numbering.  PG_waiters must stay bit 7, the sign bit
@@ -127,6 +127,7 @@ cdef struct pc_variant:
     int bookmarks
     int end_wb
     int wait_loop
+    int wait_mapping_break
     int folio_layout
     int cpdfio
 
@@ -144,9 +145,67 @@ cdef enum:
     END_WAKE_UNDER_IPAGES = 3
     END_CMPXCHG_CLEAR = 4
     END_FOLIO = 5
+    END_FOLIO_WQ_LOCKED = 6
 
 # sysctl_page_lock_unfairness, 5ef64cc8987a
 cdef int sysctl_page_lock_unfairness = 5
+
+
+# Liveness (the writeback-starvation scenario), instrumented build only.
+# One task is tracked: a slow waiter, such as a cgroup-throttled thread, that
+# runs only every throttle_ns.  Each time it is woken inside
+# wait_on_page_bit_common() it pauses throttle_ns before it looks at the bit
+# or its wait entry again, and each wait_on_page_writeback() it makes is
+# timed and its sleeps counted: a sleep after the first of one wait is a
+# wake that found the page under writeback again (the `while` of
+# c2407cf7d22d, or the pre-5.8 waiter's re-queue).  Only the tracked task
+# writes the counters; end_page_writeback() of the tracked page adds to
+# page_ends, the writers' progress.  pid and page are set (release) while
+# other tasks run, and read by every task (acquire); the rest is written by
+# the tracked task alone.  The timed build compiles all of this out
+# (PC_INSTRUMENTED is a constant 0 there).
+cdef struct pc_wait_tracker:
+    int pid                     # the tracked task; 0: none
+    long throttle_ns            # its pause between being woken and looking again
+    page *page                  # the page whose completed writebacks are counted
+    unsigned long page_ends     # end_page_writeback()s of that page so far
+    int in_wait                 # inside wait_on_page_writeback()
+    unsigned long cur_sleeps    # sleeps of the wait in progress
+    unsigned long waits         # waits that slept at least once
+    unsigned long immediate     # waits that found PG_writeback clear
+    unsigned long wakes         # returns from io_schedule()
+    unsigned long resleeps      # woken, and slept again within the same wait
+    unsigned long max_resleeps  # the most of one wait
+    unsigned long mapping_breaks  # loops left because ->mapping changed
+    long cap                    # samples: wait_ns[i], ends_during[i]
+    long nsamples
+    int64_t *wait_ns
+    unsigned long *ends_during
+
+cdef pc_wait_tracker WT
+
+
+cdef inline bint pc_wait_tracked() noexcept nogil:
+    cdef int pid
+    if not PC_INSTRUMENTED:
+        return False
+    pid = __atomic_load_int(&WT.pid)
+    return pid != 0 and pc_current().pid == pid
+
+
+# Called just before the waiter sleeps in wait_on_page_bit_common().
+cdef inline void pc_wait_sleeping() noexcept nogil:
+    if pc_wait_tracked() and WT.in_wait:
+        WT.cur_sleeps += 1
+
+
+# Called when the waiter is back from io_schedule(): the throttled task
+# does not run again for throttle_ns, whatever woke it.
+cdef inline void pc_wait_woken() noexcept nogil:
+    if pc_wait_tracked():
+        WT.wakes += 1
+        if WT.throttle_ns > 0:
+            pc_delay_ns(WT.throttle_ns)
 
 
 # -------------------------------------------------------------------------
@@ -512,12 +571,16 @@ cdef int __wake_up_common(wait_queue_head *q, unsigned int mode, int nr_exclusiv
     return nr_exclusive
 
 
-# wake_up_page_bit().  @clear_bit_at_end is the cmpxchg-clear-in-wakeup
-# sketch (Linus Torvalds, 25 Nov 2020): the bit being woken is not cleared before the walk
-# but "at the end - but under the page waitqueue lock", just after the
-# bookmark loop, "when we've woken up everybody".
-cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcept nogil:
-    cdef wait_queue_head *q = page_waitqueue(p)
+# wake_up_page_bit() less its lock round trip: the caller holds @q's lock,
+# which the bookmark loop drops and retakes for its breathers (4.14 .. 6.6;
+# never without bookmarks, so a 6.7-based caller holds it throughout).
+# @clear_bit_at_end is the cmpxchg-clear-in-wakeup sketch (Linus Torvalds,
+# 25 Nov 2020):
+# the bit being woken is not cleared before the walk but "at the end - but
+# under the page waitqueue lock", just after the bookmark loop, "when we've
+# woken up everybody".
+cdef inline void __wake_up_page_bit_locked(wait_queue_head *q, page *p, int bit_nr,
+                                           bint clear_bit_at_end) noexcept nogil:
     cdef wait_page_key key
     cdef wait_queue_entry bookmark
 
@@ -530,7 +593,6 @@ cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcep
     bookmark.func = NULL
     INIT_LIST_HEAD(&bookmark.entry)
 
-    spin_lock(&q.lock)
     # Before 5.8 a woken entry was unlinked with a plain list_del_init(), and
     # its waiter, finding it empty with list_empty_careful(), could return
     # and reuse the entry's stack while this walk's reads of it were not
@@ -569,6 +631,14 @@ cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcep
         ClearPageWaiters(p)
     if V.wake_gen == WAKE_PRE58:
         pc_data_race_end()
+
+
+# wake_up_page_bit() (folio_wake_bit() in 6.7): take the bucket lock, walk,
+# drop it.
+cdef void __wake_up_page_bit(page *p, int bit_nr, bint clear_bit_at_end) noexcept nogil:
+    cdef wait_queue_head *q = page_waitqueue(p)
+    spin_lock(&q.lock)
+    __wake_up_page_bit_locked(q, p, bit_nr, clear_bit_at_end)
     spin_unlock(&q.lock)
 
 
@@ -616,9 +686,11 @@ cdef int wait_on_page_bit_common_pre58(wait_queue_head *q, page *p, int bit_nr,
         if bit_is_set:
             pc_race(RP_WAIT_QUEUED)
             pc_task_where("wait_on_page_bit_common", p, bit_nr)
+            pc_wait_sleeping()
             io_schedule()
             pc_task_where(NULL, NULL, -1)
             pc_race(RP_WAIT_AFTER_SCHEDULE)
+            pc_wait_woken()
 
         if beh == EXCLUSIVE:
             if not test_and_set_bit_lock(bit_nr, &p.flags):
@@ -713,9 +785,11 @@ cdef int wait_on_page_bit_common_58(wait_queue_head *q, page *p, int bit_nr,
                 if pc_abort or pc_current().sigkill:
                     break
                 pc_task_where("wait_on_page_bit_common", p, bit_nr)
+                pc_wait_sleeping()
                 io_schedule()
                 pc_task_where(NULL, NULL, -1)
                 pc_race(RP_WAIT_AFTER_SCHEDULE)
+                pc_wait_woken()
                 continue
             # If we were non-exclusive, we're done
             if beh != EXCLUSIVE:
@@ -1037,21 +1111,13 @@ cdef void end_page_writeback_cmpxchg_clear(page *p) noexcept nogil:
     __wake_up_page_bit(p, PG_writeback, True)
 
 
-# folio-6.7, 2580d554585c: folio_end_writeback().  __folio_end_writeback()
-# clears PG_writeback (bit 1 since 6.6) and learns PG_waiters in one
-# release-ordered xor under the i_pages lock; the wake walks without
-# bookmarks.  "Writeback does not hold a folio reference of its own, relying
-# on truncation to wait for the clearing of PG_writeback.  But here we must
-# make sure that the folio is not freed and reused before the
-# folio_wake_bit()."
-cdef void folio_end_writeback(page *p) noexcept nogil:
-    cdef address_space *mapping
+# __folio_end_writeback(), 6.7 mm/page-writeback.c: clear PG_writeback (bit
+# 1 since 6.6) and learn PG_waiters in one release-ordered xor
+# (folio_xor_flags_has_waiters), with the writeback tag, under the i_pages
+# lock when the mapping has writeback tags.  True if there were waiters.
+cdef inline int __folio_end_writeback(page *p) noexcept nogil:
+    cdef address_space *mapping = page_mapping(p)
     cdef int ret
-    if not PageWriteback(p):
-        pc_bug(PC_BUG_NOT_UNDER_WRITEBACK, p, "folio_end_writeback", 0, 0)
-    end_writeback_reclaim(p)
-    get_page(p)     # folio_get
-    mapping = page_mapping(p)
     if mapping != NULL and mapping_use_writeback_tags(mapping):
         spin_lock(&mapping.i_pages_lock)
         ret = xor_unlock_is_negative_byte(1UL << PG_writeback, &p.flags)
@@ -1059,14 +1125,81 @@ cdef void folio_end_writeback(page *p) noexcept nogil:
         spin_unlock(&mapping.i_pages_lock)
     else:
         ret = xor_unlock_is_negative_byte(1UL << PG_writeback, &p.flags)
+    return ret
+
+
+# folio-6.7, 2580d554585c: folio_end_writeback().  The wake walks without
+# bookmarks.  "Writeback does not hold a folio reference of its own, relying
+# on truncation to wait for the clearing of PG_writeback.  But here we must
+# make sure that the folio is not freed and reused before the
+# folio_wake_bit()."
+cdef void folio_end_writeback(page *p) noexcept nogil:
+    cdef int ret
+    if not PageWriteback(p):
+        pc_bug(PC_BUG_NOT_UNDER_WRITEBACK, p, "folio_end_writeback", 0, 0)
+    end_writeback_reclaim(p)
+    get_page(p)     # folio_get
+    ret = __folio_end_writeback(p)
     pc_race(RP_EWB_AFTER_CLEAR)
     if ret:
         wake_up_page_bit(p, PG_writeback)     # folio_wake_bit
     put_page(p)     # folio_put
 
 
+# clear-under-waitqueue-lock, Linus Torvalds, 30 Sep 2024 (linux-fsdevel,
+# "Known and unfixed active data loss bug in MM + XFS with large folios
+# since Dec 2021"): "the basic reason for that loop ... is that the folio
+# writeback bit is not atomic wrt the wakeup.  Maybe we could *make* it
+# atomic, by simply taking the folio waitqueue lock before clearing the bit?
+# (Only if it has the "waiters" bit set, of course!)"  Waiters then wait
+# with an `if` (wait_loop is off for this variant).
+#
+# The mail is a sketch ("Handwavy"); what it leaves open is filled from 6.7:
+#  - The test is folio_test_waiters(), a plain test_bit before any lock.
+#  - Set: the bucket lock (folio_waitqueue(), the lock folio_wake_bit()
+#    takes) is taken first, then 6.7's __folio_end_writeback() runs
+#    unchanged inside it, so the i_pages lock nests inside the bucket lock
+#    and is held only around the xor and the tag, as in 6.7; the walk and
+#    the PG_waiters clean-up of folio_wake_bit() follow under the same hold,
+#    and the lock is dropped only after them.  No path takes the bucket lock
+#    under the i_pages lock in this variant, so the nesting cannot deadlock.
+#    If the xor says the waiters went meanwhile (another waker cleared
+#    PG_waiters), there is nobody to walk for, as in 6.7.
+#  - Not set: exactly 6.7.  If PG_waiters is set between the test and the
+#    clear (a waiter queues there), the xor reports it and folio_wake_bit()
+#    runs after the clear, outside any lock held across it: the same window
+#    as 6.7's, now with waiters that do not loop.  ewb_waiters_tested marks
+#    the window between the test and the clear.
+#  - folio_get()/folio_put() around it all, as 6.7.
+cdef void folio_end_writeback_wq_locked(page *p) noexcept nogil:
+    cdef wait_queue_head *q
+    cdef int ret
+    if not PageWriteback(p):
+        pc_bug(PC_BUG_NOT_UNDER_WRITEBACK, p, "folio_end_writeback", 0, 0)
+    end_writeback_reclaim(p)
+    get_page(p)     # folio_get
+    if PageWaiters(p):
+        q = page_waitqueue(p)
+        spin_lock(&q.lock)
+        ret = __folio_end_writeback(p)
+        pc_race(RP_EWB_AFTER_CLEAR)     # bit clear, bucket lock held: no waiter can look
+        if ret:
+            __wake_up_page_bit_locked(q, p, PG_writeback, False)
+        spin_unlock(&q.lock)
+    else:
+        pc_race(RP_EWB_WAITERS_TESTED)
+        ret = __folio_end_writeback(p)
+        pc_race(RP_EWB_AFTER_CLEAR)
+        if ret:
+            wake_up_page_bit(p, PG_writeback)     # folio_wake_bit
+    put_page(p)     # folio_put
+
+
 cdef void end_page_writeback(page *p) noexcept nogil:
     pc_touch_begin(p, p.pc_gen)
+    if PC_INSTRUMENTED and <void *>p == smp_load_acquire_ptr(<void **>&WT.page):
+        # one writer at a time ends a writeback of the page: not an RMW
+        __atomic_store_ul(&WT.page_ends, __atomic_load_ul(&WT.page_ends) + 1)
     if V.end_wb == END_ORIGINAL:
         end_page_writeback_original(p)
     elif V.end_wb == END_GET_PUT:
@@ -1077,6 +1210,8 @@ cdef void end_page_writeback(page *p) noexcept nogil:
         end_page_writeback_wake_under_ipages(p)
     elif V.end_wb == END_CMPXCHG_CLEAR:
         end_page_writeback_cmpxchg_clear(p)
+    elif V.end_wb == END_FOLIO_WQ_LOCKED:
+        folio_end_writeback_wq_locked(p)
     else:
         folio_end_writeback(p)
     pc_touch_end()
@@ -1085,18 +1220,69 @@ cdef void end_page_writeback(page *p) noexcept nogil:
 # wait_on_page_writeback(): `if` before c2407cf7d22d, `while` after it.
 # "This is very non-optimal in case of contention, but since we only ever
 # set the bit under the page lock, that situation is pretty unlikely."
+#
 # `if (PageWriteback) wait_on_page_bit` (5.9) and c2407cf7d22d's `while` are written as one
 # loop that leaves after the first wait unless the variant loops: a page not under writeback
 # then takes the very same instructions in every variant, as it does in the kernel, instead
 # of one of two code paths selected by the variant (which measured 1.0 against 1.35 ns per
 # call for identical work: a difference of code layout, not of the kernel).
-cdef inline void wait_on_page_writeback(page *p) noexcept nogil:
+#
+# loop-break-on-mapping-change, Matthew Wilcox, 30 Sep 2024 (same thread):
+# "Could we break out if folio->mapping has changed?  Clearly if it has,
+# we're no longer waiting for the folio we thought we were waiting for".
+# His sketch: folio_wait_writeback() passes folio->mapping, read once on
+# entry, to __folio_wait_writeback(), which loops `while
+# (folio_test_writeback(folio) && folio->mapping == mapping)`.  Filled: both
+# reads of ->mapping are loads of the pointer with no lock and no barrier of
+# their own (Davidlohr Bueso asked for READ_ONCE() in reply); the model
+# loads it as it loads ->mapping everywhere (page_mapping(), an acquire load,
+# a plain mov on x86).  The re-read comes after the writeback test, as
+# written, so a waiter woken after truncation re-tests the bit first.
+cdef inline void __wait_on_page_writeback(page *p) noexcept nogil:
+    cdef address_space *mapping = NULL
+    if V.wait_mapping_break:
+        mapping = page_mapping(p)
     while PageWriteback(p):
+        if V.wait_mapping_break and page_mapping(p) != mapping:
+            if pc_wait_tracked():
+                WT.mapping_breaks += 1
+            return
         if pc_abort:
             return
         wait_on_page_bit(p, PG_writeback)
         if not V.wait_loop:
             return
+
+
+# The tracked waiter's wait_on_page_writeback(): the same call, timed, its
+# sleeps counted (see pc_wait_tracker).
+cdef void wait_on_page_writeback_tracked(page *p) noexcept nogil:
+    cdef int64_t t0 = pc_clock_ns()
+    cdef unsigned long ends0 = __atomic_load_ul(&WT.page_ends)
+    cdef unsigned long n
+    WT.cur_sleeps = 0
+    WT.in_wait = 1
+    __wait_on_page_writeback(p)
+    WT.in_wait = 0
+    n = WT.cur_sleeps
+    if n == 0:
+        WT.immediate += 1
+        return
+    WT.waits += 1
+    WT.resleeps += n - 1
+    if n - 1 > WT.max_resleeps:
+        WT.max_resleeps = n - 1
+    if WT.nsamples < WT.cap:
+        WT.wait_ns[WT.nsamples] = pc_clock_ns() - t0
+        WT.ends_during[WT.nsamples] = __atomic_load_ul(&WT.page_ends) - ends0
+        WT.nsamples += 1
+
+
+cdef inline void wait_on_page_writeback(page *p) noexcept nogil:
+    if pc_wait_tracked():
+        wait_on_page_writeback_tracked(p)
+    else:
+        __wait_on_page_writeback(p)
 
 
 # -------------------------------------------------------------------------

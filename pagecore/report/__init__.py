@@ -18,7 +18,7 @@ ranked.  The default mix, DEFAULT_MIX below:
 
     hotpath/end_page_writeback_no_waiters       0.60  nobody waits: the common case
     hotpath/wait_on_page_writeback_clear        0.20  fsync/truncate finding writeback done
-    hotpath/end_page_writeback_one_waiter       0.10  a waiter to wake
+    hotpath/end_page_writeback_sleeping_waiter       0.10  a waiter to wake
     hashchain/end_page_writeback/bits=8/chain=4 0.10  the wake walks a shared bucket
     dirty/cpdfio_writepage/state=unmapped       0.50  (dirty path, ranked separately)
     dirty/cpdfio_writepage/state=mapped_clean   0.30

@@ -8,7 +8,7 @@ from pagecore._errors import PagecoreError
 from pagecore.report.formats import _ns, fmt_ns
 from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _term, _variant_kind
 from pagecore.report.stats import Diff, combine, common_workers
-from pagecore.report.verdicts import status, verdicts
+from pagecore.report.verdicts import liveness, status, verdicts
 
 # The waiter terms use a queued waiter (its wake costs the waker a known, constant amount):
 # the futex wake of a sleeping thread, about 2 us on a VM and the same in every variant, would
@@ -16,7 +16,7 @@ from pagecore.report.verdicts import status, verdicts
 DEFAULT_MIX = {
     "hotpath/end_page_writeback_no_waiters": 0.60,
     "hotpath/wait_on_page_writeback_clear": 0.20,
-    "hotpath/end_page_writeback_queued_waiter": 0.10,
+    "hotpath/end_page_writeback_one_waiter": 0.10,
     "hashchain/end_page_writeback/bits=8/chain=4/entries=cold": 0.10,
     "dirty/cpdfio_writepage/state=unmapped": 0.50,
     "dirty/cpdfio_writepage/state=mapped_clean": 0.30,
@@ -288,13 +288,15 @@ def gap(a, b):
                same or d.includes_zero, same, main, contrib[main], flip)
 
 
-def choose(rs, mix=None, kind="writeback", baseline=None, exclude=()):
+def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_starving=False):
     """Rank the variants of one kind per machine by weighted cost over the mix: by their paired
     difference against the baseline.
 
     Variants that fail any verification scenario are excluded (with the scenario); with no
     verify results at all every variant is ranked and Choice.verified is False.  @exclude:
-    (variant, reason) pairs excluded besides.
+    (variant, reason) pairs excluded besides.  With @exclude_starving, so are the variants
+    whose slow waiter starved in writeback-starvation (a liveness result, not a race: by
+    default they are ranked).
     """
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
@@ -302,6 +304,11 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=()):
         else DEFAULT_BASELINE[kind]
     excluded_by = dict(exclude)
     table = verdicts(rs)
+    if exclude_starving:
+        for v in table:
+            live, why = liveness(rs, v, table)
+            if live == "starved":
+                excluded_by.setdefault(v, why)
     choices = []
     for m in rs.machines.values():
         by_term = {}
@@ -334,7 +341,8 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=()):
             if v == baseline:
                 c.baseline = rk
             if v in excluded_by:
-                c.excluded.append((v, excluded_by[v], rk))
+                c.excluded.append((v, (f"{reason}; " if state == "racy" else "")
+                                   + excluded_by[v], rk))
             elif state == "clean" or not rs.has_verify:
                 c.ranked.append(rk)
             else:
@@ -358,6 +366,7 @@ def reasoning(c, table=None):
     if not c.ranked:
         lines.append("No variant passes every scenario on the measured terms: nothing to "
                      "recommend.")
+        lines.extend(f"{v} is excluded: {reason}." for v, reason, _ in c.excluded)
         return lines
     best = c.ranked[0]
     key, share = best.dominant()
@@ -399,9 +408,19 @@ def reasoning(c, table=None):
         lines.append(f"{rk.variant} {buys} {price} per operation of the mix against "
                      f"{c.baseline_name} (paired 95% CI {fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns, "
                      f"{sure}).")
+    starving = [rk.variant for rk in c.ranked if table and _starves(rk.variant, table)]
+    if starving:
+        lines.append("{} {} a slow waiter in writeback-starvation (not a race, so ranked); "
+                     "`pagecore choose --exclude-starving` leaves {} out.".format(
+                         ", ".join(starving), "starves" if len(starving) == 1 else "starve",
+                         "it" if len(starving) == 1 else "them"))
     for v, reason, _ in c.excluded:
         lines.append(f"{v} is excluded: {reason}.")
     return lines
+
+
+def _starves(variant, table):
+    return any(vd.starved for vd in table.get(variant, {}).values())
 
 
 def _buys(variant, baseline, table):
@@ -477,11 +496,12 @@ def predict(events, units):
     return units["loop"] + math.fsum(n * units.get(ev, 0.0) for ev, n in (events or {}).items())
 
 
-def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None):
+def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
+                     exclude_starving=False):
     """Rank the correct variants of @rs by cost predicted from another machine's floor suite
     (@floor_rs): each term's events, as counted here, times that machine's unit costs.
     Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
-    and the excluded [(variant, reason)]."""
+    and the excluded [(variant, reason)]; with @exclude_starving, as choose()."""
     units = unit_costs(floor_rs)
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
@@ -504,6 +524,8 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None):
             excluded.append((v, "no event counts for every term"))
         elif state == "racy":
             excluded.append((v, reason))
+        elif exclude_starving and liveness(rs, v, table)[0] == "starved":
+            excluded.append((v, liveness(rs, v, table)[1]))
         else:
             per = {k: predict(e, units) for k, e in terms.items()}
             ranked.append((v, math.fsum(used[k] * t for k, t in per.items()), per))

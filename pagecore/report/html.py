@@ -178,6 +178,8 @@ td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; white-space:
 td.clean { background: #dff3e1 !important; }
 td.racy { background: #f9d6d5 !important; }
 td.unverified { background: #eceef1 !important; color: #555; }
+td.live { background: #dff3e1 !important; }
+td.starved { background: #fde3c4 !important; }
 td.same-source { color: #666; font-style: italic; }
 td.best { font-weight: 600; }
 td.sig-worse { color: #a31515; }

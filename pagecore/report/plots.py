@@ -208,3 +208,53 @@ def scaling(path, title, panels, racy=()):
                ncol=min(4, len(handles)), frameon=False)
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
     return _save(fig, path)
+
+
+def wait_times(path, title, series, bound_ms=None):
+    """The slow waiter's wait times in writeback-starvation, one row per variant: every
+    wait as a dot over a box of its quartiles, on a log scale (a starved wait lasts as long
+    as the writers run, three orders of magnitude past one that is not).  series: (variant,
+    [ms, ...], starved) in display order; starved rows are drawn dashed and labelled."""
+    plt = _plt()
+    series = [(v, ms, st) for v, ms, st in series if ms]
+    fig, ax = plt.subplots(figsize=(10.0, 0.45 * max(len(series), 2) + 1.2))
+    if not series:
+        ax.text(0.5, 0.5, "no waits were measured", ha="center", va="center",
+                transform=ax.transAxes)
+        return _save(fig, path)
+    import matplotlib
+    import numpy as np
+
+    # matplotlib 3.10 replaced vert=False by orientation="horizontal"
+    horizontal = ({"orientation": "horizontal"}
+                  if tuple(int(x) for x in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+                  else {"vert": False})
+    rng = np.random.default_rng(0)      # the same jitter on every run of the report
+    ys = list(range(len(series)))[::-1]
+    for y, (v, ms, starved) in zip(ys, series):
+        c = variant_color(v)
+        box = ax.boxplot([ms], positions=[y], widths=0.55, whis=(1, 99), showfliers=False,
+                         patch_artist=True, **horizontal)
+        for part in ("boxes", "whiskers", "caps", "medians"):
+            for art in box[part]:
+                art.set_color(c)
+                art.set_linestyle("--" if starved else "-")
+        for art in box["boxes"]:
+            art.set_facecolor(c)
+            art.set_alpha(0.25)
+        # a starved waiter makes few waits, each as long as the run: make them seen
+        ax.scatter(ms, y + rng.uniform(-0.18, 0.18, len(ms)), s=6 if len(ms) >= 10 else 30,
+                   color=c, alpha=0.5 if len(ms) >= 10 else 0.9, linewidths=0,
+                   marker="o" if not starved else "D")
+    ax.set_yticks(ys)
+    ax.set_yticklabels(["%s%s" % (v, "  (starved)" if st else "") for v, _, st in series])
+    ax.set_xscale("log")
+    ax.set_xlabel("wait_on_page_writeback() of the slow waiter, ms (log scale; box: "
+                  "quartiles, whiskers: 1st-99th percentile)")
+    if bound_ms:
+        ax.axvline(bound_ms, color="#555", linestyle=":", linewidth=1)
+        ax.text(bound_ms, ys[0] + 0.45, " bound %g ms" % bound_ms, fontsize=8, color="#555",
+                va="bottom")
+    ax.set_title(title)
+    ax.grid(axis="y", visible=False)
+    return _save(fig, path)

@@ -1,8 +1,14 @@
-"""Verification verdicts per variant and scenario, from the verify rows of a ResultSet."""
+"""Verification verdicts per variant and scenario, from the verify rows of a ResultSet.
+
+Safety (racy or clean) comes from every scenario but the liveness ones;
+liveness (starved or live) from writeback-starvation alone, whose `starved`
+never makes a variant racy.
+"""
 
 from dataclasses import dataclass, field
 
 from pagecore.report.formats import _fmt_count
+from pagecore.verify.matrix import LIVENESS_SCENARIOS, STARVED
 
 
 @dataclass
@@ -21,6 +27,19 @@ class Verdict:
         faithfully): such a cell is neither racy nor clean."""
         return sorted({str(r["inconclusive"]) for _, r in self.rows
                        if r.get("inconclusive") and not r.get("failures")})
+
+    @property
+    def safety_failures(self):
+        return [f for f in self.failures if f != STARVED]
+
+    @property
+    def starved(self):
+        return any(STARVED in (r.get("failures") or []) for _, r in self.rows)
+
+    @property
+    def liveness(self):
+        """The liveness numbers of every row that has them."""
+        return [(m, r["liveness"]) for m, r in self.rows if isinstance(r.get("liveness"), dict)]
 
     @property
     def modes(self):
@@ -60,16 +79,35 @@ def status(rs, variant, table=None):
         return "unverified", "no verification results"
     table = verdicts(rs) if table is None else table
     cells = table.get(variant, {})
-    failing = ["{} ({})".format(s, ", ".join(c.failures)) for s, c in cells.items() if c.failures]
+    failing = ["{} ({})".format(s, ", ".join(c.safety_failures))
+               for s, c in cells.items() if c.safety_failures]
     if failing:
         return "racy", "fails " + "; ".join(failing)
-    missing = [s for s in expected_scenarios(variant, table) if s not in cells]
+    missing = [s for s in expected_scenarios(variant, table)
+               if s not in cells and s not in LIVENESS_SCENARIOS]
     if missing:
         return "unverified", "not verified: " + ", ".join(missing)
-    unsure = [s for s, c in cells.items() if c.inconclusive]
+    unsure = [s for s, c in cells.items() if c.inconclusive and s not in LIVENESS_SCENARIOS]
     if unsure:
         return "unverified", "inconclusive: " + ", ".join(unsure)
-    return "clean", "passes " + ", ".join(cells)
+    return "clean", "passes " + ", ".join(s for s in cells if s not in LIVENESS_SCENARIOS)
+
+
+def liveness(rs, variant, table=None):
+    """('starved' | 'live' | 'unmeasured', reason) from the liveness scenarios."""
+    table = verdicts(rs) if table is None else table
+    cells = {s: c for s, c in table.get(variant, {}).items() if s in LIVENESS_SCENARIOS}
+    if not cells:
+        return "unmeasured", "no writeback-starvation result"
+    starved = [s for s, c in cells.items() if c.starved]
+    if starved:
+        longest = [lv for c in cells.values() for _, lv in c.liveness
+                   if isinstance(lv.get("wait_max_ms"), (int, float))]
+        worst = max(longest, key=lambda lv: lv["wait_max_ms"]) if longest else None
+        how = (" (a wait of {:.0f} ms, woken and asleep again {} times)".format(
+            worst["wait_max_ms"], worst.get("max_resleeps", "?")) if worst else "")
+        return "starved", "starves a slow waiter in " + ", ".join(starved) + how
+    return "live", "no slow waiter starved in " + ", ".join(cells)
 
 
 def evidence_lines(verdict):

@@ -27,7 +27,13 @@ from pagecore.report.results import (
     load_results,
 )
 from pagecore.report.stats import change, linfit
-from pagecore.report.verdicts import evidence_lines, expected_scenarios, status, verdicts
+from pagecore.report.verdicts import (
+    evidence_lines,
+    expected_scenarios,
+    liveness,
+    status,
+    verdicts,
+)
 
 
 def default_name(rs):
@@ -46,10 +52,11 @@ def check_baseline(rs, baseline):
 
 
 def write_report(results_paths=None, outdir="reports", name=None, baseline="original",
-                 weights=None):
+                 weights=None, exclude_starving=False):
     """Write <outdir>/<name>/report.md, report.html and the PNGs; return report.html's path.
 
     weights: None for DEFAULT_MIX, a dict of key -> weight, or the path of a TOML file.
+    exclude_starving: rank only the fixes that neither race nor starve.
     """
     rs = load_results(results_paths)
     check_baseline(rs, baseline)
@@ -57,7 +64,8 @@ def write_report(results_paths=None, outdir="reports", name=None, baseline="orig
         weights = load_weights_file(weights)
     mix = make_mix(weights)
     check_mix(rs, mix, list(weights or ()))
-    return _write(rs, outdir, name or default_name(rs), baseline, mix)
+    return _write(rs, outdir, name or default_name(rs), baseline, mix,
+                  exclude_starving=exclude_starving)
 
 
 def check_name(name):
@@ -70,7 +78,7 @@ def check_name(name):
     return name
 
 
-def _write(rs, outdir, name, baseline, mix):
+def _write(rs, outdir, name, baseline, mix, exclude_starving=False):
     from pagecore.report.html import render_html, render_markdown
 
     d = os.path.join(outdir, check_name(name))
@@ -87,7 +95,7 @@ def _write(rs, outdir, name, baseline, mix):
     except OSError as e:
         raise PagecoreError(f"{d}: cannot write: {e.strerror}") from None
     try:
-        doc = build(rs, d, baseline, mix)
+        doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving)
         md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
         for path, text in ((md, render_markdown(doc)), (page, render_html(doc, d))):
             with open(path + ".tmp", "w", encoding="utf-8") as f:
@@ -107,7 +115,7 @@ def _write(rs, outdir, name, baseline, mix):
 _TERM_NOTES = {
     "hotpath/end_page_writeback_no_waiters": "nobody waits: the common case",
     "hotpath/wait_on_page_writeback_clear": "fsync/truncate finding writeback done",
-    "hotpath/end_page_writeback_one_waiter": "a waiter to wake",
+    "hotpath/end_page_writeback_sleeping_waiter": "a waiter to wake",
     "hashchain/end_page_writeback/bits=8/chain=4": "the wake walks a shared bucket",
     "dirty/cpdfio_writepage/state=unmapped": "writepage of an unmapped page",
     "dirty/cpdfio_writepage/state=mapped_clean": "mapped, PTEs clean",
@@ -432,7 +440,8 @@ def _section_hashchain(doc, rs, d, baseline, racy):
     doc.details("All hash-chain measurements", full)
 
 
-def _section_matrix(doc, rs, table):
+def _section_matrix(doc, rs, table, d=None):
+    from pagecore.verify.matrix import LIVENESS_SCENARIOS
 
     doc.heading(2, "Verification matrix", "verification")
     if not rs.has_verify:
@@ -442,12 +451,16 @@ def _section_matrix(doc, rs, table):
         return
     doc.para("A variant passes when every result for it, in every mode (replay of the "
              "seeds' interleavings, random stress) and on every machine, has no failures. "
-             "Open a cell's evidence for the counts and the failing interleaving.")
+             "Open a cell's evidence for the counts and the failing interleaving. Liveness is "
+             "apart from the verdict: a variant whose slow waiter starved in "
+             "writeback-starvation (it waited past the bound while the writers went on) is "
+             "`starved`, not racy.")
     scen = []
     for v in table:
         for s in expected_scenarios(v, table):
-            if s not in scen:
+            if s not in scen and s not in LIVENESS_SCENARIOS:
                 scen.append(s)
+    live_measured = any(s in LIVENESS_SCENARIOS for cells in table.values() for s in cells)
     variants = _order_variants(set(table) | {v for v in rs.variants() if _variant_kind(v)})
     rows = []
     for v in variants:
@@ -469,8 +482,67 @@ def _section_matrix(doc, rs, table):
                                 "clean", tuple(evidence_lines(vd))))
         state, _ = status(rs, v, table)
         row.append(Cell(state, state))
+        if live_measured:
+            row.append(_liveness_cell(rs, v, table))
         rows.append(row)
-    doc.table(["variant", "kind"] + scen + ["verdict"], rows)
+    doc.table(["variant", "kind"] + scen + ["verdict"] + (["liveness"] if live_measured else []),
+              rows)
+    if live_measured and d is not None:
+        _wait_time_figure(doc, table, d)
+
+
+def _liveness_cell(rs, variant, table):
+    from pagecore.verify.matrix import LIVENESS_SCENARIOS
+
+    state, why = liveness(rs, variant, table)
+    if state == "unmeasured":
+        return Cell("not run", "unverified") if _variant_kind(variant) == "writeback" else "n/a"
+    lines = []
+    for s in LIVENESS_SCENARIOS:
+        vd = table.get(variant, {}).get(s)
+        if vd is not None:
+            lines.extend(evidence_lines(vd))
+    nums = [lv for s in LIVENESS_SCENARIOS if s in table.get(variant, {})
+            for _, lv in table[variant][s].liveness]
+    text = state
+    if nums:
+        lv = max(nums, key=lambda x: x.get("wait_p99_ms") or 0)
+        text += " ({} re-sleeps, p99 {} ms)".format(
+            _fmt_count(int(lv.get("resleeps", 0))),
+            "–" if lv.get("wait_p99_ms") is None else "%.3g" % lv["wait_p99_ms"])
+    return Cell(text, state, tuple([why] + lines))
+
+
+def _wait_time_figure(doc, table, d):
+    from pagecore.report import plots
+    from pagecore.verify.matrix import LIVENESS_SCENARIOS
+
+    series, params = [], None
+    for v in _order_variants(set(table)):
+        ms, starved = [], False
+        for s in LIVENESS_SCENARIOS:
+            vd = table.get(v, {}).get(s)
+            if vd is None:
+                continue
+            starved = starved or vd.starved
+            for _, lv in vd.liveness:
+                ms.extend(x for x in lv.get("wait_ms") or [] if isinstance(x, (int, float))
+                          and x > 0)
+                params = params or lv
+        if ms:
+            series.append((v, ms, starved))
+    if not series:
+        return
+    what = ("{} writer(s), I/O {} us each, the waiter throttled to run every {} us".format(
+        params.get("writers", "?"), params.get("io_us", "?"), params.get("throttle_us", "?"))
+        if params else "")
+    _fig(doc, d, "fig-wait-times.png", "writeback-starvation: the slow waiter's wait times",
+         "Each wait_on_page_writeback() of the slow waiter in writeback-starvation ({}). A "
+         "wait that loops is woken again and again only to find the page under writeback "
+         "once more, and lasts until the writers stop; one that waits with an `if` returns "
+         "after its first wake.".format(what),
+         plots.wait_times, "Slow waiter: wait time per variant", series,
+         bound_ms=params.get("bound_ms") if params else None)
 
 
 def _section_choosing(doc, rs, choices, mix, table, baseline):
@@ -534,6 +606,12 @@ def _answer(doc, rs, choices, table):
              f"{len(table)} variants checked, racy and so excluded: "
              f"{', '.join(racy) or 'none'}. Costs are means over pyperf runs; ± is a 95% "
              "confidence interval.")
+    starving = [v for v in _order_variants(table) if liveness(rs, v, table)[0] == "starved"]
+    if starving:
+        doc.para("Liveness, apart from correctness: a slow waiter starved in "
+                 f"writeback-starvation with {', '.join(starving)} (their waits loop). "
+                 "`pagecore choose --exclude-starving` (or `report --exclude-starving`) ranks "
+                 "only fixes that neither race nor starve.")
 
 
 def _answer_line(c):
@@ -674,7 +752,7 @@ def _doc_of_bullets(items):
     return d
 
 
-def build(rs, d, baseline, mix):
+def build(rs, d, baseline, mix, exclude_starving=False):
     """The whole report as a Doc; figures are written into d as they are built."""
     import datetime
 
@@ -687,13 +765,15 @@ def build(rs, d, baseline, mix):
              f"`{_suite_baseline('dirty', baseline)}`).")
     table = verdicts(rs)
     racy = {v for v in rs.variants() if status(rs, v, table)[0] == "racy"}
-    choices = choose(rs, mix, "writeback", baseline) + choose(rs, mix, "dirty", baseline)
+    # with exclude_starving, only fixes that neither race nor starve are ranked
+    choices = (choose(rs, mix, "writeback", baseline, exclude_starving=exclude_starving)
+               + choose(rs, mix, "dirty", baseline, exclude_starving=exclude_starving))
     _answer(doc, rs, choices, table)
     if rs.notes:
         doc.bullets(rs.notes)
     _section_machines(doc, rs)
     _section_choosing(doc, rs, choices, mix, table, baseline)
-    _section_matrix(doc, rs, table)
+    _section_matrix(doc, rs, table, d)
     _section_aa(doc, rs)
     _section_predicted(doc, rs)
     suites = rs.suites()

@@ -11,6 +11,12 @@ was still moving, a harness thread failed) is inconclusive, with the reason:
 never racy, never clean.  Parameters it cannot run faithfully at all are
 refused up front.
 
+writeback-starvation is a liveness scenario, the same run in either mode
+(pagecore.verify.starvation): a throttled waiter against writers that keep
+the page under writeback.  Its cell says `starved` or not, with the
+waiter's re-sleeps and wait times; `starved` goes to the liveness column,
+never into the safety verdict (a hang or a BUG in it still does).
+
 A scenario named with --scenario that does not apply to a variant named with
 --variant (the dirty-page race for a writeback variant, say) is skipped with
 a note on stderr; when nothing is left to run that is bad input.
@@ -21,11 +27,45 @@ import os
 
 from pagecore._errors import PagecoreError
 
-SCENARIOS = ("writeback-set-again", "page-reuse", "mmap-lost-write")
+SCENARIOS = ("writeback-set-again", "page-reuse", "mmap-lost-write", "writeback-starvation")
 MODES = ("replay", "stress")
+# Scenarios that measure liveness, and the failure that says a waiter starved:
+# neither is a race.
+LIVENESS_SCENARIOS = ("writeback-starvation",)
+STARVED = "starved"
+
+
+def safety_failures(row):
+    """The failures of a verify row that make a variant racy."""
+    return [f for f in row.get("failures") or [] if f != STARVED]
+
+
+def liveness_of(rows):
+    """'starved', 'live', or None when no row measured liveness."""
+    live = [r for r in rows if r.get("scenario") in LIVENESS_SCENARIOS]
+    if not live:
+        return None
+    return STARVED if any(STARVED in (r.get("failures") or []) for r in live) else "live"
+
+
+def starvation_params(args):
+    """The writeback-starvation parameters from parsed options (their
+    defaults where a caller's namespace has none)."""
+    from pagecore.verify import starvation as sv
+
+    return {"throttle_us": getattr(args, "throttle_us", sv.THROTTLE_US),
+            "writers": getattr(args, "writers", sv.WRITERS),
+            "bound_ms": getattr(args, "bound_ms", sv.BOUND_MS),
+            "io_us": getattr(args, "io_us", sv.IO_US),
+            "gap_us": getattr(args, "gap_us", sv.GAP_US),
+            "seconds": getattr(args, "starve_seconds", sv.SECONDS)}
 
 
 def run_cell(variant, scenario, args, progress=None):
+    if scenario in LIVENESS_SCENARIOS:
+        from pagecore.verify.starvation import starvation
+
+        return starvation(variant, mode=args.mode, **starvation_params(args))
     if args.mode == "replay":
         from pagecore.verify.replay import replay
 
@@ -60,6 +100,13 @@ def write_json(path, results, interrupted=False):
 
 
 def _cell_text(r):
+    lv = r.get("liveness")
+    if lv:
+        text = "%s: %d re-sleeps, p99 %s ms" % (
+            STARVED if lv.get("starved") else "live", lv.get("resleeps", 0),
+            "-" if lv.get("wait_p99_ms") is None else "%.3g" % lv["wait_p99_ms"])
+        other = [f for f in r["failures"] if f != STARVED]
+        return text + ("; " + ", ".join(other) if other else "")
     if not r["failures"]:
         return "inconclusive" if r.get("inconclusive") else "clean"
     if r["mode"] == "stress":
@@ -72,28 +119,43 @@ def print_matrix(results, variants, scenarios, args, elapsed):
 
     by = {(r["variant"], r["scenario"]): r for r in results}
     cols = [s for s in scenarios if any(k[1] == s for k in by)]
+    live_col = any(s in LIVENESS_SCENARIOS for s in cols)
     rows = []
     for v in variants:
         cells = [by.get((v, s)) for s in cols]
         if not any(cells):
             continue
         done = [c for c in cells if c]
-        if any(c["failures"] for c in done):
+        safety = [c for c in done if c["scenario"] not in LIVENESS_SCENARIOS
+                  or safety_failures(c)]
+        if any(safety_failures(c) for c in done):
             verdict = "racy"
-        elif any(c.get("inconclusive") for c in done):
+        elif any(c.get("inconclusive") for c in safety):
             verdict = "inconclusive"
         else:
-            verdict = "clean"
+            verdict = "clean" if safety else "-"
         row = [v] + [_cell_text(c) if c else "-" for c in cells] + [verdict]
         if args.mode == "stress":
             row.insert(-1, "{:,}".format(sum(c["counts"].get("ops", 0) for c in done)))
+        if live_col:
+            row.append(liveness_of(done) or "-")
         rows.append(row)
-    headers = ["variant"] + cols + (["ops"] if args.mode == "stress" else []) + ["verdict"]
+    headers = (["variant"] + cols + (["ops"] if args.mode == "stress" else []) + ["verdict"]
+               + (["liveness"] if live_col else []))
     if args.mode == "stress":
         what = "stress, %g s per cell, %s worker threads, windows widened %d ns at p=%g" % (
             args.seconds, args.threads or _threads(), args.widen_ns, args.widen_prob)
     else:
         what = "replay, %d interleavings" % sum(r["counts"].get("runs", 0) for r in results)
+    live = [r["liveness"] for r in results if r.get("liveness")]
+    if live:
+        lv = live[0]
+        text = ("starvation: %d writer(s), I/O %d us, waiter throttled to %d us, "
+                "bound %g ms, %g s per variant" % (lv["writers"], lv["io_us"],
+                                                  lv["throttle_us"], lv["bound_ms"],
+                                                  lv["seconds"]))
+        safety = any(r["scenario"] not in LIVENESS_SCENARIOS for r in results)
+        what = what + "; " + text if safety else text
     print("pagecore verify (%s; %.1f s)" % (what, elapsed))
     print()
     if rows:

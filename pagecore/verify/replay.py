@@ -446,6 +446,10 @@ def describe_bug(rec, bits):
 EWB_WINDOWS = ("ewb_under_i_pages", "ewb_after_clear", "wake_before_clear", "wake_after_clear")
 # Where a woken waiter is held until the script lets it look at the bit.
 WOKEN = "wait_after_schedule"
+# Where an end of writeback has found PG_waiters clear and not yet cleared
+# PG_writeback (clear-under-waitqueue-lock takes the bucket lock only when
+# PG_waiters is set): a waiter that queues here is one it did not see.
+WAITERS_TESTED = "ewb_waiters_tested"
 
 
 class Run:
@@ -472,22 +476,27 @@ def _wcp(core, mapping, how):
 
 
 def writeback_set_again(variant, window, waiter_first=False, bystander=False, step=STEP,
-                        writeback_tags=True):
+                        writeback_tags=True, bystander_late=False):
     """The race of c2407cf7d22d, writeback set again.  cpu1 ends the first writeback and is paused
     at @window; cpu2, write_cache_pages, starts a new writeback under the
     page lock; cpu3, write_cache_pages, waits for writeback (after cpu2 or,
     with @waiter_first, already before cpu1); with @bystander a task in
     filemap_fdatawait waits on the first writeback, so PG_waiters is set
-    when cpu1 ends it.  cpu1 resumes; then cpu2's writeback is ended."""
+    when cpu1 ends it; with @bystander_late it starts waiting only after
+    cpu1 found PG_waiters clear (paused at ewb_waiters_tested, where a
+    variant tests it apart from the clear), and before the clear.  cpu1
+    resumes; then cpu2's writeback is ended."""
     m = Model(variant, instrumented=True, npages=16)
     c = m.core
     c.set_mapping_writeback_tags(0, writeback_tags)
     page = m.new_page(0, 0)
     m.start_writeback(page)
     wb = m.PG_writeback
-    title = "cpu1 paused at %s%s%s%s" % (
+    title = "cpu1 paused at %s%s%s%s%s" % (
         window, "; cpu3 waiting before cpu1 ends writeback" if waiter_first else "",
         "; a filemap_fdatawait waiter on the first writeback" if bystander else "",
+        "; a filemap_fdatawait waiter queued after cpu1 tested PG_waiters, before the "
+        "clear" if bystander_late else "",
         "" if writeback_tags else "; a mapping without writeback tags (swap)")
     wcp_wait, wcp_start = _wcp(c, 0, "wait"), _wcp(c, 0, "start")
     cpu3 = "cpu3-write_cache_pages"
@@ -502,8 +511,17 @@ def writeback_set_again(variant, window, waiter_first=False, bystander=False, st
             s.start(cpu3, wcp_wait, page, park_at=WOKEN,
                     what="write_cache_pages: lock_page; wait_on_page_writeback")
             s.asleep(cpu3, bit=wb)
-        s.start("cpu1-end_page_writeback", c.end_page_writeback_, page, park_at=window,
+        points = (WAITERS_TESTED, window) if bystander_late else window
+        s.start("cpu1-end_page_writeback", c.end_page_writeback_, page, park_at=points,
                 what="end_page_writeback")
+        if bystander_late:
+            if s.parked("cpu1-end_page_writeback", WAITERS_TESTED):
+                s.start("cpu0-fdatawait", m.wait_on_page_writeback, page,
+                        what="filemap_fdatawait: wait_on_page_writeback")
+                s.asleep("cpu0-fdatawait", bit=wb)
+                s.release(WAITERS_TESTED)
+            else:
+                s.release(WAITERS_TESTED)
         opened = s.parked("cpu1-end_page_writeback", window)
         if opened:
             s.note("PG_writeback is %s while cpu1 waits" % ("set" if m.PageWriteback(page)
@@ -715,7 +733,10 @@ SCENARIOS = {
         # Swap has no writeback tags: __test_set_page_writeback() then sets
         # the bit without the i_pages lock, so a variant that closes the
         # race only by holding that lock leaves it open there.
-        [{}, {"waiter_first": True}, {"bystander": True}, {"writeback_tags": False}]),
+        [{}, {"waiter_first": True}, {"bystander": True}, {"writeback_tags": False}])
+    # a waiter between a PG_waiters test and the clear: only where the two
+    # are apart (clear-under-waitqueue-lock) does cpu1 stop there
+    + [writeback_set_again(v, "ewb_after_clear", step=step, bystander_late=True)],
     "page-reuse": lambda v, step: _writeback_runs(
         page_reuse, v, step, [{}, {"truncate_first": True}]),
     "mmap-lost-write": lambda v, step: [mmap_lost_write(v, False, step),

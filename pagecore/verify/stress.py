@@ -39,7 +39,7 @@ import time
 
 from pagecore._errors import PagecoreError
 from pagecore.model.machine import Model, cpu_count, run_threads
-from pagecore.verify.replay import EWB_WINDOWS, describe_bug
+from pagecore.verify.replay import EWB_WINDOWS, WAITERS_TESTED, describe_bug
 
 WIDEN_NS = 100_000      # default widening of a window: 100 us ...
 WIDEN_PROB = 0.3        # ... at 30% of the passes
@@ -55,8 +55,8 @@ MAX_SEED = 2**32 - 1
 
 # The race points whose windows each workload widens.
 WIDEN = {
-    "writeback-set-again": EWB_WINDOWS,
-    "page-reuse": EWB_WINDOWS + ("truncate_before_free",),
+    "writeback-set-again": EWB_WINDOWS + (WAITERS_TESTED,),
+    "page-reuse": EWB_WINDOWS + (WAITERS_TESTED, "truncate_before_free"),
     "mmap-lost-write": ("cpdfio_mid", "writepage_mid", "fault_mid"),
 }
 

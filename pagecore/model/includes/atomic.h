@@ -97,6 +97,7 @@ enum pc_race_point {
     RP_WAKE_AFTER_CLEAR,    /* wake_up_page_bit (cmpxchg-clear): bit clear, bucket lock still held */
     RP_FAULT_MID,           /* do_wp_page: PTE writable and dirty, set_page_dirty not yet done */
     RP_WAIT_AFTER_SCHEDULE, /* wait_on_page_bit_common: woken, back from io_schedule() */
+    RP_EWB_WAITERS_TESTED,  /* end_page_writeback: PG_waiters tested clear, bit not yet cleared */
     RP_NR
 };
 

@@ -68,6 +68,7 @@ cdef extern from "includes/atomic.h" nogil:
         RP_WAKE_AFTER_CLEAR
         RP_FAULT_MID
         RP_WAIT_AFTER_SCHEDULE
+        RP_EWB_WAITERS_TESTED
         RP_NR
 
     const int PC_INSTRUMENTED

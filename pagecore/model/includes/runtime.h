@@ -25,7 +25,7 @@ static void pc_race(int rp);
 static const char *const pc_race_point_names[RP_NR] = {
     "ewb_after_clear", "ewb_under_i_pages", "wake_breather", "wake_before_clear",
     "wait_queued", "wait_woken", "cpdfio_mid", "writepage_mid", "truncate_before_free",
-    "wake_after_clear", "fault_mid", "wait_after_schedule",
+    "wake_after_clear", "fault_mid", "wait_after_schedule", "ewb_waiters_tested",
 };
 
 /* ------------------------------------------------------------------ */

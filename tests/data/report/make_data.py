@@ -90,14 +90,14 @@ def hotpath(machine, cpus, scale):
         nw, ow, wc, cyc = HOT[v]
         cases = [("end_page_writeback_no_waiters", nw, HOT_EVENTS[v], EWB),
                  # folio-6.7 wakes through folio_wake_bit: dearer with a waiter queued
-                 ("end_page_writeback_queued_waiter", nw + (25.0 if v == "folio-6.7" else 9.0),
+                 ("end_page_writeback_one_waiter", nw + (25.0 if v == "folio-6.7" else 9.0),
                   events(atomic_rmw=2, barrier=1, lock=2, wakeups=1, walked=1), WAKE),
-                 ("end_page_writeback_one_waiter", ow,
+                 ("end_page_writeback_sleeping_waiter", ow,
                   events(atomic_rmw=2, barrier=1, lock=2, wakeups=1, walked=1), WAKE),
                  ("wait_on_page_writeback_clear", wc, events(), ()),
                  ("writeback_cycle", cyc, None, EWB),
                  ("unlock_page_no_waiters", 6.0, events(atomic_rmw=1), ()),
-                 ("unlock_page_waiters", 150.0, events(atomic_rmw=1, lock=1, wakeups=1),
+                 ("unlock_page_sleeping_waiter", 150.0, events(atomic_rmw=1, lock=1, wakeups=1),
                   ("wake_page_function",))]
         for case, ns, ev, ops in cases:
             out.append(bench(machine, cpus, f"hotpath/{case}/{v}", ns * scale, ev=ev, ops=ops))
