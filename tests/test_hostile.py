@@ -221,7 +221,7 @@ def no_spawn(monkeypatch):
         raise Spawned()
 
     monkeypatch.setattr(run_mod.subprocess, "Popen", popen)
-    monkeypatch.setattr(run_mod, "_verify", lambda *a: None)
+    monkeypatch.setattr(run_mod, "_verify", lambda *a: True)
     monkeypatch.setattr(_cli, "_registrars", lambda: iter([cli_bench.register]))
 
 
@@ -330,7 +330,7 @@ def test_report_and_choose_arguments(argv, cmd, capsys, monkeypatch, tmp_path):
     from pagecore.report.writer import check_name
 
     # rendering is the report tests' business; here: every option is parsed and checked
-    monkeypatch.setattr(cr, "_write", lambda rs, out, name, *a: check_name(name))
+    monkeypatch.setattr(cr, "_write", lambda rs, out, name, *a, **k: check_name(name))
     if cmd == "choose" and "--name" in argv:
         return
     rc, _, err = run(capsys, [cmd, DATA, "-o", str(tmp_path / "o")] + argv
@@ -361,7 +361,7 @@ def test_result_files(data, capsys, monkeypatch, tmp_path_factory):
     import pagecore.cli.report as cr
 
     monkeypatch.setattr(_cli, "_registrars", lambda: iter([cli_report.register]))
-    monkeypatch.setattr(cr, "_write", lambda *a: None)     # loading is what is tested
+    monkeypatch.setattr(cr, "_write", lambda *a, **k: None)     # loading is what is tested
     d = tmp_path_factory.mktemp("files") / "m"
     d.mkdir()
     kind = data.draw(st.sampled_from(["random", "verify", "corrupt"]))

@@ -267,9 +267,10 @@ def cmd_bench(args):
               flush=True)
     t_all = time.monotonic()
     if mode != "smoke" and not args.no_verify:
-        stopped = _verify(mdir, mode, args.variant)
-        if stopped is not None:
-            return _signals.exit_code(stopped)
+        try:
+            _verify(mdir, mode, args.variant)
+        except KeyboardInterrupt as e:      # said so, and kept what finished
+            return _signals.exit_code(e)
     done, failed = [], []
     for k, (suite, opts) in enumerate(runs, 1):
         out = os.path.join(mdir, suite + ".json")
@@ -313,9 +314,9 @@ def cmd_bench(args):
 
 
 def _verify(mdir, mode, variants):
-    """Replay and stress every cell into mdir/verify.json; the interruption
-    (SIGINT, SIGTERM) that stopped it, else None (what finished is written
-    all the same)."""
+    """Replay and stress every cell into mdir/verify.json; True when done.
+    Interrupted (SIGINT, SIGTERM), it writes what finished, says so, and
+    re-raises."""
     from types import SimpleNamespace
 
     from pagecore.cli.verify import _check_args
@@ -347,7 +348,7 @@ def _verify(mdir, mode, variants):
         _verify.write_json(path, results, interrupted=True)
         print("pagecore: bench %s during verify; kept %d cell(s) in %s"
               % (_signals.name(e), len(results), path), file=sys.stderr, flush=True)
-        return e
+        raise
     _verify.write_json(path, results)
     racy = sorted({r["variant"] for r in results if _verify.safety_failures(r)})
     starving = sorted({r["variant"] for r in results if _verify.liveness_of([r]) == "starved"})
@@ -356,7 +357,7 @@ def _verify(mdir, mode, variants):
     print("== verify done in %.0f s: racy: %s; starving: %s%s"
           % (time.monotonic() - t0, ", ".join(racy) or "none", ", ".join(starving) or "none",
              "; inconclusive: " + ", ".join(unsure) if unsure else ""), flush=True)
-    return None
+    return True
 
 
 def _report(mdir):
