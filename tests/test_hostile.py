@@ -283,7 +283,9 @@ VERIFY_OPTS = {"--seconds": number, "--threads": number, "--widen-ns": number,
                "--mode": st.sampled_from(["replay", "stress", "x", ""]),
                "--variant": st.sampled_from(["original", "nope", ""]),
                "--scenario": st.sampled_from(["page-reuse", "nope", ""]),
-               "--json": st.sampled_from(["", "/nonexistent/x.json", "/"])}
+               "--json": st.sampled_from(["", "/nonexistent/x.json", "/"]),
+               "--throttle-us": number, "--writers": number, "--bound-ms": number,
+               "--io-us": number, "--gap-us": number, "--starve-seconds": number}
 
 
 @FAST

@@ -96,7 +96,8 @@ def status(rs, variant, table=None):
 def liveness(rs, variant, table=None):
     """('starved' | 'live' | 'unmeasured', reason) from the liveness scenarios."""
     table = verdicts(rs) if table is None else table
-    cells = {s: c for s, c in table.get(variant, {}).items() if s in LIVENESS_SCENARIOS}
+    cells = {s: c for s, c in table.get(variant, {}).items()
+             if s in LIVENESS_SCENARIOS and not (c.inconclusive and not c.failures)}
     if not cells:
         return "unmeasured", "no writeback-starvation result"
     starved = [s for s, c in cells.items() if c.starved]

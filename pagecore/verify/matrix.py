@@ -42,7 +42,8 @@ def safety_failures(row):
 
 def liveness_of(rows):
     """'starved', 'live', or None when no row measured liveness."""
-    live = [r for r in rows if r.get("scenario") in LIVENESS_SCENARIOS]
+    live = [r for r in rows if r.get("scenario") in LIVENESS_SCENARIOS
+            and not (r.get("inconclusive") and not r.get("failures"))]
     if not live:
         return None
     return STARVED if any(STARVED in (r.get("failures") or []) for r in live) else "live"
@@ -100,6 +101,8 @@ def write_json(path, results, interrupted=False):
 
 
 def _cell_text(r):
+    if r.get("inconclusive") and not r["failures"]:
+        return "inconclusive"
     lv = r.get("liveness")
     if lv:
         text = "%s: %d re-sleeps, p99 %s ms" % (
