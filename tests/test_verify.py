@@ -371,10 +371,10 @@ def test_verify_skips_a_scenario_that_does_not_apply(capsys):
     (["--json", "/nonexistent-dir/v.json"], "does not exist"),
     (["--variant", "original", "--scenario", "mmap-lost-write"], "no scenario applies"),
     (["--writers", "0"], "--writers must be in 1..64"),
-    (["--throttle-us", "-1"], "--throttle-us must be >= 0"),
-    (["--bound-ms", "0"], "--bound-ms must be > 0"),
-    (["--bound-ms", "nan"], "--bound-ms must be > 0"),
-    (["--starve-seconds", "0"], "--starve-seconds must be > 0"),
+    (["--throttle-us", "-1"], "--throttle-us must be in 0..1000000"),
+    (["--bound-ms", "0"], "--bound-ms must be in (0, 60000]"),
+    (["--bound-ms", "nan"], "--bound-ms must be in (0, 60000]"),
+    (["--starve-seconds", "0"], "--starve-seconds must be in 0.01..3600"),
     (["--io-us", "x"], "invalid int value"),
 ])
 def test_verify_bad_input_exits_2_with_one_line(argv, msg, capsys):
