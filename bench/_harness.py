@@ -14,8 +14,9 @@ for the same source came out 1.7x apart that way).  So here:
 - Single-threaded cases pin the worker to one CPU for the whole case, worker k to the k-th
   CPU of the affinity mask, so both halves of a pair ran on one CPU at the same time, and
   every CPU gets its share of workers.  The CPU of every value is recorded.
-- Before every value a sentinel (a fixed locked-RMW loop) is timed: a value whose sentinel
-  is off the process's median says the CPU was slowed under it.
+- Around every value a sentinel (a fixed locked-RMW loop) is timed, just before and just
+  after: a value whose slower sentinel is well above the process's median says the CPU was
+  slowed under it, and the report leaves it out.
 - What cannot be fixed is randomised per process (Curtsinger and Berger, "Stabilizer",
   ASPLOS 2013; Mytkowicz et al., "Producing wrong data without doing anything obviously
   wrong", ASPLOS 2009): the placement of the model's page pool and wait table (a seeded
@@ -242,16 +243,21 @@ class Suite:
         seed = self.args.seed if self.args.seed is not None else random.randrange(1 << 30)
         plan, failed, events = [], [], {}
         for i, case in enumerate(cases):
-            try:
-                loops, wall = self._size(case, core)
-                for v in case.variants:
-                    events[case.name(v)] = self._count(case, v, instr, loops, wall)
-            except RuntimeError as e:
-                failed.append(case.prefix)
-                print("[%s] %s: FAILED: %s" % (self.name, case.prefix, str(e).splitlines()[0]),
-                      flush=True)
-                continue
-            plan.append({"case": i, "loops": loops})
+            # A hang is a finding about one variant (the watchdog's RuntimeError): it costs
+            # that variant its place in this case, never the case.
+            sized, alive = None, []
+            for v in case.variants:
+                try:
+                    if sized is None:
+                        sized = self._size(case, core, v)
+                    events[case.name(v)] = self._count(case, v, instr, *sized)
+                    alive.append(v)
+                except RuntimeError as e:
+                    failed.append(case.name(v))
+                    print("[%s] %s: FAILED: %s" % (self.name, case.name(v),
+                                                   str(e).splitlines()[0]), flush=True)
+            if alive:
+                plan.append({"case": i, "loops": sized[0], "variants": alive})
         if not plan:
             raise SystemExit("%s: every case failed" % self.name)
         from pyperf._collect_metadata import collect_metadata
@@ -356,7 +362,7 @@ class Suite:
         for p in plan:
             case = cases[p["case"]]
             parts = []
-            for v in case.variants:
+            for v in p["variants"]:
                 rr = runs.get(case.name(v))
                 if rr:
                     vals = [x for r in rr for x in r.values]
@@ -364,12 +370,12 @@ class Suite:
             print("[%s] %s: %s" % (self.name, "/".join(
                 [case.prefix] + ["%s=%s" % kv for kv in case.params]), ", ".join(parts)))
 
-    def _size(self, case, core):
-        """Loops for one value, the same for every variant of the case: about --min-time of
-        timed work, but no more than 4 x --min-time of wall clock beyond a call's fixed
-        set-up (where untimed set-up dominates, a waiter going back to sleep before every
-        wake, sizing on the timed part alone would make a value take far longer)."""
-        v = case.variants[0]
+    def _size(self, case, core, v):
+        """Loops for one value, the same for every variant of the case (sized on @v): about
+        --min-time of timed work, but no more than 4 x --min-time of wall clock beyond a
+        call's fixed set-up (where untimed set-up dominates, a waiter going back to sleep
+        before every wake, sizing on the timed part alone would make a value take far
+        longer)."""
         if self.args.loops:
             return self.args.loops, None
         target = self.args.min_time
@@ -425,16 +431,18 @@ def _worker(suite, cases):
         os.sched_setaffinity(0, {cpu} if pinned else set(allowed))
         if pinned:
             out["cpu"] = cpu
-        vals = {v: [] for v in case.variants}
-        warm = {v: [] for v in case.variants}
-        alive = list(case.variants)
+        alive = [v for v in case.variants if v in p["variants"]]
+        vals = {v: [] for v in alive}
+        warm = {v: [] for v in alive}
         for rnd in range(spec["warmups"] + spec["values"]):
             order = rng.sample(alive, len(alive))
             for pos, v in enumerate(order):
-                sentinel = core.bench_locked_rmw(SENTINEL_LOOPS) / SENTINEL_LOOPS
+                before = core.bench_locked_rmw(SENTINEL_LOOPS) / SENTINEL_LOOPS
                 c0 = current_cpu()
                 try:
                     t = case.fn(loops, core, v, *case.args)
+                    # a slowdown that began during the value shows after it
+                    sentinel = max(before, core.bench_locked_rmw(SENTINEL_LOOPS) / SENTINEL_LOOPS)
                 except RuntimeError as e:
                     print("[%s] %s: FAILED in process %d: %s" % (
                         suite.name, case.name(v), k + 1, str(e).splitlines()[0]),
@@ -450,7 +458,7 @@ def _worker(suite, cases):
         out["cases"][str(p["case"])] = {
             "cpu": cpu if pinned else None,
             "values": {v: x for v, x in vals.items() if x and v in alive},
-            "warmups": {v: x for v, x in warm.items() if v in alive}}
+            "warmups": {v: x for v, x in warm.items() if x and v in alive}}
     os.sched_setaffinity(0, set(allowed))
     with open(suite.args.output, "w") as f:
         json.dump(out, f)

@@ -41,9 +41,10 @@ CASES = {
         "is seen asleep first, and only the waker's call is timed (clock read around each "
         "call, one clock-pair cost subtracted)"),
     "wait_on_page_writeback_clear": (
-        "bench_wait_on_page_writeback_clear", (), True,
+        "bench_wait_on_page_writeback_clear", ("wait_entry",), True,
         "wait_on_page_writeback() of a page not under writeback: one test of a clear bit, "
-        "the same code in every variant"),
+        "the same code in every variant but the mapping-break proposal, which reads "
+        "->mapping first"),
     "writeback_cycle": (
         "bench_writeback_cycle", ("end_page_writeback",), True,
         "set_page_writeback() + end_page_writeback() of one page cache page, no waiters"),

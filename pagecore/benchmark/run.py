@@ -32,6 +32,7 @@ import time
 
 from pagecore._errors import PagecoreError
 from pagecore.model.machine import cpu_count
+from pagecore.report.results import SENTINEL_SLOW
 
 SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
 VARIANT_KIND = {"floor": None, "hotpath": "writeback", "contention": "writeback",
@@ -43,10 +44,10 @@ VARIANT_KIND = {"floor": None, "hotpath": "writeback", "contention": "writeback"
 # cases take fewer to keep the default within 10 minutes on 2 cores with the build.
 PLANS = {
     "fast": {"floor": (6, 2, 1, 0.002), "hotpath": (6, 2, 1, 0.002),
-             "contention": (4, 2, 1, 0.003), "hashchain": (4, 2, 0, 0.002),
+             "contention": (4, 2, 1, 0.003), "hashchain": (4, 3, 0, 0.002),
              "dirty": (4, 2, 1, 0.002)},
     "default": {"floor": (20, 3, 1, 0.003), "hotpath": (20, 3, 1, 0.003),
-                "contention": (8, 3, 1, 0.005), "hashchain": (8, 2, 1, 0.003),
+                "contention": (8, 3, 1, 0.005), "hashchain": (8, 3, 1, 0.003),
                 "dirty": (20, 3, 1, 0.003)},
     "rigorous": {s: (40, 5, 1, 0.01) for s in SUITES},
 }
@@ -385,17 +386,6 @@ BAR_EWB_RATIO = 2.0
 # pairs that differ by atomic RMWs on one path: each must come out significantly slower
 RMW_PAIRS = (("hotpath/end_page_writeback_no_waiters", "original", "get-put"),
              ("hotpath/end_page_writeback_one_waiter", "original", "get-put"))
-# a value whose sentinel ran this much slower than its process's median sentinel was taken
-# while its CPU was slowed
-SENTINEL_SLOW = 1.25
-
-
-def _median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if n else float("nan")
-
-
 def _diff(ea, eb):
     keys = sorted(set(ea) | set(eb))
     return {k: eb.get(k, 0) - ea.get(k, 0) for k in keys if eb.get(k, 0) != ea.get(k, 0)}
@@ -501,36 +491,24 @@ def check_bars(mdir):
                 ", ".join("%s %.2f" % (r.variant, ns(r)) for r in g.members),
                 g.spread * 100, g.spread_ns, " ARTEFACT" if g.artefact else ""))
     # 5. where the values were taken
-    lines += _placement_lines(mdir)
+    lines += _placement_lines(rs)
     return lines, ok
 
 
-def _placement_lines(mdir):
-    """Values per CPU, and how many were taken while the sentinel said the CPU was slow."""
-    import pyperf
-
-    path = os.path.join(mdir, "hotpath.json")
-    if not os.path.isfile(path):
-        return []
-    try:
-        suite = pyperf.BenchmarkSuite.load(path)
-    except Exception:
-        return []
-    cpus, slow, total, procs = {}, 0, 0, set()
-    for b in suite.get_benchmarks():
-        for r in b.get_runs():
-            md = r.get_metadata()
-            procs.add(md.get("pagecore_worker"))
-            for c in str(md.get("pagecore_cpus", "")).split():
-                cpus[c] = cpus.get(c, 0) + 1
-            sent = [float(x) for x in str(md.get("pagecore_sentinel_ns", "")).split()]
-            if sent:
-                med = _median(sent)
-                slow += sum(1 for x in sent if x > SENTINEL_SLOW * med)
-                total += len(sent)
-    if not total:
-        return []
-    return ["  5. hotpath: %d worker processes; values per CPU: %s (-1: moved during the value); "
-            "%d of %d values taken while the sentinel ran > %.0f%% slow" % (
-                len(procs), ", ".join("cpu %s: %d" % kv for kv in sorted(cpus.items())),
-                slow, total, (SENTINEL_SLOW - 1) * 100)]
+def _placement_lines(rs):
+    """Values per CPU, and how many were left out as taken while the CPU was slowed."""
+    lines = []
+    for m in rs.machines.values():
+        cpus, total = {}, 0
+        for r in m.results.values():
+            if r.suite == "hotpath":
+                for c in r.cpus:
+                    cpus[c] = cpus.get(c, 0) + 1
+        total = sum(cpus.values())
+        if total:
+            lines.append("  5. hotpath: values per CPU: %s (-1: moved during the value); %d "
+                         "values of the suites here left out, taken while the sentinel ran "
+                         "> %.0f%% slow" % (", ".join("cpu %d: %d" % kv
+                                                      for kv in sorted(cpus.items())),
+                                           m.dropped, (SENTINEL_SLOW - 1) * 100))
+    return lines

@@ -72,6 +72,9 @@ OP_FIELDS = {
     "wake_page_function": ("wake_gen",),
     "bookmarks": ("bookmarks",),
     "wait_on_page_writeback": ("wait_loop", "wait_mapping_break", "wake_gen"),
+    # what wait_on_page_writeback() does before its first test of the bit: all that runs when
+    # the page is not under writeback (the mapping-break proposal reads ->mapping first)
+    "wait_entry": ("wait_mapping_break",),
     "clear_page_dirty_for_io": ("cpdfio",),
 }
 

@@ -81,6 +81,7 @@ class Machine:
     name: str
     results: dict = field(default_factory=dict)   # benchmark name -> Result
     verify: list = field(default_factory=list)    # rows of verify.json
+    dropped: int = 0   # values left out as taken while the sentinel said the CPU was slowed
     meta: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
 
@@ -290,6 +291,7 @@ def _load_suite(rs, machine, path, data):
                             "put each host's files in a directory of its own")
     m.files.append(path)
     loaded = skipped = 0
+    slow_at = _sentinel_limits(suite)
     for bench in suite.get_benchmarks():
         name = bench.get_name()
         parsed = parse_name(name or "")
@@ -299,20 +301,33 @@ def _load_suite(rs, machine, path, data):
         runs = [r.values for r in bench.get_runs() if r.values]
         if not runs:
             continue
-        samples = ([statistics.fmean(v) for v in runs] if len(runs) > 1 else list(runs[0]))
         meta = bench.get_metadata()
-        by_worker, cpus = {}, []
+        by_worker, cpus, per_run, dropped, workers = {}, [], [], 0, 0
         for r in bench.get_runs():
+            if not r.values:
+                continue
             rmeta = r.get_metadata()
             w = rmeta.get("pagecore_worker")
-            if r.values and isinstance(w, int) and not isinstance(w, bool):
-                by_worker[w] = statistics.fmean(r.values)
+            workers += isinstance(w, int) and not isinstance(w, bool)
             cpus += _ints(rmeta.get("pagecore_cpus"))
-        if len(by_worker) != len(runs):
+            kept = _unslowed(r.values, rmeta, slow_at)
+            dropped += len(r.values) - len(kept)
+            if not kept:
+                continue   # every value of this process was taken while its CPU was slowed
+            per_run.append(_run_value(kept))
+            if isinstance(w, int) and not isinstance(w, bool):
+                by_worker[w] = per_run[-1]
+        if not per_run:
+            per_run = [_run_value(v) for v in runs]
+            by_worker, dropped = {}, 0
+        samples = per_run if len(runs) > 1 else list(runs[0])
+        if workers != len(runs) or not by_worker:
             by_worker = None   # not a pagecore suite of paired workers
         if name in m.results:
             rs.notes.append(f"{machine}: {name} is in more than one file; the last one read "
                             "is used")
+        if dropped:
+            m.dropped += dropped
         impl = meta.get("pagecore_impl")
         m.results[name] = Result(machine, name, *parsed, samples=tuple(samples),
                                  events=parse_events(meta.get("pagecore_events")),
@@ -333,6 +348,49 @@ def _load_suite(rs, machine, path, data):
             f"{path}: {skipped} benchmarks with names not of the form suite/case/variant "
             "were ignored"
         )
+
+
+# A value whose sentinel (a fixed locked-RMW loop timed just before it) ran this much slower
+# than its process's median sentinel was taken while the CPU was slowed (a preemption, the
+# host): the value says nothing about the code and is left out.
+SENTINEL_SLOW = 1.5
+
+
+def _sentinel_limits(suite):
+    """worker -> the sentinel time above which its values are left out."""
+    per = {}
+    for bench in suite.get_benchmarks():
+        for r in bench.get_runs():
+            md = r.get_metadata()
+            w = md.get("pagecore_worker")
+            per.setdefault(w, []).extend(_floats(md.get("pagecore_sentinel_ns")))
+    return {w: SENTINEL_SLOW * statistics.median(xs) for w, xs in per.items() if xs}
+
+
+def _unslowed(values, rmeta, slow_at):
+    """The values of a run that were not taken while its CPU was slowed (all of them when
+    there is no sentinel to say)."""
+    sent = _floats(rmeta.get("pagecore_sentinel_ns"))
+    limit = slow_at.get(rmeta.get("pagecore_worker"))
+    if limit is None or len(sent) != len(values):
+        return list(values)
+    return [v for v, x in zip(values, sent) if x <= limit]
+
+
+def _run_value(values):
+    """One process's value: the median of its rounds, so that one round caught by a
+    preemption the sentinel missed does not move it (the mean of two)."""
+    return statistics.median(values)
+
+
+def _floats(text):
+    out = []
+    for x in str(text or "").split():
+        try:
+            out.append(float(x))
+        except ValueError:
+            return []
+    return out
 
 
 def _ints(text):
