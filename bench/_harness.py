@@ -222,9 +222,15 @@ class Suite:
     def run(self, cases):
         if self.args.worker is not None:
             sys.exit(_worker(self, cases))
+        # `pagecore bench` stops a suite with SIGTERM to its process group:
+        # the manager then stops its worker and keeps what finished, as on
+        # Ctrl-C (a worker just dies: its output is the manager's to drop).
+        signal.signal(signal.SIGTERM, _sigterm)
         try:
             self._manage(cases)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            if isinstance(e, _Stopped):
+                sys.exit(143)   # `pagecore bench` stopped it, and says so itself
             print("%s: interrupted: the workers that finished are kept" % self.name,
                   file=sys.stderr)
             sys.exit(130)
@@ -460,6 +466,15 @@ def _worker(suite, cases):
 
 
 # -- options ------------------------------------------------------------------------------
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM: stop as on Ctrl-C."""
+
+
+def _sigterm(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once: let the clean-up finish
+    raise _Stopped()
+
 
 def _positive(typ):
     def parse(text):

@@ -1,4 +1,4 @@
-"""dirty: clear_page_dirty_for_io + writepage, both shapes (seed 003).
+"""dirty: clear_page_dirty_for_io + writepage, both shapes (7658cc289288).
 
 Writeback of a dirty page runs clear_page_dirty_for_io() and then the
 filesystem's writepage (__block_write_full_page: every dirty buffer

@@ -1,4 +1,4 @@
-"""The dirty-page path (KERNEL.md 5.3, seed 003): buffers, PTEs, page_mkclean,
+"""The dirty-page path (7658cc289288, docs/MODEL.md): buffers, PTEs, page_mkclean,
 __set_page_dirty_buffers, __block_write_full_page, ll_rw_block, both
 clear_page_dirty_for_io shapes, and the check that finds a lost write.
 

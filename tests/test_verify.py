@@ -250,7 +250,7 @@ def test_interleaving_refuses_bad_steps():
 
 
 def test_interleaving_of_my_own_the_sketch_wakes_before_it_clears():
-    # Linus's sketch (seeds 002/004) clears PG_writeback after the walk: a
+    # Linus's sketch (25 Nov 2020) clears PG_writeback after the walk: a
     # waiter woken by the walk can look before the bit is clear.
     m = Model("cmpxchg-clear-in-wakeup", instrumented=True)
     page = m.new_page()
@@ -341,16 +341,40 @@ def test_verify_skips_a_scenario_that_does_not_apply(capsys):
     (["--variant", "nope"], "unknown variant 'nope'"),
     (["--scenario", "nope"], "unknown scenario 'nope'"),
     (["--mode", "fast"], "--mode must be replay, stress or explore"),
-    (["--seconds", "0"], "--seconds must be > 0"),
-    (["--seconds", "-1"], "--seconds must be > 0"),
+    (["--seconds", "0"], "--seconds must be in 0.01..3600"),
+    (["--seconds", "-1"], "--seconds must be in 0.01..3600"),
     (["--seconds", "x"], "invalid float value"),
+    (["--seconds", "1e-300"], "--seconds must be in 0.01..3600"),
+    (["--seconds", "1e308"], "--seconds must be in 0.01..3600"),
+    (["--seconds", "nan"], "--seconds must be in 0.01..3600"),
+    (["--threads", "5000"], "--threads must be in 1..1024"),
+    (["--threads", "10000"], "--threads must be in 1..1024"),
+    (["--threads", "1000000000000"], "--threads must be in 1..1024"),
+    (["--threads", "0"], "--threads must be in 1..1024"),
+    (["--threads", ""], "invalid int value"),
+    (["--widen-ns", str(2**63)], "--widen-ns must be in 0..1000000000"),
+    (["--widen-ns", "1000000000000", "--widen-prob", "1"], "--widen-ns must be in"),
+    (["--widen-ns", "-1"], "--widen-ns must be in"),
+    (["--widen-prob", "nan"], "--widen-prob must be in 0..1"),
+    (["--widen-prob", "1.5"], "--widen-prob must be in 0..1"),
+    (["--seed", "-1"], "--seed must be in 0..4294967295"),
+    (["--seed", str(2**64)], "--seed must be in 0..4294967295"),
+    (["--step", "0.000001"], "--step must be in 0.5..60"),
+    (["--step", "inf"], "--step must be in 0.5..60"),
+    (["--json", ""], "--json needs a file name"),
+    (["--json", "/dev/null"], "not a regular file"),
+    (["--starve-seconds", "1e308"], "--starve-seconds must be in 0.01..3600"),
+    (["--starve-seconds", "1e-300"], "--starve-seconds must be in 0.01..3600"),
+    (["--throttle-us", str(2**63)], "--throttle-us must be in 0..1000000"),
+    (["--io-us", str(2**63)], "--io-us must be in 0..1000000"),
+    (["--bound-ms", "1e308"], "--bound-ms must be in (0, 60000]"),
     (["--json", "/nonexistent-dir/v.json"], "does not exist"),
     (["--variant", "original", "--scenario", "mmap-lost-write"], "no scenario applies"),
     (["--writers", "0"], "--writers must be in 1..64"),
-    (["--throttle-us", "-1"], "--throttle-us must be >= 0"),
-    (["--bound-ms", "0"], "--bound-ms must be > 0"),
-    (["--bound-ms", "nan"], "--bound-ms must be > 0"),
-    (["--starve-seconds", "0"], "--starve-seconds must be > 0"),
+    (["--throttle-us", "-1"], "--throttle-us must be in 0..1000000"),
+    (["--bound-ms", "0"], "--bound-ms must be in (0, 60000]"),
+    (["--bound-ms", "nan"], "--bound-ms must be in (0, 60000]"),
+    (["--starve-seconds", "0"], "--starve-seconds must be in 0.01..3600"),
     (["--io-us", "x"], "invalid int value"),
 ])
 def test_verify_bad_input_exits_2_with_one_line(argv, msg, capsys):
@@ -381,6 +405,75 @@ def test_verify_interrupted_keeps_what_it_finished(tmp_path, capsys, monkeypatch
     captured = capsys.readouterr()
     assert "interrupted: 1 of 4 cells done" in captured.err
     assert "lost_write" in captured.out
+
+
+# -- a broken harness gives no verdict -----------------------------------------
+
+
+def test_stress_with_no_operation_is_inconclusive(monkeypatch):
+    import pagecore.verify.stress as st
+
+    monkeypatch.setattr(st._Workload, "running", lambda self: False)
+    r = stress("shipped-5.10", "page-reuse", seconds=0.05, threads=2, seed=1)
+    assert r["failures"] == [] and r["counts"]["ops"] == 0
+    assert "no operation ran" in r["inconclusive"]
+
+
+def test_stress_stopped_by_the_watchdog_while_moving_is_inconclusive(monkeypatch):
+    # Windows widened so far that the run cannot drain before the watchdog:
+    # the watchdog's abort must not surface as bug_on, bad_page or hang.
+    import pagecore.verify.stress as st
+
+    monkeypatch.setattr(st, "GRACE", 0.3)
+    r = stress("shipped-5.10", "page-reuse", seconds=0.2, threads=6, seed=3,
+               widen_ns=150_000_000, widen_prob=1.0)
+    assert r["failures"] == [], r["evidence"]
+    assert "still moving" in r["inconclusive"]
+
+
+def test_a_step_too_short_to_tell_blocked_from_running_is_refused():
+    m = Model("original", instrumented=True)
+    with pytest.raises(PagecoreError, match="cannot tell a blocked task"):
+        Interleaving(m, step=0.000001)
+
+
+def test_the_matrix_says_inconclusive_never_clean(monkeypatch, capsys):
+    import pagecore.verify.matrix as verify
+
+    def run_cell(v, s, args, progress=None):
+        return {"variant": v, "scenario": s, "mode": "stress", "failures": [],
+                "counts": {"ops": 0}, "evidence": ["inconclusive: no operation ran"],
+                "inconclusive": "no operation ran"}
+
+    monkeypatch.setattr(verify, "run_cell", run_cell)
+    assert main(["verify", "--mode", "stress", "--variant", "folio-6.7"]) == 0
+    out = capsys.readouterr().out
+    row = next(ln for ln in out.splitlines() if ln.startswith("folio-6.7"))
+    assert " inconclusive " in row + " " and "clean" not in row
+    assert "inconclusive: no operation ran" in out
+
+
+def test_replay_with_a_failed_scripted_task_is_inconclusive(monkeypatch):
+    from pagecore.model import _core_instr
+
+    # the page under writeback is allocated; the new user's page is not: the
+    # interleaving cannot run as written
+    real = _core_instr.alloc_page_
+    calls = []
+
+    def alloc_page_():
+        calls.append(1)
+        return real() if len(calls) == 1 else -1
+
+    def configure(*a, real_configure=_core_instr.configure, **k):
+        calls.clear()
+        return real_configure(*a, **k)
+
+    monkeypatch.setattr(_core_instr, "alloc_page_", alloc_page_)
+    monkeypatch.setattr(_core_instr, "configure", configure)
+    r = replay("shipped-5.10", "page-reuse")
+    assert r["failures"] == [], r["evidence"]
+    assert "out of pages" in r["inconclusive"]
 
 
 def test_bench_verify_writes_liveness_once(tmp_path, capsys):

@@ -96,7 +96,7 @@ def bench_dir():
 def _int_list(text, what, lo, hi):
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
+    except (ValueError, OverflowError):
         raise PagecoreError("%s must be a comma-separated list of integers" % what) from None
     if not values:
         raise PagecoreError("%s must not be empty" % what)
@@ -125,16 +125,19 @@ def _plan(args):
     mode = ("smoke" if args.smoke else "fast" if args.fast else
             "rigorous" if args.rigorous else "default")
     extra = {}
-    if args.threads:
+    # given empty ('--threads ""') is bad input, not the default
+    if args.threads is not None:
         extra["contention"] = ["--threads", _int_list(args.threads, "threads", 1, 1024)]
     hc = []
-    if args.bits or mode == "fast":
-        hc += ["--bits", _int_list(args.bits or FAST_BITS, "bits", 1, 24)]
-    if args.chain or mode == "fast":
-        hc += ["--chain", _int_list(args.chain or FAST_CHAINS, "chain", 0, 1 << 20)]
+    if args.bits is not None or mode == "fast":
+        hc += ["--bits", _int_list(FAST_BITS if args.bits is None else args.bits,
+                                   "bits", 1, 24)]
+    if args.chain is not None or mode == "fast":
+        hc += ["--chain", _int_list(FAST_CHAINS if args.chain is None else args.chain,
+                                    "chain", 0, 1 << 20)]
     if hc:
         extra["hashchain"] = hc
-    if mode == "fast" and not args.threads:
+    if mode == "fast" and args.threads is None:
         n = cpu_count()
         extra["contention"] = ["--threads", ",".join(str(t) for t in sorted({1, n, 2 * n}))]
     runs = []
@@ -168,23 +171,79 @@ def _child_env():
     return env
 
 
+# How long a suite has to stop after SIGTERM before it is killed.
+STOP_GRACE = 5.0
+
+
+def bench_timeout():
+    """PAGECORE_BENCH_TIMEOUT, checked here before any child starts: the
+    suites' watchdog for one measurement, in seconds (None when unset)."""
+    text = os.environ.get("PAGECORE_BENCH_TIMEOUT")
+    if text is None or text == "":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e6:
+        raise PagecoreError("PAGECORE_BENCH_TIMEOUT must be a number of seconds in (0, 1e6), "
+                            "not %r" % text)
+    return seconds
+
+
 def _run_suite(script, out, opts, env):
-    """Run one suite; returns its exit status, or None if interrupted."""
+    """Run one suite in a process group of its own and return its exit
+    status.  Interrupted (SIGINT, SIGTERM), it stops the whole group (the
+    suite and its workers) before it re-raises."""
     cmd = [sys.executable, script, "-o", out] + opts
-    proc = subprocess.Popen(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        # The child got the same SIGINT: let it finish writing and stop.
+        _stop_group(proc)
+        raise
+
+
+def _stop_group(proc):
+    """SIGTERM to the suite's process group (the suite stops its workers and
+    keeps what finished); SIGKILL to whatever is left after STOP_GRACE."""
+    def killpg(sig):
         try:
-            proc.wait(timeout=30)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            proc.send_signal(signal.SIGKILL)
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    killpg(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while True:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            break
+        except subprocess.TimeoutExpired:
+            killpg(signal.SIGKILL)
             proc.wait()
-        return None
+            break
+        except KeyboardInterrupt:
+            continue        # a second Ctrl-C: the group is being stopped already
+    killpg(signal.SIGKILL)  # a worker the suite did not wait for
+
+
+def _remove_partial(mdir):
+    """The *.json.tmp files a stopped suite left half written."""
+    removed = []
+    for f in sorted(os.listdir(mdir)):
+        if f.endswith(".json.tmp"):
+            try:
+                os.remove(os.path.join(mdir, f))
+                removed.append(f)
+            except OSError:
+                pass
+    return removed
 
 
 def cmd_bench(args):
+    if not args.output or not args.output.strip():
+        raise PagecoreError("-o needs a directory")
     if args.check:
         mdir = os.path.join(args.output, machine_name(args.machine))
         if not any(os.path.isfile(os.path.join(mdir, s + ".json")) for s in ("floor", "hotpath")):
@@ -193,7 +252,10 @@ def cmd_bench(args):
         lines, ok = check_bars(mdir)
         print("\n".join(lines))
         return 0 if ok else 1
+    from pagecore import _signals
+
     mode, runs = _plan(args)
+    bench_timeout()
     scripts = bench_dir()
     machine = machine_name(args.machine)
     mdir = os.path.join(args.output, machine)
@@ -209,8 +271,10 @@ def cmd_bench(args):
               flush=True)
     t_all = time.monotonic()
     if mode != "smoke" and not args.no_verify:
-        if not _verify(mdir, mode, args.variant):
-            return 130
+        try:
+            _verify(mdir, mode, args.variant)
+        except KeyboardInterrupt as e:      # said so, and kept what finished
+            return _signals.exit_code(e)
     done, failed = [], []
     for k, (suite, opts) in enumerate(runs, 1):
         out = os.path.join(mdir, suite + ".json")
@@ -218,14 +282,17 @@ def cmd_bench(args):
             os.remove(out)      # pyperf refuses to overwrite; this run replaces it
         print("== %s (%d/%d)" % (suite, k, len(runs)), flush=True)
         t0 = time.monotonic()
-        rc = _run_suite(os.path.join(scripts, suite + ".py"), out, opts, env)
-        if rc is None:
+        try:
+            rc = _run_suite(os.path.join(scripts, suite + ".py"), out, opts, env)
+        except KeyboardInterrupt as e:      # SIGINT, or SIGTERM (pagecore._signals)
+            removed = _remove_partial(mdir)
             kept = [f for f in done + [suite]
                     if os.path.exists(os.path.join(mdir, f + ".json"))]
-            print("pagecore: interrupted during %s; kept %s in %s/" %
-                  (suite, ", ".join(f + ".json" for f in kept) or "nothing", mdir),
+            print("pagecore: bench %s during %s: its processes stopped; kept %s in %s/%s"
+                  % (_signals.name(e), suite, ", ".join(f + ".json" for f in kept) or "nothing",
+                     mdir, "; removed partial " + ", ".join(removed) if removed else ""),
                   file=sys.stderr, flush=True)
-            return 130
+            return _signals.exit_code(e)
         took = time.monotonic() - t0
         if rc == 0:
             done.append(suite)
@@ -251,8 +318,9 @@ def cmd_bench(args):
 
 
 def _verify(mdir, mode, variants):
-    """Replay and stress every cell into mdir/verify.json; False if interrupted
-    (what finished is written all the same)."""
+    """Replay and stress every cell into mdir/verify.json; True when done.
+    Interrupted (SIGINT, SIGTERM), it writes what finished, says so, and
+    re-raises."""
     from types import SimpleNamespace
 
     from pagecore.cli.verify import _check_args
@@ -288,17 +356,21 @@ def _verify(mdir, mode, variants):
             for i, (v, sc) in enumerate(cells, 1):
                 print("   %s [%d/%d] %s / %s" % (m, i, len(cells), v, sc), flush=True)
                 results.append(_verify.run_cell(v, sc, a))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        from pagecore import _signals
+
         _verify.write_json(path, results, interrupted=True)
-        print("pagecore: interrupted during verify; kept %d cell(s) in %s"
-              % (len(results), path), file=sys.stderr, flush=True)
-        return False
+        print("pagecore: bench %s during verify; kept %d cell(s) in %s"
+              % (_signals.name(e), len(results), path), file=sys.stderr, flush=True)
+        raise
     _verify.write_json(path, results)
     racy = sorted({r["variant"] for r in results if _verify.safety_failures(r)})
     starving = sorted({r["variant"] for r in results if _verify.liveness_of([r]) == "starved"})
-    print("== verify done in %.0f s: racy: %s; starving: %s"
-          % (time.monotonic() - t0, ", ".join(racy) or "none", ", ".join(starving) or "none"),
-          flush=True)
+    unsure = sorted({r["variant"] for r in results
+                     if r.get("inconclusive") and r["variant"] not in racy})
+    print("== verify done in %.0f s: racy: %s; starving: %s%s"
+          % (time.monotonic() - t0, ", ".join(racy) or "none", ", ".join(starving) or "none",
+             "; inconclusive: " + ", ".join(unsure) if unsure else ""), flush=True)
     return True
 
 

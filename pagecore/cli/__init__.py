@@ -65,16 +65,25 @@ def build_parser():
     return parser
 
 
+def _one_line(text):
+    # a message may quote what the user typed: its line breaks and other control
+    # characters are shown escaped, so the answer stays one line
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def main(argv=None):
+    from pagecore import _signals
+
+    _signals.install()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         return args.func(args) or 0
     except PagecoreError as e:
-        print("pagecore: %s" % e, file=sys.stderr)
+        print("pagecore: %s" % _one_line(str(e)), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("pagecore: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print("pagecore: %s" % _signals.name(e), file=sys.stderr)
+        return _signals.exit_code(e)
     except BrokenPipeError:
         return 0

@@ -32,7 +32,8 @@ def _cmd_report(args):
     rs = load_results(args.results)
     check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
-    page = _write(rs, args.output, args.name or default_name(rs), args.baseline, mix,
+    name = default_name(rs) if args.name is None else args.name
+    page = _write(rs, args.output, name, args.baseline, mix,
                   exclude_starving=args.exclude_starving)
     print(f"report: {page}")
     print("        {}".format(os.path.join(os.path.dirname(page), "report.md")))

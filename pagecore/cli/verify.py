@@ -18,7 +18,7 @@ def register(sub):
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     p = sub.add_parser(
-        "verify", help="replay, stress or explore the seed races against each variant",
+        "verify", help="replay, stress or explore the three races against each variant",
         description=matrix.__doc__.split("\n\n")[0] + " Exit 0 when it ran, whatever it found; "
         "2 on bad input.")
     p.add_argument("--variant", action="extend", nargs="+", metavar="V",
@@ -113,18 +113,18 @@ def _check_args(args):
     for s in scenarios:
         if s not in SCENARIOS:
             raise PagecoreError("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
-    if not (math.isfinite(args.seconds) and args.seconds > 0):
-        raise PagecoreError("--seconds must be > 0")
-    if args.threads is not None and args.threads < 1:
-        raise PagecoreError("--threads must be > 0")
-    if args.widen_ns < 0:
-        raise PagecoreError("--widen-ns must be >= 0")
-    if not 0.0 <= args.widen_prob <= 1.0:
-        raise PagecoreError("--widen-prob must be in 0..1")
-    if not (math.isfinite(args.step) and args.step > 0):
-        raise PagecoreError("--step must be > 0")
+    from pagecore.verify.replay import STEP_RANGE
+    from pagecore.verify.stress import check_params
+
+    check_params(args.seconds, args.threads, args.widen_ns, args.widen_prob, args.seed)
+    lo, hi = STEP_RANGE
+    if not (math.isfinite(args.step) and lo <= args.step <= hi):
+        raise PagecoreError("--step must be in %g..%g seconds (a shorter step cannot tell a "
+                            "blocked task from a running one), not %r" % (lo, hi, args.step))
     _check_starvation(args)
-    if args.json:
+    if args.json is not None:
+        if not args.json.strip():
+            raise PagecoreError("--json needs a file name")
         _check_writable(args.json)
     variants = list(dict.fromkeys(variants))
     scenarios = [s for s in SCENARIOS if s in scenarios]
@@ -177,6 +177,9 @@ def _check_writable(path):
     if not os.path.isdir(d):
         raise PagecoreError("--json %s: directory %s does not exist" % (path, d))
     if os.path.exists(path):
+        # the file is written beside and renamed over: never over a device or a FIFO
+        if not os.path.isfile(path):
+            raise PagecoreError("--json %s: not a regular file" % path)
         if not os.access(path, os.W_OK):
             raise PagecoreError("--json %s: not writable" % path)
     elif not os.access(d, os.W_OK | os.X_OK):
@@ -195,7 +198,9 @@ def cmd_verify(args):
     def progress(text):
         print("verify: %s" % text, file=sys.stderr, flush=True)
 
-    results, interrupted = [], False
+    from pagecore import _signals
+
+    results, stopped = [], None
     t0 = time.monotonic()
     try:
         if args.mode == "explore":
@@ -213,20 +218,23 @@ def cmd_verify(args):
                 if chatty:
                     progress("[%d/%d] %s / %s (%s)" % (i + 1, len(cells), v, s, args.mode))
                 results.append(matrix.run_cell(v, s, args, progress if chatty else None))
-    except KeyboardInterrupt:
-        interrupted = True
-        print("pagecore: verify interrupted: %d of %d cells done" % (len(results), len(cells)),
+    except KeyboardInterrupt as e:      # SIGINT, or SIGTERM (pagecore._signals)
+        stopped = e
+    if stopped is not None:
+        print("pagecore: verify %s: %d of %d cells done%s"
+              % (_signals.name(stopped), len(results), len(cells),
+                 ", kept in %s" % args.json if args.json is not None else ""),
               file=sys.stderr)
     matrix.print_matrix(results, variants, scenarios, args, time.monotonic() - t0)
     matrix.print_evidence(results, args.verbose)
-    if args.json:
-        matrix.write_json(args.json, results, interrupted)
-    if args.mode == "explore" and args.save_schedules:
+    if args.json is not None:
+        matrix.write_json(args.json, results, stopped is not None)
+    if args.mode == "explore" and args.save_schedules and stopped is None:
         from pagecore.verify.explore import save_schedules
 
         for path in save_schedules(results, args.save_schedules):
             print("saved %s" % path)
-    return 130 if interrupted else 0
+    return 0 if stopped is None else _signals.exit_code(stopped)
 
 
 def cmd_replay_schedule(args):

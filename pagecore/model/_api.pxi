@@ -389,7 +389,7 @@ def wait_on_page_writeback_(long pid):
 
 
 cdef int write_cache_pages_one(page *p, bint start_writeback) noexcept nogil:
-    # The part of write_cache_pages() (WB_SYNC_ALL) that the seed races hit:
+    # The part of write_cache_pages() (WB_SYNC_ALL) that the three races hit:
     # lock_page; wait_on_page_writeback; BUG_ON(PageWriteback); start the
     # next writeback under the page lock.
     cdef int bug = 0
@@ -485,7 +485,7 @@ def writeback_writer_loop(long pid, long io_ns, long gap_ns=0):
     if io_ns < 0 or gap_ns < 0:
         raise PagecoreError("io and gap must be >= 0")
     with nogil:
-        while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort):
+        while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort_word):
             TestSetPageDirty(p)
             lock_page(p)
             wait_on_page_writeback(p)
@@ -512,7 +512,7 @@ def throttled_waiter_loop(long pid, long every_ns):
     cdef page *p = _page(pid)
     cdef long n = 0
     with nogil:
-        while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort):
+        while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort_word):
             wait_on_page_writeback(p)
             n += 1
             if every_ns:
@@ -744,31 +744,36 @@ def current_pid():
 
 def tasks():
     """Every live task: pid, name, state, and where it sleeps or is parked."""
-    cdef int i
-    cdef task_struct *t
+    cdef int i, n
+    cdef pc_task_snap *snap = <pc_task_snap *>malloc(PC_MAX_TASKS * sizeof(pc_task_snap))
+    cdef pc_task_snap *t
+    cdef page *wp
+    if snap == NULL:
+        raise MemoryError()
+    with nogil:
+        n = pc_tasks_snapshot(snap, PC_MAX_TASKS)
     out = []
-    for i in range(PC_MAX_TASKS):
-        t = &pc_tasks[i]
-        if not __atomic_load_int(&t.in_use):
-            continue
-        st = __atomic_load_int(&t.state) & ~PC_TASK_ASLEEP
-        where = t.where
-        wp = <page *>t.wait_page
-        out.append({"pid": t.pid, "comm": t.comm.decode(errors="replace"),
-                    "state": {0: "R", 1: "S", 2: "D"}.get(st, str(st)),
-                    "asleep": bool(__atomic_load_int(&t.state) & PC_TASK_ASLEEP),
-                    "where": where.decode() if where != NULL else None,
-                    "page": (wp.pc_id if wp != NULL and A.pages != NULL
-                             and wp >= A.pages and wp < A.pages + A.npages else None),
-                    "bit": t.wait_bit if t.wait_page != NULL else None})
+    try:
+        for i in range(n):
+            t = &snap[i]
+            st = t.state & ~PC_TASK_ASLEEP
+            wp = <page *>t.wait_page
+            out.append({"pid": t.pid, "comm": t.comm.decode(errors="replace"),
+                        "state": {0: "R", 1: "S", 2: "D"}.get(st, str(st)),
+                        "asleep": bool(t.state & PC_TASK_ASLEEP),
+                        "where": t.where.decode() if t.where != NULL else None,
+                        "page": (wp.pc_id if wp != NULL and A.pages != NULL
+                                 and wp >= A.pages and wp < A.pages + A.npages else None),
+                        "bit": t.wait_bit if t.wait_page != NULL else None})
+    finally:
+        free(snap)
     return out
 
 
 def abort_all():
     """The watchdog's way out: every sleeper and every parked task gives up."""
-    global pc_abort
     cdef int i
-    __atomic_store_int(&pc_abort, 1)
+    __atomic_store_int(&pc_abort_word, 1)
     for i in range(PC_MAX_TASKS):
         if __atomic_load_int(&pc_tasks[i].in_use):
             wake_up_state(&pc_tasks[i], TASK_NORMAL)
@@ -777,11 +782,11 @@ def abort_all():
 
 
 def clear_abort():
-    __atomic_store_int(&pc_abort, 0)
+    __atomic_store_int(&pc_abort_word, 0)
 
 
 def aborted():
-    return bool(__atomic_load_int(&pc_abort))
+    return bool(__atomic_load_int(&pc_abort_word))
 
 
 # ---- events, bugs, race points --------------------------------------------

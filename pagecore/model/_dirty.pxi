@@ -1,4 +1,5 @@
-# The dirty-page path of KERNEL.md section 5.3 (seed 003, 7658cc289288):
+# The dirty-page path of 7658cc289288 ("VM: Fix nasty and subtle race in
+# shared mmap'ed page writeback"; docs/MODEL.md, "The lost mmap write"):
 # buffer_heads that carry their own dirty bits, shared writable mappings
 # whose PTEs carry write and dirty bits, page_mkclean, set_page_dirty and
 # __set_page_dirty_buffers, both shapes of clear_page_dirty_for_io, a

@@ -583,7 +583,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
         pc_helper_join(&h)
         pc_pin_end(&pin)
         if failed:
-            __atomic_store_int(&pc_abort, 0)
+            __atomic_store_int(&pc_abort_word, 0)
         if block != NULL:
             unpark_block(block)
     if failed:

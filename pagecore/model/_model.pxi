@@ -212,9 +212,12 @@ cdef inline void pc_wait_woken() noexcept nogil:
 # list.h
 # -------------------------------------------------------------------------
 
+# The stores and lock-free loads of list links are marked (WRITE_ONCE,
+# READ_ONCE) as in include/linux/list.h: waiters look at their own entry
+# without the queue lock while a waker unlinks it or its neighbours.
 cdef inline void INIT_LIST_HEAD(list_head *l) noexcept nogil:
-    l.next = l
-    l.prev = l
+    WRITE_ONCE_ptr(<void **>&l.next, l)
+    WRITE_ONCE_ptr(<void **>&l.prev, l)
 
 
 cdef inline bint list_empty(const list_head *h) noexcept nogil:
@@ -225,14 +228,14 @@ cdef inline bint list_empty(const list_head *h) noexcept nogil:
 # smp_store_release() in list_del_init_careful().
 cdef inline bint list_empty_careful(list_head *h) noexcept nogil:
     cdef list_head *next = <list_head *>smp_load_acquire_ptr(<void **>&h.next)
-    return next == h and next == h.prev
+    return next == h and next == <list_head *>READ_ONCE_ptr(<void **>&h.prev)
 
 
 cdef inline void __list_add(list_head *new, list_head *prev, list_head *next) noexcept nogil:
-    next.prev = new
+    WRITE_ONCE_ptr(<void **>&next.prev, new)
     new.next = next
     new.prev = prev
-    prev.next = new
+    WRITE_ONCE_ptr(<void **>&prev.next, new)
 
 
 cdef inline void list_add_tail(list_head *new, list_head *head) noexcept nogil:
@@ -240,17 +243,17 @@ cdef inline void list_add_tail(list_head *new, list_head *head) noexcept nogil:
 
 
 cdef inline void list_del_init(list_head *e) noexcept nogil:
-    e.next.prev = e.prev
-    e.prev.next = e.next
+    WRITE_ONCE_ptr(<void **>&e.next.prev, e.prev)
+    WRITE_ONCE_ptr(<void **>&e.prev.next, e.next)
     INIT_LIST_HEAD(e)
 
 
 # The waiter may free its on-stack entry as soon as it sees it empty, so the
 # empty state is published last, with release order.
 cdef inline void list_del_init_careful(list_head *e) noexcept nogil:
-    e.next.prev = e.prev
-    e.prev.next = e.next
-    e.prev = e
+    WRITE_ONCE_ptr(<void **>&e.next.prev, e.prev)
+    WRITE_ONCE_ptr(<void **>&e.prev.next, e.next)
+    WRITE_ONCE_ptr(<void **>&e.prev, e)
     smp_store_release_ptr(<void **>&e.next, e)
 
 
@@ -343,7 +346,9 @@ cdef page *alloc_page() noexcept nogil:
     if p == NULL:
         return NULL
     p.pc_next_free = NULL
-    p.mapping = NULL
+    # Already NULL since __free_page(); a stale end_page_writeback may read
+    # it (page_mapping(), an acquire load) at any time.
+    WRITE_ONCE_ptr(<void **>&p.mapping, NULL)
     p.index = 0
     p.xa_marks = 0
     p.private = NULL
@@ -479,7 +484,10 @@ cdef int wake_page_function_58(wait_queue_entry *w, unsigned int mode, int sync,
         if test_and_set_bit(key.bit_nr, &key.page.flags):
             return -1
         ret = 1
-    w.flags |= WQ_FLAG_WOKEN
+    # A plain store in 2a9127fcf229, which the waiter reads without the
+    # queue lock: the kernel's own data race, marked as such (5ef64cc8987a
+    # made it a store-release).
+    WRITE_ONCE_uint(&w.flags, w.flags | WQ_FLAG_WOKEN)
     wake_up_state(w.private, mode)
     # Ok, we have successfully done what we're waiting for, and we can
     # unconditionally remove the wait entry.  This has to be the absolute
@@ -566,7 +574,8 @@ cdef int __wake_up_common(wait_queue_head *q, unsigned int mode, int nr_exclusiv
 # wake_up_page_bit() less its lock round trip: the caller holds @q's lock,
 # which the bookmark loop drops and retakes for its breathers (4.14 .. 6.6;
 # never without bookmarks, so a 6.7-based caller holds it throughout).
-# @clear_bit_at_end is the cmpxchg-clear-in-wakeup sketch (seeds 002/004):
+# @clear_bit_at_end is the cmpxchg-clear-in-wakeup sketch (Linus Torvalds,
+# 25 Nov 2020):
 # the bit being woken is not cleared before the walk but "at the end - but
 # under the page waitqueue lock", just after the bookmark loop, "when we've
 # woken up everybody".
@@ -584,6 +593,14 @@ cdef inline void __wake_up_page_bit_locked(wait_queue_head *q, page *p, int bit_
     bookmark.func = NULL
     INIT_LIST_HEAD(&bookmark.entry)
 
+    # Before 5.8 a woken entry was unlinked with a plain list_del_init(), and
+    # its waiter, finding it empty with list_empty_careful(), could return
+    # and reuse the entry's stack while this walk's reads of it were not
+    # ordered before that: the kernel's own race, which c6fe44d96fc1 ("list:
+    # add "list_del_init_careful()" to go with "list_empty_careful()"")
+    # closed.  Kept as the source has it, and marked as a data race.
+    if V.wake_gen == WAKE_PRE58:
+        pc_data_race_begin()
     if V.bookmarks:
         __wake_up_common(q, TASK_NORMAL, 1, &key, &bookmark)
         while bookmark.flags & WQ_FLAG_BOOKMARK:
@@ -612,6 +629,8 @@ cdef inline void __wake_up_page_bit_locked(wait_queue_head *q, page *p, int bit_
     if not waitqueue_active(q) or not key.page_match:
         pc_touch(p, p.pc_gen, p.pc_free, "ClearPageWaiters")
         ClearPageWaiters(p)
+    if V.wake_gen == WAKE_PRE58:
+        pc_data_race_end()
 
 
 # wake_up_page_bit() (folio_wake_bit() in 6.7): take the bucket lock, walk,
@@ -968,7 +987,8 @@ cdef void end_page_writeback_original(page *p) noexcept nogil:
     wake_up_page(p, PG_writeback)
 
 
-# get-put-on-waiters, seed 001 (Hugh Dickins, Nov 2020): "the patch below
+# get-put-on-waiters, Hugh Dickins, Nov 2020, "[PATCH] mm: fix
+# VM_BUG_ON(PageTail) and BUG_ON(PageWriteback)", as posted: "the patch below
 # does get_page() when PageWaiters there, and put_page() after
 # wake_up_page_bit() at the end".  The i_pages lock is taken even when the
 # mapping has no writeback tags: "we do need the i_pages lock, even though it
@@ -1054,7 +1074,8 @@ cdef void end_page_writeback_wake_under_ipages(page *p) noexcept nogil:
     __end_page_writeback_wake_under_ipages(p, NULL)
 
 
-# cmpxchg-clear-in-wakeup, Linus Torvalds, 25 Nov 2020 (seeds 002/004), as
+# cmpxchg-clear-in-wakeup, Linus Torvalds, 25 Nov 2020 ("Re: kernel BUG at
+# fs/ext4/inode.c:LINE!"), as
 # written: "the bit isn't actually cleared before calling wake_up_page() at
 # all": if !PG_waiters clear it with a cmpxchg loop, "otherwise, clear the
 # bit at the end - but under the page waitqueue lock - inside

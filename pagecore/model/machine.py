@@ -197,12 +197,14 @@ class ThreadRun:
         return "; ".join(lines)
 
 
-def run_threads(core, fns, timeout=10.0, start_gap=0.0):
+def run_threads(core, fns, timeout=10.0, start_gap=0.0, on_hang=None):
     """Run each callable of @fns (name -> fn) in its own thread, each with a
     task_struct named after it.  If any has not finished after @timeout
     seconds the watchdog records which tasks were stuck where, makes every
     sleeper and parked task give up (abort_all), and joins them; a hang is
-    reported, never kept."""
+    reported, never kept.  @on_hang(names), if given, is called with the
+    names still running just before the watchdog acts: what the model
+    counts after that comes from tasks made to give up, not from the model."""
     run = ThreadRun()
     threads = {}
     t0 = time.monotonic()
@@ -227,6 +229,8 @@ def run_threads(core, fns, timeout=10.0, start_gap=0.0):
         th.join(max(0.0, deadline - time.monotonic()))
     alive = [n for n, th in threads.items() if th.is_alive()]
     if alive:
+        if on_hang is not None:
+            on_hang(alive)
         snapshot = {t["comm"]: t for t in core.tasks()}
         run.hung = [snapshot.get(n, {"comm": n, "pid": -1, "state": "?", "where": None,
                                      "page": None, "bit": None}) for n in alive]

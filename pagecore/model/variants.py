@@ -2,28 +2,29 @@
 
 Each entry names its source, and the few parameters on which the shared
 mechanism (wait table, wake walk, wait loop) differs between kernels.  The
-algorithms themselves live once, in _core.pxi; a variant only selects.
+algorithms themselves live once, in _model.pxi and _dirty.pxi; a variant
+only selects.
 """
 
 from dataclasses import dataclass, field
 
 from pagecore._errors import PagecoreError
 
-# wake_page_function / wait_on_page_bit_common generations (KERNEL.md section 3)
+# wake_page_function / wait_on_page_bit_common generations (docs/MODEL.md, "Waiting")
 WAKE_PRE58 = 0   # 4.14 .. 5.7: waker stops at a set bit, waiter re-tests in a loop
 WAKE_58 = 1      # 2a9127fcf229: waker checks the bit, strict lock hand-off
 WAKE_59 = 2      # 5ef64cc8987a: controlled unfairness, WQ_FLAG_CUSTOM hand-off
 
-# end_page_writeback shapes (KERNEL.md section 4)
+# end_page_writeback shapes (docs/MODEL.md, "Ending writeback")
 END_ORIGINAL = 0            # test_clear_page_writeback; smp_mb__after_atomic; wake_up_page
-END_GET_PUT_ON_WAITERS = 1  # seed 001 as posted
+END_GET_PUT_ON_WAITERS = 1  # Hugh Dickins, Nov 2020 posting
 END_GET_PUT = 2             # 073861ed77b6
 END_WAKE_UNDER_IPAGES = 3   # Hugh, 4 Jan 2021
-END_CMPXCHG_CLEAR = 4       # seeds 002/004
+END_CMPXCHG_CLEAR = 4       # Linus Torvalds, 25 Nov 2020 sketch
 END_FOLIO = 5               # 2580d554585c
 END_FOLIO_WQ_LOCKED = 6     # Linus Torvalds, 30 Sep 2024: clear under the waitqueue lock
 
-# clear_page_dirty_for_io shapes (KERNEL.md section 5.3)
+# clear_page_dirty_for_io shapes (7658cc289288; docs/MODEL.md, "The lost mmap write")
 CPDFIO_2619 = 0
 CPDFIO_SET_PAGE_DIRTY = 1
 
@@ -114,7 +115,8 @@ VARIANTS = {v.name: v for v in [
     Variant("get-put-on-waiters", "writeback",
             "i_pages lock; TestClearPageWriteback; get_page if PageWaiters; unlock; "
             "wake_up_page_bit; put_page",
-            "seed 001 (Hugh Dickins, Nov 2020 posting)",
+            "Hugh Dickins, Nov 2020 posting, \"[PATCH] mm: fix VM_BUG_ON(PageTail) and "
+            "BUG_ON(PageWriteback)\"",
             end_wb=END_GET_PUT_ON_WAITERS, scenarios=_WB, liveness=_WB_LIVENESS),
     Variant("get-put", "writeback",
             "get_page unconditionally around clear, barrier, wake_up_page, put_page",
@@ -127,7 +129,7 @@ VARIANTS = {v.name: v for v in [
     Variant("cmpxchg-clear-in-wakeup", "writeback",
             "PG_writeback cleared by cmpxchg when !PG_waiters, else at the end of "
             "wake_up_page_bit under the bucket lock",
-            "seeds 002/004 (Linus Torvalds, 25 Nov 2020 sketch)",
+            "Linus Torvalds, 25 Nov 2020 sketch, \"Re: kernel BUG at fs/ext4/inode.c:LINE!\"",
             end_wb=END_CMPXCHG_CLEAR, scenarios=_WB, liveness=_WB_LIVENESS),
     Variant("shipped-5.10", "writeback",
             "5.10 stable: get-put end_page_writeback + loop-in-wait wait_on_page_writeback",

@@ -49,9 +49,15 @@ def _kind_of_key(key):
     return "dirty" if parse_key(key)[0] == "dirty" else "writeback"
 
 
+# Weights are relative; this bound keeps weight x cost, and its square in the error, finite.
+MAX_WEIGHT = 1e6
+
+
 def _weight_value(key, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-        raise PagecoreError(f"weight for {key!r} must be a number >= 0, not {v!r}")
+    if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+            or not 0 <= v <= MAX_WEIGHT):
+        raise PagecoreError(f"weight for {key!r} must be a number in 0..{MAX_WEIGHT:g}, "
+                            f"not {v!r}")
     return float(v)
 
 
@@ -66,6 +72,12 @@ def load_weights_file(path):
             raise PagecoreError("reading a weights file needs Python 3.11 (tomllib) or the "
                                 "tomli package") from None
     try:
+        # a regular file of a sane size: /dev/zero or a FIFO would never end
+        if not os.path.isfile(path):
+            raise PagecoreError(f"{path}: not a regular file" if os.path.exists(path)
+                                else f"{path}: cannot read: no such file")
+        if os.path.getsize(path) > 1 << 20:
+            raise PagecoreError(f"{path}: more than 1 MiB, not a weights file")
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except OSError as e:
@@ -88,7 +100,8 @@ def parse_weight_args(items):
         try:
             out[k] = _weight_value(k, float(v))
         except ValueError:
-            raise PagecoreError(f"--weight {item!r}: weight must be a number >= 0") from None
+            raise PagecoreError(f"--weight {item!r}: weight must be a number in "
+                                f"0..{MAX_WEIGHT:g}") from None
     return out
 
 

@@ -2,7 +2,11 @@
 
 The report code builds a Doc once; render_markdown() and render_html() only lay it out, so
 the two files can never disagree on a number.  Inline markup in text is limited to `code`
-and **bold**, which both outputs understand.
+and **bold**, which both outputs understand.  Everything else in a text is literal: much
+of it comes from result files (machine directories, variant names, evidence), so both
+renderers escape it: HTML escapes every text and attribute; Markdown escapes `<`, `>` and
+the characters Markdown would read as markup, outside code spans, and fences code blocks
+with more backticks than they hold.
 """
 
 import base64
@@ -67,10 +71,42 @@ def _md_escape_cell(text):
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+_MD_SPANS = re.compile(r"(`[^`]+`|\*\*[^*]+\*\*)")
+_MD_ACTIVE = re.compile(r"[\\`*\[\]#~!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _md_plain(text):
+    s = _MD_ACTIVE.sub(lambda m: "\\" + m.group(0), text)
+    return s.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_inline(text, block=False):
+    """@text with only `code` and **bold** left as Markdown; the rest literal.
+    A code span is inert (no HTML, no markup inside it) and is kept as it is.
+    @block: the text starts a block, where a leading -, + or "1." opens a list."""
+    out = []
+    for i, part in enumerate(_MD_SPANS.split(str(text))):
+        if i % 2:
+            out.append(part if part.startswith("`") else "**%s**" % _md_plain(part[2:-2]))
+        else:
+            out.append(_md_plain(part))
+    s = "".join(out)
+    if block:
+        s = re.sub(r"^(\s*)(?:([-+])|(\d+)\.)(?=\s|$)",
+                   lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2)
+                                           else m.group(3) + "\\."), s)
+    return s
+
+
+def _md_fence(text):
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, run + 1)
+
+
 def render_markdown(doc):
     from tabulate import tabulate
 
-    out = ["# " + doc.title, ""]
+    out = ["# " + _md_inline(doc.title), ""]
     _md_blocks(doc.blocks, out, tabulate)
     return "\n".join(out).rstrip() + "\n"
 
@@ -79,20 +115,20 @@ def _md_blocks(blocks, out, tabulate):
     for b in blocks:
         kind = b[0]
         if kind == "heading":
-            out += ["#" * b[1] + " " + b[2], ""]
+            out += ["#" * b[1] + " " + _md_inline(b[2]), ""]
         elif kind == "para":
-            text = b[1]
+            text = _md_inline(b[1], block=True)
             if b[2] == "warn":
                 text = "> **Warning:** " + text
             out += [text, ""]
         elif kind == "bullets":
-            out += ["- " + item for item in b[1]] + [""]
+            out += ["- " + _md_inline(item) for item in b[1]] + [""]
         elif kind == "table":
             headers, rows, align, caption = b[1:]
             if caption:
-                out += [caption, ""]
-            body = [[_md_escape_cell(_cell_text(c)) for c in r] for r in rows]
-            out += [tabulate(body, headers=[_md_escape_cell(h) for h in headers],
+                out += [_md_inline(caption, block=True), ""]
+            body = [[_md_escape_cell(_md_inline(_cell_text(c))) for c in r] for r in rows]
+            out += [tabulate(body, headers=[_md_escape_cell(_md_inline(h)) for h in headers],
                              tablefmt="github", disable_numparse=True,
                              colalign=["left" if a == "wrap" else a for a in align]), ""]
             # evidence behind a cell goes under the table, named by row and column
@@ -100,22 +136,23 @@ def _md_blocks(blocks, out, tabulate):
             for r in rows:
                 for h, c in zip(headers, r):
                     if isinstance(c, Cell) and c.details:
-                        ev.append(f"- **{_cell_text(r[0])} / {h}**:")
-                        ev += ["  - " + line for line in c.details]
+                        ev.append("- **%s**:" % _md_plain(f"{_cell_text(r[0])} / {h}"))
+                        ev += ["  - " + _md_inline(line) for line in c.details]
                     if isinstance(c, Cell) and c.timeline:
                         ev += ["", "  ```"] + ["  " + line for line in
                                               _timeline_lines(c.timeline)] + ["  ```", ""]
             if ev:
                 out += ["<details><summary>Evidence</summary>", ""] + ev + ["", "</details>", ""]
         elif kind == "image":
-            out += [f"![{b[2]}]({b[1]})"]
-            out += (["", f"*{b[3]}*"] if b[3] else []) + [""]
+            out += [f"![{_md_plain(b[2])}]({b[1]})"]
+            out += (["", f"*{_md_inline(b[3])}*"] if b[3] else []) + [""]
         elif kind == "details":
             out += [f"<details><summary>{html.escape(b[1], quote=False)}</summary>", ""]
             _md_blocks(b[2].blocks, out, tabulate)
             out += ["</details>", ""]
         elif kind == "pre":
-            out += ["```", b[1].rstrip("\n"), "```", ""]
+            fence = _md_fence(b[1])
+            out += [fence, b[1].rstrip("\n"), fence, ""]
 
 
 # -- HTML ---------------------------------------------------------------------------------
@@ -172,8 +209,13 @@ nav ul { columns: 2; font-size: 14px; }
 """
 
 
+def _attr(text):
+    """A value for an attribute in double quotes (an id, a class, an anchor)."""
+    return html.escape(str(text), quote=True)
+
+
 def _inline(text):
-    s = html.escape(text, quote=False)
+    s = html.escape(str(text), quote=True)
     s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
     s = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", s)
     return s
@@ -188,7 +230,7 @@ def render_html(doc, basedir):
            "</head><body><main>", f"<h1>{_inline(doc.title)}</h1>"]
     if toc:
         out.append("<nav><ul>{}</ul></nav>".format("".join(
-            f'<li><a href="#{a}">{_inline(t)}</a></li>' for a, t in toc)))
+            f'<li><a href="#{_attr(a)}">{_inline(t)}</a></li>' for a, t in toc)))
     _html_blocks(doc.blocks, out, basedir)
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
@@ -205,7 +247,7 @@ def _html_cell(c, align, tag="td"):
             items = "".join(f"<li>{_inline(d)}</li>" for d in c.details)
             tl = _timeline_html(c.timeline) if c.timeline else ""
             inner += f"<details><summary>evidence</summary><ul>{items}</ul>{tl}</details>"
-    cls = ' class="{}"'.format(" ".join(classes)) if classes else ""
+    cls = ' class="{}"'.format(_attr(" ".join(classes))) if classes else ""
     return f"<{tag}{cls}>{inner}</{tag}>"
 
 
@@ -213,9 +255,9 @@ def _html_blocks(blocks, out, basedir):
     for b in blocks:
         kind = b[0]
         if kind == "heading":
-            out.append(f'<h{b[1]} id="{b[3]}">{_inline(b[2])}</h{b[1]}>')
+            out.append(f'<h{b[1]} id="{_attr(b[3])}">{_inline(b[2])}</h{b[1]}>')
         elif kind == "para":
-            cls = f' class="{b[2]}"' if b[2] else ""
+            cls = f' class="{_attr(b[2])}"' if b[2] else ""
             out.append(f"<p{cls}>{_inline(b[1])}</p>")
         elif kind == "bullets":
             out.append("<ul>{}</ul>".format("".join(f"<li>{_inline(i)}</li>" for i in b[1])))
@@ -284,7 +326,7 @@ def _timeline_html(tl):
                            for k, v in row.get("state", {}).items())
                  if row.get("changed") else "")
         out.append("<tr><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
-            row.get("step"), "".join(f"<td>{c}</td>" for c in cells), state))
+            esc(str(row.get("step"))), "".join(f"<td>{c}</td>" for c in cells), state))
     for chk in tl.get("checks", []):
         cells = [""] * len(cpus)
         text = esc(chk.get("text", "")) + (f" ({esc(chk['site'])})" if chk.get("site") else "")

@@ -6,6 +6,7 @@ names suite/case/variant[/k=v...]); results/<machine>/verify.json holds the verd
 
 import math
 import os
+import stat
 import statistics
 from dataclasses import dataclass, field
 
@@ -216,12 +217,27 @@ def _machine_of(path):
     return os.path.basename(os.path.dirname(os.path.abspath(path))) or "local"
 
 
-def _read_json(path):
+# A result file is a few MB at most; a larger one is not one of ours.
+MAX_FILE_BYTES = 256 << 20
+
+
+def read_json(path):
+    """The JSON in @path, a regular file (a FIFO or a device would block or never end):
+    PagecoreError, one line, for anything else."""
     import json
 
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise PagecoreError(f"{path}: not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise PagecoreError(f"{path}: {st.st_size} bytes, more than a result file holds")
+        # O_NONBLOCK: should it have become a FIFO since the stat, open does not wait
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise PagecoreError(f"{path}: not a regular file")
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise PagecoreError(f"{path}: cannot read: {e.strerror}") from None
     if not raw.strip():
@@ -234,6 +250,11 @@ def _read_json(path):
         raise PagecoreError(
             f"{path}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
         ) from None
+    except RecursionError:
+        raise PagecoreError(f"{path}: not a result file: JSON nested too deeply") from None
+
+
+_read_json = read_json
 
 
 def _load_file(rs, machine, path):
@@ -253,11 +274,21 @@ def _load_suite(rs, machine, path, data):
 
     try:
         suite = pyperf.BenchmarkSuite.loads(json.dumps(data))
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError,
+            RecursionError) as e:
         # what pyperf raises on a file of the right shape but wrong content
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise PagecoreError(f"{path}: not a valid pyperf result file: {why}") from None
     m = rs.machine(machine)
+    hosts = {str(b.get_metadata()["hostname"]) for b in suite.get_benchmarks()
+             if "hostname" in b.get_metadata()}
+    if "hostname" in m.meta:
+        hosts.add(str(m.meta["hostname"]))
+    if len(hosts) > 1:
+        # one column per machine: results of two hosts must not merge into one silently
+        raise PagecoreError(f"{os.path.dirname(path) or '.'}: results from more than one host "
+                            f"({', '.join(sorted(hosts))}) under one machine directory; "
+                            "put each host's files in a directory of its own")
     m.files.append(path)
     loaded = skipped = 0
     slow_at = _sentinel_limits(suite)
@@ -379,8 +410,21 @@ def _load_verify(m, path, rows):
         for k in ("variant", "scenario"):
             if not isinstance(row.get(k), str):
                 raise PagecoreError(f"{path}: verify result {i} has no {k!r} string")
-        if not isinstance(row.get("failures", []), list):
-            raise PagecoreError(f"{path}: verify result {i}: 'failures' must be a list")
+        failures = row.get("failures", [])
+        if not isinstance(failures, list) or not all(isinstance(f, str) for f in failures):
+            raise PagecoreError(f"{path}: verify result {i}: 'failures' must be a list of "
+                                "strings")
+        counts = row.get("counts", {})
+        if not isinstance(counts, dict) or not all(
+                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v) and v >= 0 for k, v in counts.items()):
+            raise PagecoreError(f"{path}: verify result {i}: 'counts' must map names to "
+                                "numbers >= 0")
+        for k in ("mode", "inconclusive"):
+            if k in row and not isinstance(row[k], str):
+                raise PagecoreError(f"{path}: verify result {i}: {k!r} must be a string")
+        if not isinstance(row.get("evidence", []), list):
+            raise PagecoreError(f"{path}: verify result {i}: 'evidence' must be a list")
     m.verify.extend(rows)
     m.files.append(path)
 

@@ -22,6 +22,13 @@ class Verdict:
         return sorted({f for _, r in self.rows for f in r.get("failures") or []})
 
     @property
+    def inconclusive(self):
+        """Why rows without failures gave no verdict (the harness could not run them
+        faithfully): such a cell is neither racy nor clean."""
+        return sorted({str(r["inconclusive"]) for _, r in self.rows
+                       if r.get("inconclusive") and not r.get("failures")})
+
+    @property
     def safety_failures(self):
         return [f for f in self.failures if f != STARVED]
 
@@ -80,13 +87,17 @@ def status(rs, variant, table=None):
                if s not in cells and s not in LIVENESS_SCENARIOS]
     if missing:
         return "unverified", "not verified: " + ", ".join(missing)
+    unsure = [s for s, c in cells.items() if c.inconclusive and s not in LIVENESS_SCENARIOS]
+    if unsure:
+        return "unverified", "inconclusive: " + ", ".join(unsure)
     return "clean", "passes " + ", ".join(s for s in cells if s not in LIVENESS_SCENARIOS)
 
 
 def liveness(rs, variant, table=None):
     """('starved' | 'live' | 'unmeasured', reason) from the liveness scenarios."""
     table = verdicts(rs) if table is None else table
-    cells = {s: c for s, c in table.get(variant, {}).items() if s in LIVENESS_SCENARIOS}
+    cells = {s: c for s, c in table.get(variant, {}).items()
+             if s in LIVENESS_SCENARIOS and not (c.inconclusive and not c.failures)}
     if not cells:
         return "unmeasured", "no writeback-starvation result"
     starved = [s for s, c in cells.items() if c.starved]

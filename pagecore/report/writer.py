@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 
 from pagecore._errors import PagecoreError
 from pagecore.report.choose import (
@@ -67,10 +68,25 @@ def write_report(results_paths=None, outdir="reports", name=None, baseline="orig
                   exclude_starving=exclude_starving)
 
 
+def check_name(name):
+    """A report name is one directory under the output directory, nothing else."""
+    if (not isinstance(name, str) or not name.strip() or name in (".", "..") or "/" in name
+            or os.sep in name or (os.altsep and os.altsep in name) or "\0" in name
+            or len(name.encode("utf-8", "surrogateescape")) > 255):
+        raise PagecoreError(f"--name {name!r}: must be one directory name (no '/', not '.' "
+                            "or '..', at most 255 bytes)")
+    return name
+
+
 def _write(rs, outdir, name, baseline, mix, exclude_starving=False):
     from pagecore.report.html import render_html, render_markdown
 
-    d = os.path.join(outdir, name)
+    d = os.path.join(outdir, check_name(name))
+    # the topmost directory this call creates (-o included), removed again on failure
+    created = None
+    p = os.path.abspath(d)
+    while not os.path.exists(p):
+        created, p = p, os.path.dirname(p)
     try:
         os.makedirs(d, exist_ok=True)
         for f in os.listdir(d):
@@ -78,12 +94,21 @@ def _write(rs, outdir, name, baseline, mix, exclude_starving=False):
                 os.remove(os.path.join(d, f))   # plots of an earlier report in the same place
     except OSError as e:
         raise PagecoreError(f"{d}: cannot write: {e.strerror}") from None
-    doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving)
-    md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
-    with open(md, "w", encoding="utf-8") as f:
-        f.write(render_markdown(doc))
-    with open(page, "w", encoding="utf-8") as f:
-        f.write(render_html(doc, d))
+    try:
+        doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving)
+        md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
+        for path, text in ((md, render_markdown(doc)), (page, render_html(doc, d))):
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
+    except BaseException:
+        # no half-written report, and no directory this call made and did not fill
+        for f in ("report.md.tmp", "report.html.tmp"):
+            if os.path.exists(os.path.join(d, f)):
+                os.remove(os.path.join(d, f))
+        if created:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     return page
 
 
@@ -453,6 +478,9 @@ def _section_matrix(doc, rs, table, d=None):
             elif vd.failures:
                 row.append(Cell("racy: {} ({})".format(", ".join(vd.failures), ", ".join(vd.modes)),
                                 "racy", tuple(evidence_lines(vd))))
+            elif vd.inconclusive:
+                row.append(Cell("inconclusive ({})".format(", ".join(vd.modes)), "unverified",
+                                tuple(evidence_lines(vd))))
             else:
                 row.append(Cell("clean ({}; {} ops)".format(", ".join(vd.modes),
                                                         _fmt_count(int(vd.ops))),

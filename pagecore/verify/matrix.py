@@ -7,7 +7,11 @@ and --mode explore runs every schedule of the scenario's tasks up to a
 preemption bound under a deterministic scheduler (pagecore.verify.explore).
 The verdict of a cell is what the model recorded while it ran (bug_on,
 freed_page, not_under_writeback, bad_page, lost_write) and what the
-watchdog saw (hang); a cell with none of them is clean.
+watchdog saw (hang); a cell with none of them is clean.  A cell the harness
+could not run faithfully (no operation ran, the watchdog stopped a run that
+was still moving, a harness thread failed) is inconclusive, with the reason:
+never racy, never clean.  Parameters it cannot run faithfully at all are
+refused up front.
 
 writeback-starvation is a liveness scenario, the same run in either mode
 (pagecore.verify.starvation): a throttled waiter against writers that keep
@@ -21,6 +25,7 @@ a note on stderr; when nothing is left to run that is bad input.
 """
 
 import json
+import os
 
 from pagecore._errors import PagecoreError
 
@@ -39,7 +44,8 @@ def safety_failures(row):
 
 def liveness_of(rows):
     """'starved', 'live', or None when no row measured liveness."""
-    live = [r for r in rows if r.get("scenario") in LIVENESS_SCENARIOS]
+    live = [r for r in rows if r.get("scenario") in LIVENESS_SCENARIOS
+            and not (r.get("inconclusive") and not r.get("failures"))]
     if not live:
         return None
     return STARVED if any(STARVED in (r.get("failures") or []) for r in live) else "live"
@@ -80,18 +86,30 @@ def run_cell(variant, scenario, args, progress=None):
 
 
 def write_json(path, results, interrupted=False):
+    """Write @path whole or not at all: a temporary file beside it, renamed
+    over it, and removed if anything (a signal included) stops the write."""
     doc = {"results": results}
     if interrupted:
         doc["interrupted"] = True
+    tmp = "%s.tmp" % path
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise PagecoreError("--json %s: not a regular file" % path)
     try:
-        with open(path, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
+        try:
+            with open(tmp, "w") as f:
+                json.dump(doc, f, indent=1)
+                f.write("\n")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     except OSError as e:
         raise PagecoreError("--json %s: %s" % (path, e.strerror or e)) from None
 
 
 def _cell_text(r):
+    if r.get("inconclusive") and not r["failures"]:
+        return "inconclusive"
     lv = r.get("liveness")
     if lv:
         text = "%s: %d re-sleeps, p99 %s ms" % (
@@ -100,7 +118,7 @@ def _cell_text(r):
         other = [f for f in r["failures"] if f != STARVED]
         return text + ("; " + ", ".join(other) if other else "")
     if not r["failures"]:
-        return "clean"
+        return "inconclusive" if r.get("inconclusive") else "clean"
     if r["mode"] == "stress":
         return ", ".join("%s %d" % (k, r["counts"].get(k, 0)) for k in r["failures"])
     return ", ".join(r["failures"])
@@ -120,8 +138,12 @@ def print_matrix(results, variants, scenarios, args, elapsed):
         done = [c for c in cells if c]
         safety = [c for c in done if c["scenario"] not in LIVENESS_SCENARIOS
                   or safety_failures(c)]
-        verdict = ("racy" if any(safety_failures(c) for c in done)
-                   else "clean" if safety else "-")
+        if any(safety_failures(c) for c in done):
+            verdict = "racy"
+        elif any(c.get("inconclusive") for c in safety):
+            verdict = "inconclusive"
+        else:
+            verdict = "clean" if safety else "-"
         row = [v] + [_cell_text(c) if c else "-" for c in cells] + [verdict]
         if args.mode == "stress":
             row.insert(-1, "{:,}".format(sum(c["counts"].get("ops", 0) for c in done)))
@@ -178,11 +200,11 @@ def _threads():
 
 def print_evidence(results, verbose=False):
     for r in results:
-        if not r["failures"] and not verbose:
+        if not r["failures"] and not r.get("inconclusive") and not verbose:
             continue
         print()
         print("%s / %s (%s): %s" % (r["variant"], r["scenario"], r["mode"],
-                                    ", ".join(r["failures"]) or "clean"))
+                                    ", ".join(r["failures"]) or _cell_text(r)))
         counts = ", ".join("%s=%s" % kv for kv in r["counts"].items())
         print("  counts: %s" % counts)
         for item in r["evidence"]:

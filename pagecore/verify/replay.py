@@ -1,4 +1,4 @@
-"""Scripted interleavings over real threads, and the replay of the three seed races.
+"""Scripted interleavings over real threads, and the replay of the three races.
 
 An Interleaving runs model operations on named threads (each with its own
 task_struct, named after it) and orders them with the instrumented build's
@@ -55,6 +55,10 @@ STEP = 1.0          # seconds a step waits before it calls a task blocked
 SETTLE = 0.1        # a task stuck (asleep, parked, spinning) this long is not going anywhere;
                     # long enough that a thread the machine merely preempts is not taken for it
 ELSEWHERE = 0.2     # ... and this long stuck somewhere other than where it is awaited
+# A step must outlast those by a margin, or a task still on its way is taken
+# for a blocked one and the script goes on without it; and must be short
+# enough that a replay ends.
+STEP_RANGE = (0.5, 60.0)
 
 
 class Outcome:
@@ -97,6 +101,9 @@ class Interleaving:
         if not model.instrumented:
             raise PagecoreError("an interleaving needs the instrumented build "
                                 "(Model(..., instrumented=True))")
+        if not ELSEWHERE < step <= STEP_RANGE[1]:
+            raise PagecoreError("a step of %r s cannot tell a blocked task from a running one "
+                                "(it must be in %g..%g)" % (step, ELSEWHERE, STEP_RANGE[1]))
         self.step = step
         self.watchdog = watchdog
         self.tasks = {}
@@ -430,7 +437,7 @@ def describe_bug(rec, bits):
 
 
 # ---------------------------------------------------------------------------
-# The three seed races
+# The three races (docs/MODEL.md, "The three races")
 # ---------------------------------------------------------------------------
 
 # Where an end of writeback can be paused with PG_writeback clear (or about
@@ -454,6 +461,8 @@ class Run:
         self.log = list(s.log)
         self.bugs = s.describe_bugs()
         self.failures = list(self.outcome.failures)
+        # a task of the script that raised: the interleaving did not run as written
+        self.errors = ["%s: %s" % (t.name, t.error) for t in s.tasks.values() if t.error]
 
     def evidence(self):
         return ["interleaving: %s" % self.title] + self.log + self.bugs
@@ -468,7 +477,7 @@ def _wcp(core, mapping, how):
 
 def writeback_set_again(variant, window, waiter_first=False, bystander=False, step=STEP,
                         writeback_tags=True, bystander_late=False):
-    """Seed 000 (c2407cf7d22d).  cpu1 ends the first writeback and is paused
+    """The race of c2407cf7d22d, writeback set again.  cpu1 ends the first writeback and is paused
     at @window; cpu2, write_cache_pages, starts a new writeback under the
     page lock; cpu3, write_cache_pages, waits for writeback (after cpu2 or,
     with @waiter_first, already before cpu1); with @bystander a task in
@@ -565,7 +574,7 @@ def _cpu3_returned(c, cpu3, cpu2_result):
 
 
 def page_reuse(variant, window, truncate_first=False, step=STEP):
-    """Seed 001 (073861ed77b6).  cpu1 ends writeback and is paused at
+    """The race of 073861ed77b6, a page freed and reused.  cpu1 ends writeback and is paused at
     @window; cpu2 truncates the page (before cpu1 with @truncate_first,
     asleep on the writeback; else after the clear) and drops the last
     references; cpu3, a new user, alloc_page()s (LIFO: the page just freed
@@ -656,7 +665,7 @@ def page_reuse(variant, window, truncate_first=False, step=STEP):
 
 
 def mmap_lost_write(variant, in_window=False, step=STEP, nbuffers=4):
-    """Seed 003 (7658cc289288), KERNEL.md 5.3.  A page of a file with
+    """The race of 7658cc289288, a lost mmap write.  A page of a file with
     @nbuffers buffers is mapped shared and writable.  The user stores into
     buffer 1 (the write fault dirties the page and every buffer); the
     filesystem writes buffer 1 itself (ll_rw_block); the user stores into
@@ -769,9 +778,15 @@ def replay(variant, scenario, step=STEP):
             evidence.extend(r.evidence())
             evidence.extend(r.outcome.bug_log)
     notes = _notes(runs)
-    return {"variant": variant, "scenario": scenario, "mode": "replay",
-            "failures": failures, "counts": counts,
-            "evidence": evidence + notes if failures else notes}
+    out = {"variant": variant, "scenario": scenario, "mode": "replay",
+           "failures": failures, "counts": counts,
+           "evidence": evidence + notes if failures else notes}
+    errors = [e for r in runs for e in r.errors]
+    if errors and not failures:
+        # not a verdict: the harness did not run every interleaving as scripted
+        out["inconclusive"] = "a scripted task failed: " + "; ".join(errors[:3])
+        out["evidence"] = ["inconclusive: " + out["inconclusive"]] + out["evidence"]
+    return out
 
 
 def _notes(runs):

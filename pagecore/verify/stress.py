@@ -9,6 +9,15 @@ log) and what the watchdog of run_threads() sees (a thread that never
 finishes: hang).  Nothing is expected: a clean variant is one whose run
 ends with every counter at zero.
 
+A run the harness could not carry out faithfully gives no verdict: its
+result is inconclusive, with the reason, and never racy or clean.  That is
+a run in which no operation ran or no widened window was ever passed, one
+in which a harness thread failed, and one the watchdog had to stop while
+the model was still making progress (more threads or wider windows than
+the machine can drain in time).  A hang is a finding only when nothing in
+the model moved for STALL seconds before the watchdog fired; and what the
+model records after the watchdog made every sleeper give up is not counted.
+
     writeback-set-again  pages stay in the page cache; workers run
         write_cache_pages (start a writeback, or only wait for one) and
         filemap_fdatawait; one thread, the I/O completion, ends each
@@ -28,12 +37,21 @@ import random
 import threading
 import time
 
+from pagecore._errors import PagecoreError
 from pagecore.model.machine import Model, cpu_count, run_threads
 from pagecore.verify.replay import EWB_WINDOWS, WAITERS_TESTED, describe_bug
 
 WIDEN_NS = 100_000      # default widening of a window: 100 us ...
 WIDEN_PROB = 0.3        # ... at 30% of the passes
 GRACE = 10.0            # seconds after the end before a thread counts as hung
+STALL = 2.0             # ... and nothing in the model moved for this long (plus the widening)
+
+# What a stress run accepts.  The task pool holds PC_MAX_TASKS (4096) tasks,
+# and a window widened past the watchdog's grace would be reported as a hang.
+SECONDS_RANGE = (0.01, 3600.0)
+MAX_THREADS = 1024
+MAX_WIDEN_NS = 1_000_000_000
+MAX_SEED = 2**32 - 1
 
 # The race points whose windows each workload widens.
 WIDEN = {
@@ -44,7 +62,26 @@ WIDEN = {
 
 
 def default_threads():
-    return max(2, cpu_count())
+    return min(MAX_THREADS, max(2, cpu_count()))
+
+
+def check_params(seconds, threads, widen_ns, widen_prob, seed):
+    """PagecoreError unless stress can run these faithfully."""
+    import math
+
+    lo, hi = SECONDS_RANGE
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
+            and lo <= seconds <= hi):
+        raise PagecoreError("--seconds must be in %g..%g, not %r" % (lo, hi, seconds))
+    if threads is not None and not (isinstance(threads, int) and 1 <= threads <= MAX_THREADS):
+        raise PagecoreError("--threads must be in 1..%d, not %r" % (MAX_THREADS, threads))
+    if not (isinstance(widen_ns, int) and 0 <= widen_ns <= MAX_WIDEN_NS):
+        raise PagecoreError("--widen-ns must be in 0..%d (1 s), not %r"
+                            % (MAX_WIDEN_NS, widen_ns))
+    if not (isinstance(widen_prob, (int, float)) and 0.0 <= widen_prob <= 1.0):
+        raise PagecoreError("--widen-prob must be in 0..1, not %r" % (widen_prob,))
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
+        raise PagecoreError("--seed must be in 0..%d, not %r" % (MAX_SEED, seed))
 
 
 class _Workload:
@@ -58,6 +95,7 @@ class _Workload:
         self.nthreads = nthreads
         self.counters = []      # one Counter per thread: no two threads share one
         self.workers_left = 0
+        self.abandon = False    # set by the watchdog: nobody is coming back
         self.lock = threading.Lock()
 
     def rng(self, i):
@@ -166,16 +204,17 @@ class _Writeback(_Workload):
 
     def completion(self):
         # The I/O completion: ends every writeback that was started, until
-        # the workers are gone (or the run is over and nothing is in flight:
-        # a worker that never comes back must not keep it here).
+        # the last worker is gone.  Not before: a worker still finishing its
+        # last operation after the end may start a writeback that another
+        # waits on.  A worker that never comes back is the watchdog's to
+        # find; it sets abandon so that this one does not keep the run.
         c, n = self.c, self.counter()
         while True:
             try:
                 p = self.inflight.popleft()
             except IndexError:
-                if self.workers_left <= 0 or (time.monotonic() > self.end + 1.0):
-                    if not self.inflight:
-                        return
+                if self.abandon or (self.workers_left <= 0 and not self.inflight):
+                    return
                 time.sleep(0.00005)
                 continue
             c.end_page_writeback_(p)
@@ -236,6 +275,7 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
            widen_prob=WIDEN_PROB, seed=None, progress=None):
     """Run @scenario's workload against @variant for @seconds: one verify
     result.  @progress(text), if given, is called about every 2 seconds."""
+    check_params(seconds, threads, widen_ns, widen_prob, seed)
     nthreads = threads or default_threads()
     seed = random.randrange(1 << 30) if seed is None else seed
     m = Model(variant, instrumented=True, npages=64)
@@ -247,19 +287,26 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
         fns = {"worker-%d" % i: (lambda i=i: w.worker(i)) for i in range(nthreads)}
     else:
         w = _Writeback(m, seconds, seed, nthreads, truncate=(scenario == "page-reuse"))
-        # and the I/O completion, which never waits on a page
-        fns = {"worker-%d" % i: (lambda i=i: w.worker(i)) for i in range(nthreads)}
-        fns["end_io"] = w.completion
+        # The I/O completion, which never waits on a page, starts first: a
+        # writeback started before it runs would wait for it.
+        fns = {"end_io": w.completion}
+        fns.update({"worker-%d" % i: (lambda i=i: w.worker(i)) for i in range(nthreads)})
     w.workers_left = sum(1 for n in fns if n.startswith("worker"))
     first = {}
     t0 = time.monotonic()
     stop = threading.Event()
+    moved = {"events": -1, "at": t0}
+    stall = STALL + 3 * widen_ns / 1e9
 
     def monitor():
-        # when the first failure showed, and progress for long runs
+        # when the first failure showed, when the model last moved (any
+        # event counted), and progress for long runs
         last = t0
         while not stop.wait(0.01):
             now = time.monotonic()
+            ev = sum(c.events().values())
+            if ev != moved["events"]:
+                moved["events"], moved["at"] = ev, now
             if not first and any(c.bugs().values()):
                 first["seconds"] = round(now - t0, 3)
                 first["ops"] = sum(w.ops.values())
@@ -269,10 +316,20 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
                          % (variant, scenario, now - t0, seconds, sum(w.ops.values()),
                             "".join(", %s %d" % kv for kv in c.bugs().items() if kv[1])))
 
+    at_hang = {}
+
+    def on_hang(alive):
+        # Before the watchdog makes every sleeper give up: what the model
+        # has counted so far, and whether it had stopped moving.
+        at_hang["bugs"] = c.bugs()
+        at_hang["log"] = len(c.bug_log())
+        at_hang["still"] = round(time.monotonic() - moved["at"], 3)
+        w.abandon = True
+
     mon = threading.Thread(target=monitor, daemon=True)
     mon.start()
     try:
-        run = run_threads(c, fns, timeout=seconds + GRACE)
+        run = run_threads(c, fns, timeout=seconds + GRACE, on_hang=on_hang)
     except KeyboardInterrupt:
         # stop the workers and make every sleeper give up before going
         w.end = 0.0
@@ -290,24 +347,47 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
     if not run.hung and isinstance(w, _Dirty):
         w.final()
     elapsed = time.monotonic() - t0
-    bugs = c.bugs()
+    bugs = at_hang.get("bugs") or c.bugs()
+    after_abort = sum(c.bugs().values()) - sum(bugs.values())
     if not first and any(bugs.values()):
         first["seconds"] = round(elapsed, 3)
         first["ops"] = sum(w.ops.values())
-    counts = {"ops": sum(w.ops.values()), "threads": len(fns), "seconds": round(elapsed, 3)}
+    ops = sum(w.ops.values())
+    counts = {"ops": ops, "threads": len(fns), "seconds": round(elapsed, 3)}
     counts.update({k: v for k, v in bugs.items() if v})
     failures = [k for k, v in bugs.items() if v]
-    if run.hung:
+    hits = {p: c.rp_hits(p) for p in WIDEN[scenario]}
+    inconclusive = None
+    if run.hung and at_hang.get("still", 0.0) >= stall:
         counts["hang"] = len(run.hung)
         failures.append("hang")
+    elif run.hung:
+        inconclusive = ("the watchdog stopped %d of %d threads %.0f s after the end while the "
+                        "model was still moving (last %.1f s ago): the machine could not "
+                        "drain %d threads with windows widened %d ns in time"
+                        % (len(run.hung), len(fns), GRACE, at_hang.get("still", 0.0),
+                           nthreads, widen_ns))
+    if run.errors:
+        inconclusive = inconclusive or "a harness thread failed: %s" % "; ".join(
+            "%s: %s" % kv for kv in sorted(run.errors.items())[:3])
+    if ops == 0:
+        inconclusive = inconclusive or "no operation ran in %.3g s" % elapsed
+    elif not any(hits.values()) and not failures:
+        inconclusive = inconclusive or ("%d operations ran but none passed a widened window "
+                                        "(%s)" % (ops, ", ".join(WIDEN[scenario])))
     bits = {v: k for k, v in c.page_bits().items()}
     evidence = []
+    if inconclusive:
+        evidence.append("inconclusive: %s" % inconclusive)
     if run.hung:
         evidence.append("watchdog: %s" % run.describe_hang())
+    if after_abort > 0:
+        evidence.append("%d records after the watchdog made the sleepers give up: not counted"
+                        % after_abort)
     for name, err in run.errors.items():
         evidence.append("%s: error: %s" % (name, err))
     # the first record of each kind, then the earliest others, 8 in all
-    log = c.bug_log()
+    log = c.bug_log()[:at_hang["log"]] if "log" in at_hang else c.bug_log()
     firsts = [next(r for r in log if r["kind"] == k) for k in failures
               if any(r["kind"] == k for r in log)]
     log = (firsts + [r for r in log if r not in firsts])[:8]
@@ -318,14 +398,17 @@ def stress(variant, scenario, seconds=2.0, threads=None, widen_ns=WIDEN_NS,
     summary = {"seed": seed, "threads": len(fns), "seconds": round(elapsed, 3),
                "ops": counts["ops"], "widen_ns": int(widen_ns), "widen_prob": widen_prob,
                "widened": list(WIDEN[scenario]),
-               "race_point_hits": {p: c.rp_hits(p) for p in WIDEN[scenario]},
+               "race_point_hits": hits,
                "ops_by_kind": dict(sorted(w.ops.items()))}
-    if first:
+    if first and failures:      # not a record the watchdog's abort produced
         summary["first_failure_s"] = first["seconds"]
         summary["first_failure_op"] = first["ops"]
     evidence.append(summary)
     if run.errors:
         # an exception in the harness is not a model outcome, but it must show
         counts["harness_errors"] = len(run.errors)
-    return {"variant": variant, "scenario": scenario, "mode": "stress",
-            "failures": failures, "counts": counts, "evidence": evidence + log[:8]}
+    out = {"variant": variant, "scenario": scenario, "mode": "stress",
+           "failures": failures, "counts": counts, "evidence": evidence + log[:8]}
+    if inconclusive and not failures:
+        out["inconclusive"] = inconclusive
+    return out

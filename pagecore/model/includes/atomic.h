@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "task.h"
 
 #define BITS_PER_LONG (8 * (int)sizeof(long))
 #define BIT_MASK(nr) (1UL << ((nr) % BITS_PER_LONG))
@@ -39,6 +40,29 @@
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define barrier() __asm__ __volatile__("" ::: "memory")
+
+/*
+ * data_race(): the kernel marks an access that races by design so that
+ * KCSAN leaves it alone.  The model keeps two such races of the kernel's
+ * own; under ThreadSanitizer (the sanitize build) the plain accesses between
+ * pc_data_race_begin() and pc_data_race_end() are likewise not checked.
+ * Elsewhere they compile to nothing.
+ */
+#if defined(__SANITIZE_THREAD__)
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define pc_data_race_begin()                                                   \
+    (AnnotateIgnoreReadsBegin(__FILE__, __LINE__),                             \
+     AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define pc_data_race_end()                                                     \
+    (AnnotateIgnoreWritesEnd(__FILE__, __LINE__),                              \
+     AnnotateIgnoreReadsEnd(__FILE__, __LINE__))
+#else
+#define pc_data_race_begin() ((void)0)
+#define pc_data_race_end() ((void)0)
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Event counters and race points (instrumented build only)            */
@@ -77,54 +101,14 @@ enum pc_race_point {
     RP_NR
 };
 
-/* Task states, the kernel's values. */
-#define TASK_RUNNING 0x0000
-#define TASK_INTERRUPTIBLE 0x0001
-#define TASK_UNINTERRUPTIBLE 0x0002
-#define TASK_NORMAL (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)
-/* Model-only: the task is (about to be) inside futex_wait on ->state. */
-#define PC_TASK_ASLEEP 0x10000
-
-struct task_struct {
-    int state;                  /* futex word */
-    int in_use;
-    int pid;
-    int sigkill;                /* the watchdog's way out, see io_schedule() */
-    const char *where;          /* where it sleeps or spins, for the watchdog */
-    const void *wait_page;
-    int wait_bit;
-    char comm[32];
-};
-
-/*
- * Each Cython module is one translation unit, so these definitions are
- * private to the build (timed or instrumented) that includes them.
- */
-#define PC_MAX_TASKS 4096
-static struct task_struct pc_tasks[PC_MAX_TASKS];
-static __thread struct task_struct *pc_current_task;
-static int pc_abort;            /* set by the watchdog: every sleep and pause gives up */
-static struct task_struct *pc_task_attach(const char *name);
-static void pc_task_detach(void);
-
-static inline struct task_struct *pc_current(void)
-{
-    if (__builtin_expect(pc_current_task == NULL, 0))
-        return pc_task_attach(NULL);
-    return pc_current_task;
-}
-#define current (pc_current())
-
 static unsigned long pc_events[PC_EV_NR];
 #ifdef PAGECORE_INSTRUMENT
-static void pc_race(int rp);
 #define pc_ev(e) __atomic_fetch_add(&pc_events[(e)], 1, __ATOMIC_RELAXED)
 #define pc_ev_n(e, n) __atomic_fetch_add(&pc_events[(e)], (n), __ATOMIC_RELAXED)
 #define PC_INSTRUMENTED 1
 #else
 #define pc_ev(e) ((void)0)
 #define pc_ev_n(e, n) ((void)0)
-#define pc_race(rp) ((void)0)
 #define PC_INSTRUMENTED 0
 #endif
 /* Scheduling points of the explorer (pagecore verify --mode explore). */
@@ -183,6 +167,9 @@ static inline void smp_mb__after_atomic(void)
 #define __pc_load_ul(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define __pc_store_ul(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define __pc_write_once_ul(p, v) WRITE_ONCE(*(p), (v))
+#define __pc_read_once_ptr(p) READ_ONCE(*(p))
+#define __pc_write_once_ptr(p, v) WRITE_ONCE(*(p), (v))
+#define __pc_write_once_uint(p, v) WRITE_ONCE(*(p), (v))
 
 /* ------------------------------------------------------------------ */
 /* Bitops                                                              */
@@ -318,18 +305,18 @@ static inline void spin_lock_init(spinlock_t *l) { l->locked = 0; }
 /*
  * The instrumented build shows a task that spins on a held lock as
  * where = "spin_lock", so a script or the watchdog can tell it from one
- * that runs.  pc_current_task, not current: pc_task_attach() itself takes
- * a spinlock before the task exists.
+ * that runs.  pc_current_task, not current: a spin_lock() before the
+ * thread has a task must not make one.
  */
 #ifdef PAGECORE_INSTRUMENT
 #define PC_SPIN_WHERE_BEGIN()                                                  \
     struct task_struct *pc_spin_t = pc_current_task;                           \
-    const char *pc_spin_was = pc_spin_t ? pc_spin_t->where : NULL;             \
+    const char *pc_spin_was = pc_spin_t ? READ_ONCE(pc_spin_t->where) : NULL;  \
     if (pc_spin_t)                                                             \
-        pc_spin_t->where = "spin_lock"
+        WRITE_ONCE(pc_spin_t->where, "spin_lock")
 #define PC_SPIN_WHERE_END()                                                    \
     if (pc_spin_t)                                                             \
-        pc_spin_t->where = pc_spin_was
+        WRITE_ONCE(pc_spin_t->where, pc_spin_was)
 #else
 #define PC_SPIN_WHERE_BEGIN() do { } while (0)
 #define PC_SPIN_WHERE_END() do { } while (0)

@@ -1,5 +1,45 @@
-# Cython twin of atomic.h and runtime.h: the kernel's bitops, barriers,
-# spinlock and sleep/wake, and the model's runtime (tasks, race points).
+# Cython twin of task.h, atomic.h and runtime.h: the model's tasks, the
+# kernel's bitops, barriers, spinlock and sleep/wake, and the model's runtime
+# (race points, the bug log).
+
+cdef extern from "includes/task.h" nogil:
+    int TASK_RUNNING
+    int TASK_INTERRUPTIBLE
+    int TASK_UNINTERRUPTIBLE
+    int TASK_NORMAL
+    int PC_TASK_ASLEEP
+
+    struct task_struct:
+        int state
+        int in_use
+        int pid
+        int sigkill
+        const char *where
+        const void *wait_page
+        int wait_bit
+        char comm[32]
+
+    int PC_MAX_TASKS
+    task_struct pc_tasks[]
+    # Read with READ_ONCE wherever the model tests it (a worker polls it
+    # while the watchdog stores it); pc_abort_word is the word itself, for
+    # the atomic stores.
+    int pc_abort "READ_ONCE(pc_abort)"
+    int pc_abort_word "pc_abort"
+    task_struct *pc_current()
+    task_struct *pc_task_attach(const char *name)
+    void pc_task_detach()
+    void pc_task_where(const char *where, const void *page, int bit)
+
+    struct pc_task_snap:
+        int pid
+        int state
+        const char *where
+        const void *wait_page
+        int wait_bit
+        char comm[32]
+    int pc_tasks_snapshot(pc_task_snap *out, int max)
+
 
 cdef extern from "includes/atomic.h" nogil:
     int BITS_PER_LONG
@@ -31,35 +71,13 @@ cdef extern from "includes/atomic.h" nogil:
         RP_EWB_WAITERS_TESTED
         RP_NR
 
-    int TASK_RUNNING
-    int TASK_INTERRUPTIBLE
-    int TASK_UNINTERRUPTIBLE
-    int TASK_NORMAL
-    int PC_TASK_ASLEEP
-
-    struct task_struct:
-        int state
-        int in_use
-        int pid
-        int sigkill
-        const char *where
-        const void *wait_page
-        int wait_bit
-        char comm[32]
-
-    int PC_MAX_TASKS
-    task_struct pc_tasks[]
-    int pc_abort
-    task_struct *pc_current()
-    task_struct *pc_task_attach(const char *name)
-    void pc_task_detach()
-
     const int PC_INSTRUMENTED
     void pc_ev(int ev)
     void pc_ev_n(int ev, unsigned long n)
-    void pc_race(int rp)
 
     void barrier()
+    void pc_data_race_begin()
+    void pc_data_race_end()
     void cpu_relax()
     void smp_mb()
     void smp_mb__after_atomic()
@@ -77,6 +95,9 @@ cdef extern from "includes/atomic.h" nogil:
     void __atomic_store_ul "__pc_store_ul"(unsigned long *p, unsigned long v)
     unsigned long READ_ONCE_ul "__pc_read_once_ul"(unsigned long *p)
     void WRITE_ONCE_ul "__pc_write_once_ul"(unsigned long *p, unsigned long v)
+    void *READ_ONCE_ptr "__pc_read_once_ptr"(void **p)
+    void WRITE_ONCE_ptr "__pc_write_once_ptr"(void **p, void *v)
+    void WRITE_ONCE_uint "__pc_write_once_uint"(unsigned int *p, unsigned int v)
 
     int test_bit(long nr, const unsigned long *addr)
     void set_bit(long nr, unsigned long *addr)
@@ -122,7 +143,7 @@ cdef extern from "includes/runtime.h" nogil:
     pc_gate pc_gates[]
     const char *pc_race_point_names[]
     unsigned long pc_events[]
-    void pc_task_where(const char *where, const void *page, int bit)
+    void pc_race(int rp)
     int pc_gate_wait_arrived(int rp, int n, long timeout_ns)
     void pc_gate_release(int rp)
     void pc_delay_ns(long ns)

@@ -1,68 +1,26 @@
 /*
  * pagecore/includes/runtime.h: the model's runtime, not the kernel's: the
- * task pool, race-point gates, and the log of touches of freed pages.
- * Included after atomic.h by each build.
+ * race-point gates, and the log of BUG_ONs and touches of freed pages.
+ * It includes atomic.h (and through it task.h, the task pool); neither of
+ * those includes it.
  */
 #ifndef PAGECORE_RUNTIME_H
 #define PAGECORE_RUNTIME_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include "task.h"
 #include "atomic.h"
 
-static spinlock_t pc_tasks_lock;
-static int pc_next_pid = 1;
-
-static struct task_struct *pc_task_attach(const char *name)
-{
-    struct task_struct *t = NULL;
-    int i;
-
-    if (pc_current_task)
-        pc_task_detach();
-    spin_lock(&pc_tasks_lock);
-    for (i = 0; i < PC_MAX_TASKS; i++) {
-        if (!pc_tasks[i].in_use) {
-            t = &pc_tasks[i];
-            break;
-        }
-    }
-    if (t) {
-        memset(t, 0, sizeof(*t));
-        t->in_use = 1;
-        t->pid = pc_next_pid++;
-        if (name)
-            snprintf(t->comm, sizeof(t->comm), "%s", name);
-        else
-            snprintf(t->comm, sizeof(t->comm), "task-%d", t->pid);
-    }
-    spin_unlock(&pc_tasks_lock);
-    if (!t) {
-        /* Out of task slots is a harness bug, not a model outcome. */
-        fprintf(stderr, "pagecore: more than %d live tasks\n", PC_MAX_TASKS);
-        abort();
-    }
-    pc_current_task = t;
-    return t;
-}
-
-static void pc_task_detach(void)
-{
-    struct task_struct *t = pc_current_task;
-
-    if (!t)
-        return;
-    pc_current_task = NULL;
-    __atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);
-}
-
-static inline void pc_task_where(const char *where, const void *page, int bit)
-{
-    struct task_struct *t = current;
-    t->where = where;
-    t->wait_page = page;
-    t->wait_bit = bit;
-}
+/*
+ * pc_race(): a named race point (see enum pc_race_point).  The instrumented
+ * build parks or slows a task here; the timed build compiles it away.
+ */
+#ifdef PAGECORE_INSTRUMENT
+static void pc_race(int rp);
+#else
+#define pc_race(rp) ((void)0)
+#endif
 
 static const char *const pc_race_point_names[RP_NR] = {
     "ewb_after_clear", "ewb_under_i_pages", "wake_breather", "wake_before_clear",
@@ -126,26 +84,28 @@ static void pc_race(int rp)
     pc_sched(PCX_RACE, NULL, rp);
     __atomic_fetch_add(&g->hits, 1, __ATOMIC_RELAXED);
     armed = __atomic_load_n(&g->armed, __ATOMIC_ACQUIRE);
-    while (armed > 0 && (g->target_pid == 0 || g->target_pid == current->pid)) {
+    while (armed > 0 && (READ_ONCE(g->target_pid) == 0 ||
+                         READ_ONCE(g->target_pid) == current->pid)) {
         if (__atomic_compare_exchange_n(&g->armed, &armed, armed - 1, 0,
                                         __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
             struct timespec ts = {0, 50 * 1000 * 1000};
             int gen = __atomic_load_n(&g->release_gen, __ATOMIC_ACQUIRE);
-            const char *was = current->where;
+            const char *was = READ_ONCE(current->where);
 
-            current->where = pc_race_point_names[rp];
+            WRITE_ONCE(current->where, pc_race_point_names[rp]);
             __atomic_fetch_add(&g->arrived, 1, __ATOMIC_SEQ_CST);
             pc_futex(&g->arrived, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
             while (__atomic_load_n(&g->release_gen, __ATOMIC_ACQUIRE) == gen &&
                    !READ_ONCE(pc_abort))
                 pc_futex(&g->release_gen, FUTEX_WAIT_PRIVATE, gen, &ts);
             __atomic_fetch_sub(&g->arrived, 1, __ATOMIC_SEQ_CST);
-            current->where = was;
+            WRITE_ONCE(current->where, was);
             break;
         }
     }
-    if (g->delay_ns && (pc_rand() & 0xffff) < g->prob)
-        pc_delay_ns(g->delay_ns);
+    /* the stress settings may be reset while a straggler passes here */
+    if (READ_ONCE(g->delay_ns) && (pc_rand() & 0xffff) < READ_ONCE(g->prob))
+        pc_delay_ns(READ_ONCE(g->delay_ns));
 }
 
 #endif
@@ -251,13 +211,23 @@ static void pc_bug_reset(void)
  */
 static __thread const void *pc_touch_page;
 static __thread unsigned int pc_touch_gen;
+/*
+ * @gen and @freed are the page's own pc_gen and pc_free fields (lvalues):
+ * alloc_page() and __free_page() store them atomically on other threads
+ * while this reads them, so they are read here with relaxed loads, not by
+ * the caller.
+ */
 #ifdef PAGECORE_INSTRUMENT
-#define pc_touch_begin(p, gen) (pc_touch_page = (p), pc_touch_gen = (gen))
+#define pc_touch_begin(p, gen)                                                 \
+    (pc_touch_page = (p), pc_touch_gen = __atomic_load_n(&(gen), __ATOMIC_RELAXED))
 #define pc_touch_end() (pc_touch_page = NULL)
 #define pc_touch(p, gen, freed, site)                                          \
     do {                                                                       \
-        if (pc_touch_page == (const void *)(p) && ((gen) != pc_touch_gen || (freed))) \
-            pc_bug(PC_BUG_FREED_PAGE, (p), (site), pc_touch_gen, (gen));      \
+        if (pc_touch_page == (const void *)(p)) {                              \
+            unsigned int pc_g_ = __atomic_load_n(&(gen), __ATOMIC_RELAXED);    \
+            if (pc_g_ != pc_touch_gen || __atomic_load_n(&(freed), __ATOMIC_RELAXED)) \
+                pc_bug(PC_BUG_FREED_PAGE, (p), (site), pc_touch_gen, pc_g_);   \
+        }                                                                      \
     } while (0)
 #else
 #define pc_touch_begin(p, gen) ((void)0)
