@@ -33,7 +33,7 @@ def test_a_racy_variant_is_racy_with_its_shortest_schedule():
     r, st, best = explore_setup("original", SET_AGAIN[0], preemptions=2)
     assert set(best) == {"bug_on"}
     f = best["bug_on"]
-    # seed 000 needs cpu1 stopped after its clear and cpu2 after its set
+    # the race of c2407cf7d22d needs cpu1 stopped after its clear and cpu2 after its set
     assert f.preemptions == 2
     # no schedule with fewer preemptions fails: the bound-1 runs were all clean
     _, st1, best1 = explore_setup("original", SET_AGAIN[0], preemptions=1)
