@@ -169,10 +169,15 @@ def same_source(a, b):
 def paired_gap(a, b):
     """b's weighted cost less a's, as a Diff: per suite, the weighted differences of the
     worker processes that measured every term of that suite for both, averaged; suites (their
-    own processes) add as independent.  A term without worker pairs enters unpaired."""
+    own processes) add as independent, and so does each term's harness error (the A/A
+    calibration of its suite).  A term without worker pairs enters unpaired."""
     by_suite, unpaired = {}, []
     for k, (w, ra) in a.parts.items():
         rb = b.parts[k][1]
+        # the harness's own error of this pair (results.calibrate), as a variance
+        err = w * ra.mean * max(ra.harness_err, rb.harness_err)
+        if err:
+            unpaired.append((0.0, err * err, 1e6))
         if common_workers(ra, rb):
             by_suite.setdefault(ra.suite, []).append((w, ra, rb))
         else:

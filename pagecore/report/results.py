@@ -37,6 +37,9 @@ class Result:
     by_worker: dict = None  # worker process -> its mean, where the suite recorded workers
     impl: str = None       # the implementation run (pagecore_impl): equal means same source
     cpus: tuple = ()       # the CPU of each value, where recorded (-1: it moved)
+    # the harness's own error of a paired ratio in this suite and run (1 sigma), measured on
+    # variants that run identical source (calibrate())
+    harness_err: float = 0.0
 
     def __post_init__(self):
         s = self.samples
@@ -185,7 +188,35 @@ def load_results(paths=None):
                 _load_file(rs, machine, f)
     if not any(m.results or m.verify for m in rs.machines.values()):
         raise PagecoreError("no pagecore results in {}".format(", ".join(paths)))
+    calibrate(rs)
     return rs
+
+
+def calibrate(rs):
+    """Set each result's harness_err: the root mean square of the paired changes between
+    variants that ran identical source, in its machine and suite (the machine's suites pooled
+    where a suite has no such pair).  Identical code should measure a ratio of exactly 1;
+    what it measures instead is the error this harness adds to every pair of that run, which
+    the spread between processes does not show (a CPU slowed for the whole of a few processes
+    slows both halves of their pairs, but not always by the same amount).  Intervals of paired
+    changes add it."""
+    for m in rs.machines.values():
+        groups = {}
+        for r in m.results.values():
+            if r.impl is not None and r.by_worker:
+                groups.setdefault((r.suite, r.case, r.params, r.impl), []).append(r)
+        sq = {}
+        for (suite, *_), members in groups.items():
+            first = members[0]
+            for r in members[1:]:
+                ws = set(first.by_worker) & set(r.by_worker)
+                if len(ws) >= 2:
+                    ratio = statistics.fmean(r.by_worker[w] / first.by_worker[w] for w in ws)
+                    sq.setdefault(suite, []).append((ratio - 1) ** 2)
+        pooled = [x for v in sq.values() for x in v]
+        for r in m.results.values():
+            xs = sq.get(r.suite) or pooled
+            r.harness_err = math.sqrt(statistics.fmean(xs)) if xs else 0.0
 
 
 def _json_files(d):

@@ -4,8 +4,10 @@ The unit of independence is a worker process (a pyperf run): every value of a pr
 its CPU, its placement and its moment.  The suites measure every variant of a case in each
 process, so a variant and its baseline form a pair per process (the `pagecore_worker`
 metadata), and a change is judged on the per-process ratios: whatever slowed a process slowed
-both halves of its pairs.  Results without that pairing (other pyperf files) fall back to
-Welch's two-sample test on the per-run means.
+both halves of its pairs.  Its interval is the t interval of the ratios widened by the
+harness's own error of a pair, measured in the same run on variants with identical source
+(results.calibrate): the A/A check feeds every A/B interval.  Results without that pairing
+(other pyperf files) fall back to Welch's two-sample test on the per-run means.
 """
 
 import math
@@ -87,16 +89,14 @@ def change(base, new, same_source=False, paired=True):
     @same_source: the two run identical code; the change is shown but never called
     significant, since any difference is the harness's.  @paired=False for results of two
     different runs, whose worker numbers do not pair."""
-    from scipy import stats
-
     ws = common_workers(base, new) if paired else []
     if len(ws) >= 2:
         ratios = [new.by_worker[w] / base.by_worker[w] for w in ws]
         m, half = mean_ci(ratios)
-        if max(ratios) == min(ratios):
-            sig = m != 1.0
-        else:
-            sig = bool(stats.ttest_1samp(ratios, 1.0).pvalue < ALPHA)
+        # the t interval of the ratios, widened by the harness's own error of a pair in this
+        # run (results.calibrate); significant when the interval excludes 1
+        half = math.hypot(half, Z95 * max(base.harness_err, new.harness_err))
+        sig = not (m - half <= 1.0 <= m + half)
         return Change((m - 1) * 100, (m - half - 1) * 100, (m + half - 1) * 100,
                       None if same_source else sig, True, len(ws), same_source)
     ratio = new.mean / base.mean
