@@ -73,7 +73,10 @@ def test_queued_waiter_is_the_sleeping_waiter_less_its_sleep():
     sleeping = counts("bench_end_page_writeback_one_waiter", "original", 64)
     assert abs(sleeping.pop("sleeps") - 1) < 0.1
     queued.pop("sleeps")
-    assert {k: round(v) for k, v in sleeping.items()} == queued
+    # the woken thread runs on another CPU; under load its own events can now and then fall
+    # inside the waker's region, so compare per operation with a margin, not exactly
+    assert set(sleeping) == set(queued)
+    assert all(abs(sleeping[k] - queued[k]) < 0.25 for k in queued), (sleeping, queued)
 
 
 @pytest.mark.parametrize("n", [1, 63, 64, 65, 200])
