@@ -34,6 +34,17 @@
 #include <ucontext.h>
 #include "runtime.h"
 
+/* A task's stack is reused from schedule to schedule without its frames ever being unwound
+   (the explorer abandons a schedule's tasks where they stand).  Under AddressSanitizer the
+   redzones of those abandoned frames would stay poisoned and trip the next schedule's frames
+   at the same addresses; a fresh start of a task therefore unpoisons its whole stack. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define pc_x_stack_fresh(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define pc_x_stack_fresh(p, n) ((void)0)
+#endif
+
 #define PC_X_MAX_TASKS 8
 #define PC_X_MAX_STEPS 4096
 #define PC_X_MAX_SNAP 4
@@ -265,6 +276,7 @@ static int pc_x_setup(int n, const char *const *names)
             if (!t->stack)
                 return -1;
         }
+        pc_x_stack_fresh(t->stack, PC_X_STACK);
         memset(&t->task, 0, sizeof(t->task));
         t->task.in_use = 1;
         t->task.pid = i + 1;
