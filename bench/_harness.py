@@ -164,17 +164,17 @@ class Suite:
             prog=os.path.basename(sys.argv[0]), description=doc,
             formatter_class=argparse.RawDescriptionHelpFormatter)
         ap.add_argument("-o", "--output", help="write the pyperf suite to this JSON file")
-        ap.add_argument("-p", "--processes", type=_positive(int), default=20,
+        ap.add_argument("-p", "--processes", type=_number(int, False), default=20,
                         help="worker processes, each a pyperf run of every benchmark "
                              "(default 20, as pyperf)")
-        ap.add_argument("-n", "--values", type=_positive(int), default=3,
+        ap.add_argument("-n", "--values", type=_number(int, False), default=3,
                         help="rounds per worker: values per benchmark per process "
                              "(default 3)")
-        ap.add_argument("-w", "--warmups", type=_nonnegative(int), default=1,
+        ap.add_argument("-w", "--warmups", type=_number(int, True), default=1,
                         help="warm-up rounds per worker, not kept as values (default 1)")
-        ap.add_argument("--min-time", type=_positive(float), default=0.005,
+        ap.add_argument("--min-time", type=_number(float, False), default=0.005,
                         help="seconds of timed work per value (default 0.005)")
-        ap.add_argument("--loops", type=_positive(int), default=None,
+        ap.add_argument("--loops", type=_number(int, False), default=None,
                         help="loops per value (default: sized to --min-time)")
         ap.add_argument("--seed", type=int, default=None,
                         help="seed of the orders and placements (default: random)")
@@ -476,28 +476,16 @@ def _sigterm(signum, frame):
     raise _Stopped()
 
 
-def _positive(typ):
+def _number(typ, zero_ok):
+    """An option's number: finite, > 0 (>= 0 where @zero_ok)."""
     def parse(text):
         try:
             v = typ(text)
         except ValueError:
             raise argparse.ArgumentTypeError("not a number: %r" % text) from None
-        if not v > 0 or v != v or v in (float("inf"),):
-            raise argparse.ArgumentTypeError("must be > 0 and finite: %r" % text)
-        return v
-
-    parse.__name__ = typ.__name__
-    return parse
-
-
-def _nonnegative(typ):
-    def parse(text):
-        try:
-            v = typ(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("not a number: %r" % text) from None
-        if v < 0:
-            raise argparse.ArgumentTypeError("must be >= 0: %r" % text)
+        if v != v or v == float("inf") or v < 0 or (v == 0 and not zero_ok):
+            raise argparse.ArgumentTypeError("must be %s and finite: %r"
+                                             % (">= 0" if zero_ok else "> 0", text))
         return v
 
     parse.__name__ = typ.__name__
