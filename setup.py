@@ -16,7 +16,7 @@ def ext(name, instrument):
     return Extension(
         "pagecore.model." + name,
         ["pagecore/model/%s.pyx" % name],
-        include_dirs=["pagecore/model", "pagecore/model/includes"],
+        include_dirs=["pagecore/model", "pagecore/kernel/include"],
         define_macros=macros,
         extra_compile_args=CFLAGS,
         libraries=["pthread"],

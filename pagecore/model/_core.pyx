@@ -2,7 +2,7 @@
 # pagecore.model._core: the timed build: race points and event counters compile to nothing.
 # Both builds compile the same model; setup.py sets the macro.
 
-cdef extern from "includes/runtime.h":
+cdef extern from "pagecore/runtime.h":
     pass
 
 include "_model.pxi"

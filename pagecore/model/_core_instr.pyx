@@ -3,7 +3,7 @@
 # events, checks touches of freed pages and pauses at race points.
 # Both builds compile the same model; setup.py sets the macro.
 
-cdef extern from "includes/runtime.h":
+cdef extern from "pagecore/runtime.h":
     pass
 
 include "_model.pxi"

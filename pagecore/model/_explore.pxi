@@ -2,7 +2,7 @@
 # programs of kernel operations, run as coroutines under the deterministic
 # scheduler of includes/explore_sched.h.  pagecore.verify.explore drives it.
 
-cdef extern from "includes/explore_sched.h" nogil:
+cdef extern from "pagecore/explore_sched.h" nogil:
     int PC_X_MAX_TASKS
     int PC_X_MAX_STEPS
     int PC_X_MAX_SNAP

@@ -2,7 +2,7 @@
 instrumented build.
 
 The scenario's tasks run as coroutines under the deterministic scheduler
-of pagecore/model/includes/explore_sched.h: one task runs at a time, and
+of pagecore/kernel/include/pagecore/explore_sched.h: one task runs at a time, and
 at every scheduling point (atomic RMW or cmpxchg, spin_lock, spin_unlock,
 wake, sleep, race point, spin-wait) the explorer picks who runs next.  The
 search is iterative context bounding (Musuvathi and Qadeer, PLDI 2007):

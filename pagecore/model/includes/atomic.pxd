@@ -2,7 +2,7 @@
 # kernel's bitops, barriers, spinlock and sleep/wake, and the model's runtime
 # (race points, the bug log).
 
-cdef extern from "includes/task.h" nogil:
+cdef extern from "pagecore/task.h" nogil:
     int TASK_RUNNING
     int TASK_INTERRUPTIBLE
     int TASK_UNINTERRUPTIBLE
@@ -41,7 +41,7 @@ cdef extern from "includes/task.h" nogil:
     int pc_tasks_snapshot(pc_task_snap *out, int max)
 
 
-cdef extern from "includes/atomic.h" nogil:
+cdef extern from "pagecore/atomic.h" nogil:
     int BITS_PER_LONG
     unsigned long BIT_MASK(long nr)
 
@@ -131,7 +131,7 @@ cdef extern from "includes/atomic.h" nogil:
     void io_schedule()
 
 
-cdef extern from "includes/runtime.h" nogil:
+cdef extern from "pagecore/runtime.h" nogil:
     struct pc_gate:
         int armed
         int target_pid

@@ -5,7 +5,7 @@ from libc.stdint cimport int64_t, uint64_t
 from includes.atomic cimport task_struct
 
 
-cdef extern from "includes/team.h" nogil:
+cdef extern from "pagecore/team.h" nogil:
     int64_t pc_clock_ns()
     int64_t pc_clock_pair_ns()
 

@@ -1,5 +1,5 @@
 /*
- * pagecore/includes/runtime.h: the model's runtime, not the kernel's: the
+ * pagecore/kernel/include/pagecore/runtime.h: the model's runtime, not the kernel's: the
  * race-point gates, and the log of BUG_ONs and touches of freed pages.
  * It includes atomic.h (and through it task.h, the task pool); neither of
  * those includes it.

@@ -1,5 +1,5 @@
 /*
- * pagecore/includes/team.h: what the timed loops of _loops.pxi need around
+ * pagecore/kernel/include/pagecore/team.h: what the timed loops of _loops.pxi need around
  * the model: a monotonic clock, event counts taken over the timed regions
  * only, a team of pthreads released together, and one helper thread.
  *

@@ -1,5 +1,5 @@
 /*
- * pagecore/includes/atomic.h: the kernel's bitops, barriers, spinlock and
+ * pagecore/kernel/include/pagecore/atomic.h: the kernel's bitops, barriers, spinlock and
  * task sleep/wake, in user space, under the kernel's names.
  *
  * Why the __atomic builtins and not <stdatomic.h>: the kernel mixes access

@@ -1,5 +1,5 @@
 /*
- * pagecore/includes/explore.h: the scheduling points of the explorer
+ * pagecore/kernel/include/pagecore/explore.h: the scheduling points of the explorer
  * (`pagecore verify --mode explore`), included by atomic.h.
  *
  * Every atomic RMW and cmpxchg, spin_lock and spin_unlock, wake_up_state,

@@ -1,5 +1,5 @@
 /*
- * pagecore/includes/task.h: the model's tasks: struct task_struct, the pool
+ * pagecore/kernel/include/pagecore/task.h: the model's tasks: struct task_struct, the pool
  * they come from, and current.  Below atomic.h, which sleeps and wakes
  * them, and runtime.h, which parks them at race points: both include this
  * header and it includes neither, so the dependency runs one way.

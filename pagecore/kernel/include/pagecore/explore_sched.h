@@ -1,5 +1,5 @@
 /*
- * pagecore/includes/explore_sched.h: the deterministic scheduler behind
+ * pagecore/kernel/include/pagecore/explore_sched.h: the deterministic scheduler behind
  * `pagecore verify --mode explore` (instrumented build only).
  *
  * The model's tasks run as coroutines (ucontext) on one thread, each with

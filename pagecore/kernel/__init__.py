@@ -1,0 +1,1 @@
+"""The model's kernel: C sources compiled into every variant."""
