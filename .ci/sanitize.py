@@ -95,6 +95,9 @@ def one(kind, pytest_args):
         env = dict(os.environ, LD_PRELOAD=" ".join([runtime(b["runtime"], cc)]
                                                    + b.get("preload_also", [])))
         env.update({k: v.format(log=log) for k, v in b["options"].items()})
+        # the variants are built as the tests configure them, with the same flags
+        env["PAGECORE_VARIANT_CFLAGS"] = flags
+        env["PAGECORE_CACHE"] = os.path.join(tmp, "cache")
         t0 = time.monotonic()
         res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
                              + b["tests"] + pytest_args, cwd=src, env=env)

@@ -14,6 +14,9 @@ import pytest
 from pagecore import PagecoreError
 from pagecore.model import _core, _core_instr
 
+# 2a9127fcf229's wake and wait, a variant file of the tests' own
+WAKE_58 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "variants", "original-5.8.c")
+
 EVENT_NAMES = ("atomic_rmw", "cmpxchg", "barrier", "lock", "walked", "wakeups", "sleeps")
 
 
@@ -104,8 +107,7 @@ def test_unlock_page_queued_waiter(variant):
 
 def test_unlock_page_queued_waiter_58_hands_off():
     # 2a9127fcf229: the waker takes the lock for the waiter, one more RMW
-    _core_instr.configure("original")
-    _core_instr.set_wake_generation("5.8")
+    _core_instr.configure(WAKE_58)
     _core_instr.region_events_reset()
     _core_instr.bench_unlock_page_queued_waiter(130)
     ev = {k: v / 130 for k, v in _core_instr.region_events().items()}
@@ -122,9 +124,10 @@ def test_ipages_hold_queued_is_the_variant_less_its_lock(chain):
     assert hold == whole
 
 
-def test_ipages_hold_queued_needs_its_variant():
-    _core.configure("original")
-    with pytest.raises(PagecoreError):
+def test_ipages_hold_queued_needs_an_i_pages_hold():
+    _core.configure("folio-6.7")
+    _core.set_mapping_writeback_tags(0, False)
+    with pytest.raises(PagecoreError, match="took no i_pages lock"):
         _core.bench_ipages_hold_queued(1)
 
 

@@ -151,11 +151,12 @@ def test_identical_source_is_never_called_significant():
     ch = stats.change(base, same, same_source=True)
     assert ch.significant is None and "same source" in ch.text()
     groups = checks.aa_groups(rs)
-    keys = {(g.key, tuple(r.variant for r in g.members)) for g in groups}
-    assert ("hotpath/end_page_writeback_no_waiters", ("original", "loop-in-wait")) in keys
+    keys = {(g.key, frozenset(r.variant for r in g.members)) for g in groups}
+    assert ("hotpath/end_page_writeback_no_waiters",
+            frozenset({"original", "loop-in-wait"})) in keys
     assert ("hotpath/wait_on_page_writeback_clear",
-            ("original", "loop-in-wait", "get-put", "wake-under-i_pages", "shipped-5.10",
-             "folio-6.7")) in keys
+            frozenset({"original", "loop-in-wait", "get-put", "wake-under-i_pages",
+                       "shipped-5.10", "folio-6.7"})) in keys
     assert not [g for g in groups if g.artefact]
 
 
@@ -163,7 +164,7 @@ def test_an_identical_source_group_that_differs_is_flagged_an_artefact():
     rs = results.load_results([ALPHA])
     (g,) = [g for g in checks.aa_groups(rs)
             if g.key == "hotpath/end_page_writeback_no_waiters"
-            and g.members[0].variant == "original"]
+            and "original" in {r.variant for r in g.members}]
     slow = g.members[1]
     g.members[1] = results.Result(slow.machine, slow.name, slow.suite, slow.case, slow.variant,
                                   slow.params, tuple(x * 1.5 for x in slow.samples),
@@ -574,8 +575,9 @@ def test_report_has_a_liveness_column_and_the_wait_time_plot(with_liveness, tmp_
     assert "fig-wait-times.png" in md
     html = read(page)
     assert 'class="starved"' in html and 'class="live"' in html
-    assert ("a slow waiter starved in writeback-starvation with loop-in-wait, shipped-5.10, "
-            "folio-6.7" in md)
+    line = next(ln for ln in md.splitlines() if "a slow waiter starved in" in ln)
+    starving = line.split(" with ", 1)[1].split(" (their waits loop)")[0].split(", ")
+    assert sorted(starving) == ["folio-6.7", "loop-in-wait", "shipped-5.10"]
 
 
 def test_report_exclude_starving_ranks_neither_racy_nor_starving(with_liveness, tmp_path, capsys):

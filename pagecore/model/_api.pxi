@@ -6,7 +6,7 @@ import operator
 import os
 
 from pagecore._errors import PagecoreError
-from pagecore.model.variants import get_variant
+from pagecore.model import variants as _variants
 
 from includes.team cimport (pc_current_cpu, pc_evict_done, pc_evict_line, pc_pin_cpu,
                             pc_pinned_cpu, pc_splitmix64, pc_unpin_cpu,
@@ -29,9 +29,41 @@ cdef void *mappings_base = NULL
 cdef object current_placement = None
 cdef uint64_t chain_seed = 0
 
-EVENTS = ("atomic_rmw", "cmpxchg", "barrier", "lock", "walked", "wakeups", "sleeps")
-BUGS = ("bug_on", "freed_page", "not_under_writeback", "bad_page", "lost_write")
+# The names are registry.def's, as the C tables have them.
+EVENTS = tuple([pc_event_names[i].decode() for i in range(<int>PC_EV_NR)])
+BUGS = tuple([pc_bug_names[i].decode() for i in range(<int>PC_BUG_NR)])
 RACE_POINTS = tuple([pc_race_point_names[i].decode() for i in range(<int>RP_NR)])
+
+# Loaded variant objects: path -> table.  An object stays loaded for the life
+# of the process (pc_variant_open()), so configuring a variant again costs a
+# dictionary lookup.
+cdef dict _loaded = {}
+cdef bint _promoted = False
+
+
+cdef const pc_ops *_load(vs) except NULL:
+    """The table of variant @vs (a pagecore.model.variants.Variant), built
+    for this build of the harness if not built yet, and loaded."""
+    global _promoted
+    cdef const char *err = NULL
+    cdef const pc_ops *ops
+    cdef uintptr_t addr
+    path = _variants.shared_object(vs, instrument=bool(PC_INSTRUMENTED))
+    addr = _loaded.get(path, 0)
+    if addr:
+        return <const pc_ops *>addr
+    if not _promoted:
+        if pc_harness_promote(os.fsencode(__file__)) != 0:
+            raise PagecoreError("cannot make the harness's symbols global: %s" % __file__)
+        pc_harness_init()
+        _promoted = True
+    bpath = os.fsencode(path)
+    ops = pc_variant_open(bpath, &err)
+    if ops == NULL:
+        raise PagecoreError("%s: cannot load %s: %s"
+                            % (vs.path, path, (err or b"?").decode(errors="replace")))
+    _loaded[path] = <uintptr_t>ops
+    return ops
 
 
 cdef page *_page(long pid) except NULL:
@@ -97,7 +129,9 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     cdef long i
     cdef uint64_t rng = 0
     cdef uint64_t *prng = NULL
-    v = get_variant(variant)
+    cdef const pc_ops *ops
+    v = _variants.get_variant(variant)
+    ops = _load(v)
     if placement_seed is not None:
         try:
             seed = operator.index(placement_seed)
@@ -121,6 +155,7 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     # new pool may come back at the same address, so drop them here rather
     # than trust _dirty_ready() to tell the pools apart.
     _dirty_free()
+    _free_slots()
     free(table_base)
     free(pool_base)
     free(mappings_base)
@@ -154,18 +189,17 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
         A.nr_free += 1
     nmappings = nmappings_
     for i in range(nmappings_):
-        spin_lock_init(&mappings[i].i_pages_lock)
+        spin_lock_init(&mappings[i].i_pages.xa_lock)
+        spin_lock_init(&mappings[i].private_lock)
+        spin_lock_init(&mappings[i].i_mmap_lock)
+        mappings[i].i_pages.xa_slots = <page **>calloc(npages, sizeof(page *))
+        if mappings[i].i_pages.xa_slots == NULL:
+            nmappings = <int>i
+            raise MemoryError()
+        mappings[i].i_pages.xa_nslots = npages
         mappings[i].use_writeback_tags = 1
         mappings[i].id = i
-    V.wake_gen = v.wake_gen
-    V.bookmarks = v.bookmarks
-    V.end_wb = v.end_wb
-    V.wait_loop = v.wait_loop
-    V.wait_mapping_break = v.wait_mapping_break
-    V.folio_layout = v.folio_layout
-    V.cpdfio = v.cpdfio
-    PG_writeback = 1 if v.folio_layout else 15
-    PG_dirty = 4 if v.folio_layout else 3
+    pc_variant_select(ops)
     current_variant = v.name
     current_placement = None if placement_seed is None else seed
     clear_abort()
@@ -174,17 +208,14 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     rp_reset()
 
 
-def set_wake_generation(gen):
-    """Select the wake_page_function / wait_on_page_bit_common generation
-    ("pre-5.8", "5.8" or "5.9") independently of the variant."""
-    gens = {"pre-5.8": WAKE_PRE58, "5.8": WAKE_58, "5.9": WAKE_59}
-    if gen not in gens:
-        raise PagecoreError("unknown wake generation %r (known: %s)" % (gen, ", ".join(gens)))
-    V.wake_gen = gens[gen]
-
-
-def set_bookmarks(on):
-    V.bookmarks = bool(on)
+cdef void _free_slots() noexcept nogil:
+    cdef int i
+    if mappings == NULL:
+        return
+    for i in range(nmappings):
+        free(mappings[i].i_pages.xa_slots)
+        mappings[i].i_pages.xa_slots = NULL
+        mappings[i].i_pages.xa_nslots = 0
 
 
 def variant():
@@ -297,8 +328,8 @@ def SetPageReclaim(long pid):
 
 def mapping_info(int mid):
     cdef address_space *m = _mapping(mid)
-    return {"nrpages": m.nrpages, "dirty": m.nr_marked[0], "writeback": m.nr_marked[1],
-            "towrite": m.nr_marked[2], "use_writeback_tags": bool(m.use_writeback_tags)}
+    return {"nrpages": m.nrpages, "dirty": m.i_pages.nr_marked[0], "writeback": m.i_pages.nr_marked[1],
+            "towrite": m.i_pages.nr_marked[2], "use_writeback_tags": bool(m.use_writeback_tags)}
 
 
 def set_mapping_writeback_tags(int mid, bint on):
@@ -319,6 +350,8 @@ def put_page_(long pid):
 def add_to_page_cache_(long pid, int mid, unsigned long index=0):
     cdef page *p = _page(pid)
     cdef address_space *m = _mapping(mid)
+    if index >= m.i_pages.xa_nslots:
+        raise PagecoreError("index %d out of range 0..%d" % (index, m.i_pages.xa_nslots - 1))
     with nogil:
         add_to_page_cache(p, m, index)
 
@@ -329,11 +362,51 @@ def delete_from_page_cache_(long pid):
         delete_from_page_cache(p)
 
 
+# The blocking calls, as Python threads make them: under the watchdog, a wait
+# that it ends returns from the call (pc_call_unwindable(), harness.h), not
+# only from the sleep, so that a variant's `while` loop cannot spin on.
+cdef void _u_lock_page(void *a) noexcept nogil:
+    lock_page(<page *>a)
+
+
+cdef void _u_wait_on_page_writeback(void *a) noexcept nogil:
+    wait_on_page_writeback(<page *>a)
+
+
+cdef void _u_truncate_inode_page(void *a) noexcept nogil:
+    truncate_inode_page(<page *>a)
+
+
+cdef void _u_put_and_wait_on_page_locked(void *a) noexcept nogil:
+    put_and_wait_on_page_locked(<page *>a)
+
+
+cdef struct _bit_wait:
+    page *p
+    int bit_nr
+
+
+cdef void _u_wait_on_page_bit(void *a) noexcept nogil:
+    cdef _bit_wait *w = <_bit_wait *>a
+    wait_on_page_bit(w.p, w.bit_nr)
+
+
+cdef struct _wcp_call:
+    page *p
+    bint start_writeback
+    int bug
+
+
+cdef void _u_write_cache_pages_one(void *a) noexcept nogil:
+    cdef _wcp_call *c = <_wcp_call *>a
+    c.bug = write_cache_pages_one(c.p, c.start_writeback)
+
+
 def truncate_inode_page_(long pid):
     """Truncate a page the caller holds a reference on; drops that reference."""
     cdef page *p = _page(pid)
     with nogil:
-        truncate_inode_page(p)
+        pc_call_unwindable(_u_truncate_inode_page, p)
 
 
 # ---- the page lock and writeback ------------------------------------------
@@ -341,7 +414,7 @@ def truncate_inode_page_(long pid):
 def lock_page_(long pid):
     cdef page *p = _page(pid)
     with nogil:
-        lock_page(p)
+        pc_call_unwindable(_u_lock_page, p)
 
 
 def trylock_page_(long pid):
@@ -358,13 +431,15 @@ def unlock_page_(long pid):
 def put_and_wait_on_page_locked_(long pid):
     cdef page *p = _page(pid)
     with nogil:
-        put_and_wait_on_page_locked(p)
+        pc_call_unwindable(_u_put_and_wait_on_page_locked, p)
 
 
 def wait_on_page_bit_(long pid, int bit_nr):
-    cdef page *p = _page(pid)
+    cdef _bit_wait w
+    w.p = _page(pid)
+    w.bit_nr = bit_nr
     with nogil:
-        wait_on_page_bit(p, bit_nr)
+        pc_call_unwindable(_u_wait_on_page_bit, &w)
 
 
 def set_page_writeback_(long pid):
@@ -385,7 +460,7 @@ def end_page_writeback_(long pid):
 def wait_on_page_writeback_(long pid):
     cdef page *p = _page(pid)
     with nogil:
-        wait_on_page_writeback(p)
+        pc_call_unwindable(_u_wait_on_page_writeback, p)
 
 
 cdef int write_cache_pages_one(page *p, bint start_writeback) noexcept nogil:
@@ -407,11 +482,13 @@ cdef int write_cache_pages_one(page *p, bint start_writeback) noexcept nogil:
 def write_cache_pages_page(long pid, bint start_writeback=True):
     """lock_page, wait_on_page_writeback, BUG_ON(PageWriteback), then (if
     asked) set_page_writeback and unlock_page.  True if the BUG_ON fired."""
-    cdef page *p = _page(pid)
-    cdef int bug
+    cdef _wcp_call c
+    c.p = _page(pid)
+    c.start_writeback = start_writeback
+    c.bug = 0
     with nogil:
-        bug = write_cache_pages_one(p, start_writeback)
-    return bool(bug)
+        pc_call_unwindable(_u_write_cache_pages_one, &c)
+    return bool(c.bug)
 
 
 # ---- liveness: a throttled waiter and the writers that starve it ----------
@@ -487,8 +564,10 @@ def writeback_writer_loop(long pid, long io_ns, long gap_ns=0):
     with nogil:
         while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort_word):
             TestSetPageDirty(p)
-            lock_page(p)
-            wait_on_page_writeback(p)
+            if pc_call_unwindable(_u_lock_page, p) != 0:
+                break
+            if pc_call_unwindable(_u_wait_on_page_writeback, p) != 0:
+                break
             if PageWriteback(p):
                 pc_bug(PC_BUG_WRITEBACK_AFTER_WAIT, p, "write_cache_pages",
                        READ_ONCE_ul(&p.flags), 0)
@@ -513,7 +592,8 @@ def throttled_waiter_loop(long pid, long every_ns):
     cdef long n = 0
     with nogil:
         while not __atomic_load_int(&writers_stop) and not __atomic_load_int(&pc_abort_word):
-            wait_on_page_writeback(p)
+            if pc_call_unwindable(_u_wait_on_page_writeback, p) != 0:
+                break
             n += 1
             if every_ns:
                 pc_delay_ns(every_ns)
@@ -635,9 +715,7 @@ cdef chain_block *park_colliding_block(page *p, long n, int bit_nr) except NULL:
             INIT_LIST_HEAD(&w.wait.entry)
             w.wait.flags = 0
             w.wait.private = NULL
-            w.wait.func = (wake_page_function_pre58 if V.wake_gen == WAKE_PRE58 else
-                           wake_page_function_58 if V.wake_gen == WAKE_58 else
-                           wake_page_function_59)
+            w.wait.func = pc_ops_cur.wake_page_function
             w.bit_nr = bit_nr
             w.page = <page *>colliding_address(bucket, <uint64_t>(nparked + i + 1),
                                                PAGE_WAIT_TABLE_BITS)
@@ -964,7 +1042,8 @@ def page_lock_increments(long pid, long n):
     cdef long i
     with nogil:
         for i in range(n):
-            lock_page(p)
+            if pc_call_unwindable(_u_lock_page, p) != 0:
+                break
             page_lock_counter += 1
             unlock_page(p)
             if pc_abort:
@@ -985,7 +1064,7 @@ def sleep_until_woken(double timeout=5.0):
     cdef task_struct *t = pc_current()
     set_current_state(TASK_UNINTERRUPTIBLE)
     with nogil:
-        io_schedule()
+        pc_schedule()
     return not pc_abort
 
 

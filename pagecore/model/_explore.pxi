@@ -56,24 +56,6 @@ cdef page *x_slot[X_NSLOTS]
 cdef long x_slot_init[X_NSLOTS]
 
 
-cdef page *x_find_get_page(address_space *m, unsigned long index) noexcept nogil:
-    # find_get_page(): the pool stands in for the xarray.  Under the i_pages
-    # lock (the kernel looks up under RCU and takes the reference with
-    # page_cache_get_speculative(); the lock gives the same answer here).
-    cdef long i
-    cdef page *p
-    cdef page *found = NULL
-    spin_lock(&m.i_pages_lock)
-    for i in range(A.npages):
-        p = &A.pages[i]
-        if not p.pc_free and p.mapping == m and p.index == index:
-            get_page(p)
-            found = p
-            break
-    spin_unlock(&m.i_pages_lock)
-    return found
-
-
 cdef void x_body(int ti) noexcept nogil:
     cdef int k, nr = 0, started = 0
     cdef long *o
@@ -87,7 +69,7 @@ cdef void x_body(int ti) noexcept nogil:
             x_slot[o[1]] = alloc_page()
             continue
         if o[0] == 11:                  # find_get_page
-            x_slot[o[1]] = x_find_get_page(&mappings[o[2]], o[3])
+            x_slot[o[1]] = find_get_page(&mappings[o[2]], o[3])
             continue
         if p == NULL:
             continue                    # nothing was found or allocated: skip
@@ -220,8 +202,12 @@ cdef _x_where(const void *addr, int op, long arg):
         if a == <uintptr_t>&page_wait_table[i].lock:
             return ("bucket", i)
     for i in range(nmappings):
-        if a == <uintptr_t>&mappings[i].i_pages_lock:
+        if a == <uintptr_t>&mappings[i].i_pages.xa_lock:
             return ("i_pages", i)
+        if a == <uintptr_t>&mappings[i].private_lock:
+            return ("private_lock", i)
+        if a == <uintptr_t>&mappings[i].i_mmap_lock:
+            return ("i_mmap_lock", i)
     if a == <uintptr_t>&A.lock:
         return ("zone", 0)
     if D.bhs != NULL and a >= <uintptr_t>D.bhs and a < <uintptr_t>(D.bhs + D.npages * D.nbuffers):
@@ -230,11 +216,6 @@ cdef _x_where(const void *addr, int op, long arg):
     for i in range(D.nvmas if D.vmas != NULL else 0):
         if a == <uintptr_t>&D.vmas[i].ptl:
             return ("ptl", i)
-    for i in range(D.nmappings if D.dmaps != NULL else 0):
-        if a == <uintptr_t>&D.dmaps[i].private_lock:
-            return ("private_lock", i)
-        if a == <uintptr_t>&D.dmaps[i].i_mmap_lock:
-            return ("i_mmap_lock", i)
     if D.mapcount != NULL and a >= <uintptr_t>D.mapcount and a < <uintptr_t>(D.mapcount + D.npages):
         return ("mapcount", (a - <uintptr_t>D.mapcount) // sizeof(atomic_t))
     for i in range(pc_x_ntasks):

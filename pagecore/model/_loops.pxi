@@ -463,9 +463,10 @@ cdef void waiter_fn(void *arg) noexcept nogil:
         if __atomic_load_int(&c.stop) or pc_abort:
             return
         if c.mode == WAIT_WRITEBACK:
-            wait_on_page_writeback(c.p)
-        else:
-            lock_page(c.p)
+            if pc_call_unwindable(_u_wait_on_page_writeback, c.p) != 0:
+                return
+        elif pc_call_unwindable(_u_lock_page, c.p) != 0:
+            return
         __atomic_store_int(&c.acked, last)
         if c.mode == WAIT_LOCK:
             spins = 0
@@ -492,13 +493,18 @@ cdef inline int _wait_acked(waiter_ctl *c, int rnd) noexcept nogil:
     return 1
 
 
-# How long wake-under-i_pages holds the i_pages lock for one end of
-# writeback: the variant itself times its critical section (@hold_ns of
-# __end_page_writeback_wake_under_ipages), less a back-to-back clock pair.
-cdef inline int64_t ipages_hold_once(page *p, int64_t pair) noexcept nogil:
-    cdef int64_t ns = 0
-    __end_page_writeback_wake_under_ipages(p, &ns)
-    return ns - pair
+# How long one end of writeback holds the mapping's i_pages lock (the wake
+# walk of wake-under-i_pages runs under it): the lock itself times each hold
+# while the timer is on (xa_lock(), pagecore/mm.h), less a back-to-back
+# clock pair per hold.  *holds gets the number of holds.
+cdef inline int64_t ipages_hold_once(page *p, int64_t pair, long *holds) noexcept nogil:
+    pc_ipages_hold_timer.ns = 0
+    pc_ipages_hold_timer.holds = 0
+    pc_ipages_hold_timer.on = 1
+    end_page_writeback(p)
+    pc_ipages_hold_timer.on = 0
+    holds[0] += pc_ipages_hold_timer.holds
+    return pc_ipages_hold_timer.ns - pair * pc_ipages_hold_timer.holds
 
 
 cdef _need_chain(long chain):
@@ -516,11 +522,10 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
     cdef unsigned long sl0, sl1
     cdef long i
     cdef int rnd = 0, failed = 0, spins = 0
+    cdef long holds = 0
     _need_loops(loops)
     _need_chain(chain)
     _need_model(1, 1)
-    if op == OP_IPAGES_HOLD and V.end_wb != END_WAKE_UNDER_IPAGES:
-        raise PagecoreError("ipages_hold measures the wake-under-i_pages variant only")
     p = _cache_page(0, 0)
     if chain:
         block = park_colliding_block(p, chain, PG_writeback)
@@ -561,7 +566,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
                 evict_chain(block)
                 pc_evict_done()
             if op == OP_IPAGES_HOLD:
-                ns += ipages_hold_once(p, pair)
+                ns += ipages_hold_once(p, pair, &holds)
             else:
                 t0 = pc_region_begin()
                 if op == OP_UNLOCK_PAGE:
@@ -589,6 +594,9 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
     if failed:
         raise RuntimeError("the waiter did not sleep or did not come back within %g s"
                            % (bench_timeout_ns * 1e-9))
+    if op == OP_IPAGES_HOLD and holds == 0:
+        raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
+                            % current_variant)
     return _secs(ns)
 
 
@@ -616,37 +624,30 @@ def bench_ipages_hold(long loops, long chain=0, bint cold=False):
 # ---- a queued waiter: no scheduler in the measurement ---------------------
 #
 # The waiter of these loops is a task between prepare_to_wait and
-# io_schedule(): wait_on_page_bit_queue() has queued its entry (on a line
-# of its own), set PG_waiters and set its state, as that generation's
-# wait_on_page_bit_common() does, and it has not slept yet.  Its wake
-# costs a known constant amount: wake_up_state() finds it not asleep, so
-# it changes its state with one cmpxchg and issues no futex wake; the
-# variant's wake_page_function still sets WQ_FLAG_WOKEN and removes the
-# entry.  No thread runs beside the timed one: the task is a task_struct
-# that no thread runs, so nothing but the waker's own path is timed.  The
-# entry and task lines are in the waker's cache (it queued them); a real
-# waiter on another CPU would add their transfers (the floor's
-# cacheline_bounce).
+# io_schedule(), put there by the variant's own code: it runs the
+# variant's wait_on_page_writeback() (or lock_page()) as a coroutine on the
+# timing thread (struct pc_qwaiter, harness.h), whose io_schedule() hands
+# the CPU back instead of sleeping.  Its entry is queued on its coroutine's
+# stack, PG_waiters set and its state set, exactly as that variant leaves
+# them.  Its wake costs a known constant amount: wake_up_state() finds it
+# not asleep, so it changes its state with one cmpxchg and issues no futex
+# wake; the variant's wake_page_function still sets WQ_FLAG_WOKEN and
+# removes the entry.  No thread runs beside the timed one, so nothing but
+# the waker's own path is timed.  The entry and task lines are in the
+# waker's cache (it queued them); a real waiter on another CPU would add
+# their transfers (the floor's cacheline_bounce).
 #
 # Chunks of up to NCHUNK pages, each in a bucket of its own (with @chain
 # colliding entries of its own ahead of its waiter): PG_writeback set (or
 # the page locked) and the waiter queued on each, not timed; then the
-# operations, timed; then a check that every waiter was woken and its
-# entry removed, not timed.  Each chunk's region less one clock-pair cost.
-# With a chain, a chunk holds at most QUEUED_CHAIN_BUDGET colliding
-# entries in all.
+# operations, timed; then each waiter resumed to return as a woken waiter
+# does, and a check that every one was woken and did, not timed.  Each
+# chunk's region less one clock-pair cost.  With a chain, a chunk holds at
+# most QUEUED_CHAIN_BUDGET colliding entries in all.
 
 cdef enum:
     QUEUED_CHAIN_BUDGET = 1024
-    QSLOT = 192         # a slot: the entry on line 0, the task from line 1
-
-
-cdef inline wait_page_queue *_qwait(char *slots, long j) noexcept nogil:
-    return <wait_page_queue *>(slots + j * QSLOT)
-
-
-cdef inline task_struct *_qtask(char *slots, long j) noexcept nogil:
-    return <task_struct *>(slots + j * QSLOT + 64)
+    QSTACK = 65536      # a waiter's coroutine stack (room for a sanitizer's frames)
 
 
 # Up to @want page cache pages of mapping @mid, each in a wait-table bucket
@@ -675,36 +676,38 @@ cdef long _distinct_bucket_pages(page **out, long want, int mid) except -1:
 cdef object _bench_queued(long loops, int op, long chain, bint cold):
     cdef page *pages[NCHUNK]
     cdef chain_block *blocks[NCHUNK]
-    cdef char *slots = NULL
-    cdef wait_page_queue *w
-    cdef task_struct *t
-    cdef wait_queue_head *q
+    cdef pc_qwaiter *qw = NULL
+    cdef task_struct *tasks = NULL
+    cdef char *stacks = NULL
     cdef page *p
-    cdef long k, n, j, want, done = 0
+    cdef long k, n, j, want, done = 0, holds = 0
     cdef int64_t t0, ns = 0, pair
-    cdef int bit, failed = 0
-    cdef behavior beh
+    cdef int failed = 0
     _need_loops(loops)
     _need_chain(chain)
     _need_model(1, 1)
-    if op == OP_IPAGES_HOLD and V.end_wb != END_WAKE_UNDER_IPAGES:
-        raise PagecoreError("ipages_hold measures the wake-under-i_pages variant only")
-    if sizeof(wait_page_queue) > 64 or sizeof(task_struct) > QSLOT - 64:
-        raise PagecoreError("a queued-waiter slot is too small")
     want = NCHUNK if chain == 0 else max(1, min(<long>NCHUNK, QUEUED_CHAIN_BUDGET // chain))
     k = _distinct_bucket_pages(pages, want, 0)
-    if posix_memalign(<void **>&slots, 4096, k * QSLOT) != 0:
+    qw = <pc_qwaiter *>calloc(k, sizeof(pc_qwaiter))
+    tasks = <task_struct *>calloc(k, sizeof(task_struct))
+    if posix_memalign(<void **>&stacks, 4096, k * QSTACK) != 0:
+        stacks = NULL
+    if qw == NULL or tasks == NULL or stacks == NULL:
+        free(qw)
+        free(tasks)
+        free(stacks)
         raise MemoryError()
-    memset(slots, 0, k * QSLOT)
     for j in range(k):
-        INIT_LIST_HEAD(&_qwait(slots, j).wait.entry)
         blocks[j] = NULL
-    if op == OP_UNLOCK_PAGE:
-        bit = PG_locked
-        beh = EXCLUSIVE
-    else:
-        bit = PG_writeback
-        beh = SHARED
+        tasks[j].pid = -1 - <int>j
+        qw[j].task = &tasks[j]
+        qw[j].page = pages[j]
+        qw[j].op = PC_QWAIT_LOCK if op == OP_UNLOCK_PAGE else PC_QWAIT_WRITEBACK
+        qw[j].stack = stacks + j * QSTACK
+        qw[j].stack_size = QSTACK
+        # frames start at a different line of each stack
+        qw[j].skew = (j % 64) * 64
+        qw[j].coro.done = 1
     try:
         for j in range(k):
             if chain:
@@ -713,7 +716,9 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
         for j in range(k):
             if blocks[j] != NULL:
                 unpark_block(blocks[j])
-        free(slots)
+        free(qw)
+        free(tasks)
+        free(stacks)
         raise
     with nogil:
         pair = pc_clock_pair_ns()
@@ -727,8 +732,7 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
                         failed = 1
                 else:
                     set_page_writeback(p)
-                if failed or not wait_on_page_bit_queue(page_waitqueue(p), p, bit, beh,
-                                                        _qwait(slots, j), _qtask(slots, j)):
+                if failed or not pc_qwaiter_start(&qw[j]):
                     failed = 1
                     break
             if failed:
@@ -739,7 +743,7 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
                 pc_evict_done()
             if op == OP_IPAGES_HOLD:
                 for j in range(n):
-                    ns += ipages_hold_once(pages[j], pair)
+                    ns += ipages_hold_once(pages[j], pair, &holds)
             else:
                 t0 = pc_region_begin()
                 if op == OP_UNLOCK_PAGE:
@@ -749,31 +753,28 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
                     for j in range(n):
                         end_page_writeback(pages[j])
                 ns += pc_region_end(t0) - pair
-            # every waiter woken and off its queue: not timed
+            # every waiter woken, and back from its wait: not timed
             for j in range(n):
-                w = _qwait(slots, j)
-                t = _qtask(slots, j)
-                if (not list_empty_careful(&w.wait.entry) or
-                        __atomic_load_int(&t.state) != TASK_RUNNING):
+                if not pc_qwaiter_finish(&qw[j]):
                     failed = 1
             if failed:
                 break
             done += n
         # leave no entry of this loop queued
         for j in range(k):
-            w = _qwait(slots, j)
-            if not list_empty_careful(&w.wait.entry):
-                q = page_waitqueue(pages[j])
-                spin_lock(&q.lock)
-                list_del_init(&w.wait.entry)
-                spin_unlock(&q.lock)
+            pc_qwaiter_abandon(&qw[j])
         for j in range(k):
             if blocks[j] != NULL:
                 unpark_block(blocks[j])
-    free(slots)
+    free(qw)
+    free(tasks)
+    free(stacks)
     if failed:
         raise RuntimeError("a queued waiter was not queued, or its wake did not wake it "
-                           "and remove its entry")
+                           "and let it return")
+    if op == OP_IPAGES_HOLD and holds == 0:
+        raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
+                            % current_variant)
     return _secs(ns)
 
 

@@ -38,7 +38,7 @@ import numpy
 
 from pagecore._errors import PagecoreError
 from pagecore.model.machine import Model, run_threads
-from pagecore.model.variants import WAKE_PRE58, get_variant
+from pagecore.model.variants import get_variant
 from pagecore.verify.replay import describe_bug
 
 SCENARIO = "writeback-starvation"
@@ -87,12 +87,7 @@ def check(throttle_us=THROTTLE_US, writers=WRITERS, bound_ms=BOUND_MS, io_us=IO_
 
 def wait_kind(variant):
     """How the variant's wait_on_page_writeback() waits."""
-    v = get_variant(variant)
-    if v.wait_loop:
-        return "while, until ->mapping changes" if v.wait_mapping_break else "while"
-    if v.wake_gen == WAKE_PRE58:
-        return "if; re-queues in wait_on_page_bit_common"
-    return "if"
+    return get_variant(variant).wait_kind()
 
 
 def _percentiles(ms):

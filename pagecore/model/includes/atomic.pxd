@@ -18,6 +18,9 @@ cdef extern from "pagecore/task.h" nogil:
         const void *wait_page
         int wait_bit
         char comm[32]
+        void *pc_wait_entry
+        void *pc_unwind
+        void *pc_coro
 
     int PC_MAX_TASKS
     task_struct pc_tasks[]
@@ -45,30 +48,15 @@ cdef extern from "pagecore/atomic.h" nogil:
     int BITS_PER_LONG
     unsigned long BIT_MASK(long nr)
 
+    # The names are registry.def's (pc_event_names, pc_race_point_names);
+    # the harness names only the counts and the events it reads itself.
     enum pc_event:
-        PC_EV_ATOMIC_RMW
-        PC_EV_CMPXCHG
-        PC_EV_BARRIER
-        PC_EV_LOCK
-        PC_EV_WALKED
         PC_EV_WAKEUPS
         PC_EV_SLEEPS
         PC_EV_NR
+    const char *pc_event_names[]
 
     enum pc_race_point:
-        RP_EWB_AFTER_CLEAR
-        RP_EWB_UNDER_IPAGES
-        RP_WAKE_BREATHER
-        RP_WAKE_BEFORE_CLEAR
-        RP_WAIT_QUEUED
-        RP_WAIT_WOKEN
-        RP_CPDFIO_MID
-        RP_WRITEPAGE_MID
-        RP_TRUNCATE_BEFORE_FREE
-        RP_WAKE_AFTER_CLEAR
-        RP_FAULT_MID
-        RP_WAIT_AFTER_SCHEDULE
-        RP_EWB_WAITERS_TESTED
         RP_NR
 
     const int PC_INSTRUMENTED
@@ -128,7 +116,7 @@ cdef extern from "pagecore/atomic.h" nogil:
     void set_current_state(int state)
     void __set_current_state(int state)
     int wake_up_state(task_struct *p, unsigned int state)
-    void io_schedule()
+    void pc_schedule()
 
 
 cdef extern from "pagecore/runtime.h" nogil:
@@ -151,10 +139,6 @@ cdef extern from "pagecore/runtime.h" nogil:
 
     enum pc_bug_kind:
         PC_BUG_WRITEBACK_AFTER_WAIT
-        PC_BUG_FREED_PAGE
-        PC_BUG_NOT_UNDER_WRITEBACK
-        PC_BUG_BAD_PAGE
-        PC_BUG_LOST_WRITE
         PC_BUG_NR
     const char *pc_bug_names[]
     struct pc_bug_record:
@@ -164,6 +148,7 @@ cdef extern from "pagecore/runtime.h" nogil:
         unsigned long a
         unsigned long b
         const char *site
+        const char *op
         char comm[32]
     int PC_BUG_LOG
     pc_bug_record pc_bug_log[]
@@ -171,6 +156,5 @@ cdef extern from "pagecore/runtime.h" nogil:
     unsigned long pc_bug_counts[]
     void pc_bug(int kind, const void *page, const char *site, unsigned long a, unsigned long b)
     void pc_bug_reset()
-    void pc_touch_begin(const void *p, unsigned int gen)
+    void pc_touch_begin(const void *p)
     void pc_touch_end()
-    void pc_touch(const void *p, unsigned int gen, int freed, const char *site)

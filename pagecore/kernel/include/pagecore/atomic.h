@@ -39,6 +39,7 @@
 
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define data_race(expr) (expr)
 #define barrier() __asm__ __volatile__("" ::: "memory")
 
 /*
@@ -69,39 +70,28 @@ void AnnotateIgnoreWritesEnd(const char *file, int line);
 /* ------------------------------------------------------------------ */
 
 enum pc_event {
-    PC_EV_ATOMIC_RMW,   /* locked read-modify-write other than cmpxchg */
-    PC_EV_CMPXCHG,      /* compare-and-exchange attempts */
-    PC_EV_BARRIER,      /* explicit barriers the source names (smp_mb*) */
-    PC_EV_LOCK,         /* spin_lock + spin_unlock round trips */
-    PC_EV_WALKED,       /* wait-queue entries visited by a wake walk */
-    PC_EV_WAKEUPS,      /* tasks moved from sleeping to running */
-    PC_EV_SLEEPS,       /* times a task really slept (futex wait) */
+#define PC_EVENT(up, name, what) PC_EV_##up,
+#include "registry.def"
     PC_EV_NR
 };
 
 /*
- * Named race points: places in the modelled functions where a window
- * opens between two steps of the source.  Verification pauses a thread here
- * (replay) or widens the window with a delay (stress).
+ * Named windows between two steps of the source ("race points"): places
+ * where verification pauses a thread (replay) or widens the window with a
+ * delay (stress).  The list is registry.def's.
  */
 enum pc_race_point {
-    RP_EWB_AFTER_CLEAR,     /* end_page_writeback: PG_writeback clear, wake not yet done */
-    RP_EWB_UNDER_IPAGES,    /* end_page_writeback: bit cleared, i_pages lock still held */
-    RP_WAKE_BREATHER,       /* wake_up_page_bit: bucket lock dropped at a bookmark */
-    RP_WAKE_BEFORE_CLEAR,   /* wake_up_page_bit (cmpxchg-clear): walk done, bit not yet clear */
-    RP_WAIT_QUEUED,         /* wait_on_page_bit_common: queued, not yet asleep */
-    RP_WAIT_WOKEN,          /* wait_on_page_bit_common: woken, not yet returned */
-    RP_CPDFIO_MID,          /* clear_page_dirty_for_io: between its two steps */
-    RP_WRITEPAGE_MID,       /* writepage: between buffers */
-    RP_TRUNCATE_BEFORE_FREE,/* truncation: page out of the cache, last ref not yet dropped */
-    RP_WAKE_AFTER_CLEAR,    /* wake_up_page_bit (cmpxchg-clear): bit clear, bucket lock still held */
-    RP_FAULT_MID,           /* do_wp_page: PTE writable and dirty, set_page_dirty not yet done */
-    RP_WAIT_AFTER_SCHEDULE, /* wait_on_page_bit_common: woken, back from io_schedule() */
-    RP_EWB_WAITERS_TESTED,  /* end_page_writeback: PG_waiters tested clear, bit not yet cleared */
+#define PC_WINDOW(up, name, where, what) RP_##up,
+#include "registry.def"
     RP_NR
 };
+/* The same numbers under the names variant files use: pagecore_window(name). */
+enum pc_window_name {
+#define PC_WINDOW(up, name, where, what) RP_name_##name = RP_##up,
+#include "registry.def"
+};
 
-static unsigned long pc_events[PC_EV_NR];
+PC_SHARED unsigned long pc_events[PC_EV_NR];
 #ifdef PAGECORE_INSTRUMENT
 #define pc_ev(e) __atomic_fetch_add(&pc_events[(e)], 1, __ATOMIC_RELAXED)
 #define pc_ev_n(e, n) __atomic_fetch_add(&pc_events[(e)], (n), __ATOMIC_RELAXED)
@@ -175,52 +165,75 @@ static inline void smp_mb__after_atomic(void)
 /* Bitops                                                              */
 /* ------------------------------------------------------------------ */
 
-static inline int test_bit(long nr, const unsigned long *addr)
+/*
+ * Each bitop and atomic below is a function taking, last, the name of the
+ * kernel function that calls it (__func__, passed by the macro of the
+ * kernel's name).  The instrumented build checks there whether the access
+ * touches a page that end_page_writeback() holds no reference on and that
+ * was freed or reused meanwhile (pc_touch_addr(), runtime.h); the timed
+ * build ignores the name, and the call compiles to the bare instruction.
+ * So the check comes with the primitive: no variant has to place it.
+ */
+#ifdef PAGECORE_INSTRUMENT
+PC_SHARED_FN void pc_touch_addr(const volatile void *addr, const char *site, const char *op);
+#define PC_TOUCH(addr, site, op) pc_touch_addr((addr), (site), (op))
+#else
+#define PC_TOUCH(addr, site, op) ((void)0)
+#endif
+
+static inline int pc_test_bit(long nr, const unsigned long *addr, const char *site)
 {
+    PC_TOUCH(addr, site, "test_bit");
     return (__atomic_load_n(addr, __ATOMIC_RELAXED) >> nr) & 1UL;
 }
 
-static inline void set_bit(long nr, unsigned long *addr)
+static inline void pc_set_bit(long nr, unsigned long *addr, const char *site)
 {
     pc_sched(PCX_SET_BIT, addr, nr);
+    PC_TOUCH(addr, site, "set_bit");
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_or(addr, BIT_MASK(nr), __ATOMIC_RELAXED);
 }
 
-static inline void clear_bit(long nr, unsigned long *addr)
+static inline void pc_clear_bit(long nr, unsigned long *addr, const char *site)
 {
     pc_sched(PCX_CLEAR_BIT, addr, nr);
+    PC_TOUCH(addr, site, "clear_bit");
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_and(addr, ~BIT_MASK(nr), __ATOMIC_RELAXED);
 }
 
-static inline int test_and_set_bit(long nr, unsigned long *addr)
+static inline int pc_test_and_set_bit(long nr, unsigned long *addr, const char *site)
 {
     unsigned long mask = BIT_MASK(nr);
     pc_sched(PCX_TEST_AND_SET_BIT, addr, nr);
+    PC_TOUCH(addr, site, "test_and_set_bit");
     pc_ev(PC_EV_ATOMIC_RMW);
     return (__atomic_fetch_or(addr, mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
 
-static inline int test_and_set_bit_lock(long nr, unsigned long *addr)
+static inline int pc_test_and_set_bit_lock(long nr, unsigned long *addr, const char *site)
 {
     unsigned long mask = BIT_MASK(nr);
     pc_sched(PCX_TEST_AND_SET_BIT_LOCK, addr, nr);
+    PC_TOUCH(addr, site, "test_and_set_bit_lock");
     pc_ev(PC_EV_ATOMIC_RMW);
     return (__atomic_fetch_or(addr, mask, __ATOMIC_ACQUIRE) & mask) != 0;
 }
 
-static inline int test_and_clear_bit(long nr, unsigned long *addr)
+static inline int pc_test_and_clear_bit(long nr, unsigned long *addr, const char *site)
 {
     unsigned long mask = BIT_MASK(nr);
     pc_sched(PCX_TEST_AND_CLEAR_BIT, addr, nr);
+    PC_TOUCH(addr, site, "test_and_clear_bit");
     pc_ev(PC_EV_ATOMIC_RMW);
     return (__atomic_fetch_and(addr, ~mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
 
-static inline void clear_bit_unlock(long nr, unsigned long *addr)
+static inline void pc_clear_bit_unlock(long nr, unsigned long *addr, const char *site)
 {
     pc_sched(PCX_CLEAR_BIT_UNLOCK, addr, nr);
+    PC_TOUCH(addr, site, "clear_bit_unlock");
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_and(addr, ~BIT_MASK(nr), __ATOMIC_RELEASE);
 }
@@ -231,10 +244,12 @@ static inline void clear_bit_unlock(long nr, unsigned long *addr)
  * it as `lock andb` and reads the sign flag; so does this (little-endian:
  * bit nr < 8 lives in byte 0).
  */
-static inline int clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr)
+static inline int pc_clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr,
+                                                       const char *site)
 {
     signed char *byte = (signed char *)addr;
     pc_sched(PCX_CLEAR_BIT_UNLOCK_IS_NEGATIVE_BYTE, addr, nr);
+    PC_TOUCH(addr, site, "clear_bit_unlock_is_negative_byte");
     pc_ev(PC_EV_ATOMIC_RMW);
     return __atomic_and_fetch(byte, (signed char)~(1 << nr), __ATOMIC_RELEASE) < 0;
 }
@@ -245,22 +260,39 @@ static inline int clear_bit_unlock_is_negative_byte(long nr, unsigned long *addr
  * with release order and report whether bit 7 of the byte, PG_waiters, was
  * set.  x86: one `lock xorb`, result in the sign flag.
  */
-static inline int xor_unlock_is_negative_byte(unsigned long mask, unsigned long *addr)
+static inline int pc_xor_unlock_is_negative_byte(unsigned long mask, unsigned long *addr,
+                                                 const char *site)
 {
     signed char *byte = (signed char *)addr;
     pc_sched(PCX_XOR_UNLOCK_IS_NEGATIVE_BYTE, addr, (long)mask);
+    PC_TOUCH(addr, site, "xor_unlock_is_negative_byte");
     pc_ev(PC_EV_ATOMIC_RMW);
     return __atomic_xor_fetch(byte, (signed char)mask, __ATOMIC_RELEASE) < 0;
 }
 
 /* The kernel's cmpxchg(): fully ordered, returns the value it found. */
-static inline unsigned long cmpxchg(unsigned long *ptr, unsigned long old, unsigned long new_)
+static inline unsigned long pc_cmpxchg(unsigned long *ptr, unsigned long old,
+                                       unsigned long new_, const char *site)
 {
     pc_sched(PCX_CMPXCHG, ptr, (long)old);
+    PC_TOUCH(ptr, site, "cmpxchg");
     pc_ev(PC_EV_CMPXCHG);
     __atomic_compare_exchange_n(ptr, &old, new_, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     return old;
 }
+
+#define test_bit(nr, addr) pc_test_bit((nr), (addr), __func__)
+#define set_bit(nr, addr) pc_set_bit((nr), (addr), __func__)
+#define clear_bit(nr, addr) pc_clear_bit((nr), (addr), __func__)
+#define test_and_set_bit(nr, addr) pc_test_and_set_bit((nr), (addr), __func__)
+#define test_and_set_bit_lock(nr, addr) pc_test_and_set_bit_lock((nr), (addr), __func__)
+#define test_and_clear_bit(nr, addr) pc_test_and_clear_bit((nr), (addr), __func__)
+#define clear_bit_unlock(nr, addr) pc_clear_bit_unlock((nr), (addr), __func__)
+#define clear_bit_unlock_is_negative_byte(nr, addr) \
+    pc_clear_bit_unlock_is_negative_byte((nr), (addr), __func__)
+#define xor_unlock_is_negative_byte(mask, addr) \
+    pc_xor_unlock_is_negative_byte((mask), (addr), __func__)
+#define cmpxchg(ptr, old, new_) pc_cmpxchg((ptr), (old), (new_), __func__)
 
 /* ------------------------------------------------------------------ */
 /* atomic_t                                                            */
@@ -271,19 +303,24 @@ typedef struct { int counter; } atomic_t;
 static inline int atomic_read(const atomic_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
 static inline void atomic_set(atomic_t *v, int i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
 
-static inline void atomic_inc(atomic_t *v)
+static inline void pc_atomic_inc(atomic_t *v, const char *site)
 {
     pc_sched(PCX_ATOMIC_INC, &v->counter, 0);
+    PC_TOUCH(v, site, "atomic_inc");
     pc_ev(PC_EV_ATOMIC_RMW);
     __atomic_fetch_add(&v->counter, 1, __ATOMIC_RELAXED);
 }
 
-static inline int atomic_dec_and_test(atomic_t *v)
+static inline int pc_atomic_dec_and_test(atomic_t *v, const char *site)
 {
     pc_sched(PCX_ATOMIC_DEC_AND_TEST, &v->counter, 0);
+    PC_TOUCH(v, site, "atomic_dec_and_test");
     pc_ev(PC_EV_ATOMIC_RMW);
     return __atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST) == 0;
 }
+
+#define atomic_inc(v) pc_atomic_inc((v), __func__)
+#define atomic_dec_and_test(v) pc_atomic_dec_and_test((v), __func__)
 
 /* ------------------------------------------------------------------ */
 /* Spinlock                                                            */
@@ -407,13 +444,14 @@ static inline int wake_up_state(struct task_struct *p, unsigned int state)
 #define wake_up_process(p) wake_up_state((p), TASK_NORMAL)
 
 /*
- * schedule() for a task that set its state: sleep until a waker makes it
- * TASK_RUNNING.  The model adds one exit the kernel's TASK_UNINTERRUPTIBLE
+ * The sleep of schedule() for a task that set its state: sleep until a
+ * waker makes it TASK_RUNNING.  io_schedule() (pagecore/mm.h) wraps it with
+ * what the model notes about a sleeper.  The model adds one exit the kernel's TASK_UNINTERRUPTIBLE
  * sleep does not have: when the watchdog sets pc_abort (a racy variant has
  * lost a wakeup), the sleeper gives up, so the hang is reported instead of
  * kept.  The futex sleep is bounded only so that pc_abort is seen.
  */
-static inline void io_schedule(void)
+static inline void pc_schedule(void)
 {
     struct task_struct *t = current;
     int s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);

@@ -16,30 +16,14 @@
 
 /* What a task is about to do at a scheduling point. */
 enum pc_x_op {
-    PCX_START,                  /* a task that has not run yet */
-    PCX_SET_BIT,
-    PCX_CLEAR_BIT,
-    PCX_TEST_AND_SET_BIT,
-    PCX_TEST_AND_SET_BIT_LOCK,
-    PCX_TEST_AND_CLEAR_BIT,
-    PCX_CLEAR_BIT_UNLOCK,
-    PCX_CLEAR_BIT_UNLOCK_IS_NEGATIVE_BYTE,
-    PCX_XOR_UNLOCK_IS_NEGATIVE_BYTE,
-    PCX_CMPXCHG,
-    PCX_ATOMIC_INC,
-    PCX_ATOMIC_DEC_AND_TEST,
-    PCX_SPIN_LOCK,              /* runs only when the lock is free */
-    PCX_SPIN_UNLOCK,
-    PCX_WAKE,                   /* wake_up_state(p): try_to_wake_up */
-    PCX_SLEEP,                  /* io_schedule(): runs only once woken */
-    PCX_RACE,                   /* a named race point; arg = which */
-    PCX_SPIN,                   /* a spin-wait: runs only after another task ran */
+#define PC_XOP(up, name) PCX_##up,
+#include "registry.def"
     PCX_NR
 };
 
 #ifdef PAGECORE_INSTRUMENT
-static int pc_x_active;         /* an exploration is running (one thread) */
-static void pc_x_point(int op, const void *addr, long arg);
+PC_SHARED int pc_x_active;      /* an exploration is running (one thread) */
+PC_SHARED_FN void pc_x_point(int op, const void *addr, long arg);
 #define pc_sched(op, addr, arg)                                                \
     do {                                                                       \
         if (__builtin_expect(pc_x_active, 0))                                  \

@@ -33,17 +33,9 @@
 #include <stdlib.h>
 #include <ucontext.h>
 #include "runtime.h"
+#include "coro.h"
 
-/* A task's stack is reused from schedule to schedule without its frames ever being unwound
-   (the explorer abandons a schedule's tasks where they stand).  Under AddressSanitizer the
-   redzones of those abandoned frames would stay poisoned and trip the next schedule's frames
-   at the same addresses; a fresh start of a task therefore unpoisons its whole stack. */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define pc_x_stack_fresh(p, n) __asan_unpoison_memory_region((p), (n))
-#else
-#define pc_x_stack_fresh(p, n) ((void)0)
-#endif
+#define pc_x_stack_fresh(p, n) pc_coro_stack_fresh((p), (n))
 
 #define PC_X_MAX_TASKS 8
 #define PC_X_MAX_STEPS 4096
@@ -58,34 +50,10 @@ enum pc_x_end {
     PCX_END_DONE, PCX_END_HANG, PCX_END_SLEEP_BLOCKED, PCX_END_LIMIT, PCX_END_DIVERGED
 };
 
-/*
- * Switching tasks.  On x86-64 a task switch is a hand-written save of the
- * callee-saved registers and the stack pointer, as the kernel's own
- * __switch_to_asm does: glibc's swapcontext() also saves the signal mask,
- * a system call on every switch, which made it the explorer's main cost.
- * Elsewhere ucontext does the job.
- */
-#if defined(__x86_64__)
-#define PC_X_FAST_SWITCH 1
-typedef struct { void *sp; } pc_x_ctx;
-void pc_x_switch(pc_x_ctx *from, pc_x_ctx *to) __attribute__((visibility("hidden")));
-__asm__(".text\n"
-        ".p2align 4\n"
-        ".hidden pc_x_switch\n"
-        ".type pc_x_switch,@function\n"
-        "pc_x_switch:\n"
-        "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
-        "  movq %rsp, (%rdi)\n"
-        "  movq (%rsi), %rsp\n"
-        "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
-        "  ret\n"
-        ".size pc_x_switch, .-pc_x_switch\n");
-#define PC_X_SWAP(from, to) pc_x_switch((from), (to))
-#else
-#define PC_X_FAST_SWITCH 0
-typedef ucontext_t pc_x_ctx;
-#define PC_X_SWAP(from, to) swapcontext((from), (to))
-#endif
+/* Task switches are coro.h's. */
+typedef pc_coro_ctx pc_x_ctx;
+#define PC_X_FAST_SWITCH PC_CORO_FAST_SWITCH
+#define PC_X_SWAP(from, to) PC_CORO_SWAP((from), (to))
 
 struct pc_x_task {
     pc_x_ctx ctx;
@@ -190,7 +158,7 @@ static int pc_x_dependent(int c1, uintptr_t k1, int c2, uintptr_t k2)
 }
 
 /* Called at every scheduling point: publish, and give the CPU back. */
-static void pc_x_point(int op, const void *addr, long arg)
+PC_SHARED_FN void pc_x_point(int op, const void *addr, long arg)
 {
     struct pc_x_task *t;
 

@@ -17,21 +17,26 @@
  * build parks or slows a task here; the timed build compiles it away.
  */
 #ifdef PAGECORE_INSTRUMENT
-static void pc_race(int rp);
+PC_SHARED_FN void pc_race(int rp);
 #else
 #define pc_race(rp) ((void)0)
 #endif
 
 static const char *const pc_race_point_names[RP_NR] = {
-    "ewb_after_clear", "ewb_under_i_pages", "wake_breather", "wake_before_clear",
-    "wait_queued", "wait_woken", "cpdfio_mid", "writepage_mid", "truncate_before_free",
-    "wake_after_clear", "fault_mid", "wait_after_schedule", "ewb_waiters_tested",
+#define PC_WINDOW(up, name, where, what) #name,
+#include "registry.def"
+};
+
+static const char *const pc_event_names[PC_EV_NR] = {
+#define PC_EVENT(up, name, what) #name,
+#include "registry.def"
 };
 
 /* ------------------------------------------------------------------ */
 /* Race-point gates                                                    */
 /* ------------------------------------------------------------------ */
 
+#ifndef PAGECORE_VARIANT
 struct pc_gate {
     int armed;          /* how many more arrivals to park here */
     int target_pid;     /* park only this task (0: any) */
@@ -57,6 +62,8 @@ static inline unsigned int pc_rand(void)
     return x;
 }
 
+#endif /* !PAGECORE_VARIANT */
+
 static inline void pc_delay_ns(long ns)
 {
     struct timespec t0, t1;
@@ -75,8 +82,8 @@ static inline void pc_delay_ns(long ns)
     } while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < ns);
 }
 
-#ifdef PAGECORE_INSTRUMENT
-static void pc_race(int rp)
+#if defined(PAGECORE_INSTRUMENT) && !defined(PAGECORE_VARIANT)
+PC_SHARED_FN void pc_race(int rp)
 {
     struct pc_gate *g = &pc_gates[rp];
     int armed;
@@ -110,6 +117,7 @@ static void pc_race(int rp)
 
 #endif
 
+#ifndef PAGECORE_VARIANT
 /* Wait (GIL released by the caller) until @n tasks are parked at @rp. */
 static int pc_gate_wait_arrived(int rp, int n, long timeout_ns)
 {
@@ -135,6 +143,7 @@ static void pc_gate_release(int rp)
     __atomic_fetch_add(&g->release_gen, 1, __ATOMIC_SEQ_CST);
     pc_futex(&g->release_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
+#endif /* !PAGECORE_VARIANT */
 
 /* ------------------------------------------------------------------ */
 /* What went wrong: BUG_ONs and touches of freed pages                 */
@@ -146,16 +155,28 @@ static void pc_gate_release(int rp)
  * touches, which only the instrumented build checks.
  */
 enum pc_bug_kind {
-    PC_BUG_WRITEBACK_AFTER_WAIT,  /* BUG_ON(PageWriteback) after wait_on_page_writeback */
-    PC_BUG_FREED_PAGE,            /* a touch of a page freed or reused meanwhile */
-    PC_BUG_NOT_UNDER_WRITEBACK,   /* end_page_writeback: BUG() if it was clear */
-    PC_BUG_BAD_PAGE,              /* freed with PG_locked or PG_writeback set */
-    PC_BUG_LOST_WRITE,            /* data written through a mapping never reached disk */
+#define PC_BUGKIND(up, name, what) PC_BUG_##up,
+#include "registry.def"
     PC_BUG_NR
 };
 
+PC_SHARED_FN void pc_bug_op(int kind, const void *page, const char *site, const char *op,
+                          unsigned long a, unsigned long b);
+
+static inline void pc_bug(int kind, const void *page, const char *site, unsigned long a,
+                          unsigned long b)
+{
+    pc_bug_op(kind, page, site, NULL, a, b);
+}
+
+#ifndef PAGECORE_VARIANT
+/* The page the touch check watches (pc_touch_begin(), below). */
+static __thread const void *pc_touch_page;
+static __thread unsigned int pc_touch_gen;
+
 static const char *const pc_bug_names[PC_BUG_NR] = {
-    "bug_on", "freed_page", "not_under_writeback", "bad_page", "lost_write",
+#define PC_BUGKIND(up, name, what) #name,
+#include "registry.def"
 };
 
 struct pc_bug_record {
@@ -163,7 +184,8 @@ struct pc_bug_record {
     int pid;
     const void *page;
     unsigned long a, b;
-    const char *site;
+    const char *site;           /* the kernel function */
+    const char *op;             /* the primitive, for a touch; NULL otherwise */
     char comm[32];
 };
 
@@ -178,7 +200,8 @@ static struct pc_bug_record pc_bug_log[PC_BUG_LOG];
 static unsigned long pc_bug_logged;
 static unsigned long pc_bug_counts[PC_BUG_NR];
 
-static void pc_bug(int kind, const void *page, const char *site, unsigned long a, unsigned long b)
+PC_SHARED_FN void pc_bug_op(int kind, const void *page, const char *site, const char *op,
+                          unsigned long a, unsigned long b)
 {
     unsigned long i;
 
@@ -189,10 +212,13 @@ static void pc_bug(int kind, const void *page, const char *site, unsigned long a
         struct pc_bug_record *r = &pc_bug_log[i];
         r->kind = kind;
         r->pid = current->pid;
-        r->page = page;
+        /* BUG() names no page: in end_page_writeback() it is the page the
+           touch check is watching */
+        r->page = page ? page : pc_touch_page;
         r->a = a;
         r->b = b;
         r->site = site;
+        r->op = op;
         memcpy(r->comm, current->comm, sizeof(r->comm));
     }
 }
@@ -206,33 +232,41 @@ static void pc_bug_reset(void)
 /*
  * A page that end_page_writeback() holds no reference on may be freed and
  * reused under it.  The instrumented build notes which page and generation
- * the current end_page_writeback() started with, and every later touch of
- * that page checks it is still the same allocation.
+ * the current end_page_writeback() started with (pc_touch_begin(), called
+ * by whoever calls end_page_writeback()), and every later bitop or atomic
+ * on that struct page (pc_touch_addr(), called by the primitives of
+ * atomic.h) checks it is still the same allocation.  The geometry of
+ * struct page comes from pagecore/mm.h, above this header.
  */
-static __thread const void *pc_touch_page;
-static __thread unsigned int pc_touch_gen;
-/*
- * @gen and @freed are the page's own pc_gen and pc_free fields (lvalues):
- * alloc_page() and __free_page() store them atomically on other threads
- * while this reads them, so they are read here with relaxed loads, not by
- * the caller.
- */
+
+static size_t pc_touch_size, pc_touch_off_gen, pc_touch_off_free;
+
 #ifdef PAGECORE_INSTRUMENT
-#define pc_touch_begin(p, gen)                                                 \
-    (pc_touch_page = (p), pc_touch_gen = __atomic_load_n(&(gen), __ATOMIC_RELAXED))
+/* pc_gen and pc_free are stored atomically by alloc_page() and __free_page()
+   on other threads while this reads them: relaxed loads. */
+#define pc_touch_field(p, off, type)                                           \
+    __atomic_load_n((const type *)((const char *)(p) + (off)), __ATOMIC_RELAXED)
+#define pc_touch_begin(p)                                                      \
+    (pc_touch_page = (p),                                                      \
+     pc_touch_gen = pc_touch_field((p), pc_touch_off_gen, unsigned int))
 #define pc_touch_end() (pc_touch_page = NULL)
-#define pc_touch(p, gen, freed, site)                                          \
-    do {                                                                       \
-        if (pc_touch_page == (const void *)(p)) {                              \
-            unsigned int pc_g_ = __atomic_load_n(&(gen), __ATOMIC_RELAXED);    \
-            if (pc_g_ != pc_touch_gen || __atomic_load_n(&(freed), __ATOMIC_RELAXED)) \
-                pc_bug(PC_BUG_FREED_PAGE, (p), (site), pc_touch_gen, pc_g_);   \
-        }                                                                      \
-    } while (0)
+
+PC_SHARED_FN void pc_touch_addr(const volatile void *addr, const char *site, const char *op)
+{
+    const char *p = (const char *)pc_touch_page;
+    unsigned int gen;
+
+    if (!p || (const char *)addr < p || (const char *)addr >= p + pc_touch_size)
+        return;
+    gen = pc_touch_field(p, pc_touch_off_gen, unsigned int);
+    if (gen != pc_touch_gen || pc_touch_field(p, pc_touch_off_free, int))
+        pc_bug_op(PC_BUG_FREED_PAGE, p, site, op, pc_touch_gen, gen);
+}
 #else
-#define pc_touch_begin(p, gen) ((void)0)
+#define pc_touch_begin(p) ((void)0)
 #define pc_touch_end() ((void)0)
-#define pc_touch(p, gen, freed, site) ((void)0)
 #endif
+
+#endif /* !PAGECORE_VARIANT */
 
 #endif /* PAGECORE_RUNTIME_H */

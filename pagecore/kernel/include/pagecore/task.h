@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "shared.h"
 
 /* Task states, the kernel's values. */
 #define TASK_RUNNING 0x0000
@@ -35,16 +36,29 @@ struct task_struct {
     const void *wait_page;
     int wait_bit;
     char comm[32];
+    /* Model only.  pc_wait_entry: the wait queue entry this task queued
+       last (io_schedule() reads its page and bit for the watchdog).
+       pc_unwind: where a sleep the watchdog ends unwinds to (a jmp_buf of
+       the call that entered the model; NULL: the sleep just returns).
+       pc_coro: the coroutine this task runs as, if it is one (a queued
+       waiter of the timed loops: its sleep hands the CPU back). */
+    void *pc_wait_entry;
+    void *pc_unwind;
+    void *pc_coro;
 };
 
 /*
- * Each Cython module is one translation unit, so these definitions are
- * private to the build (timed or instrumented) that includes them.
+ * The task pool lives in the harness (shared.h); a variant's code reaches
+ * only the current task and, for a thread that has none yet, the call that
+ * gives it one.
  */
 #define PC_MAX_TASKS 4096
+PC_SHARED __thread struct task_struct *pc_current_task;
+PC_SHARED int pc_abort;         /* set by the watchdog: every sleep and pause gives up */
+PC_SHARED_FN struct task_struct *pc_task_attach(const char *name);
+
+#ifndef PAGECORE_VARIANT
 static struct task_struct pc_tasks[PC_MAX_TASKS];
-static __thread struct task_struct *pc_current_task;
-static int pc_abort;            /* set by the watchdog: every sleep and pause gives up */
 
 /*
  * The pool's lock.  Not spin_lock(): that lives in atomic.h, above this
@@ -75,7 +89,7 @@ static void pc_task_detach(void)
     __atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);
 }
 
-static struct task_struct *pc_task_attach(const char *name)
+PC_SHARED_FN struct task_struct *pc_task_attach(const char *name)
 {
     struct task_struct *t = NULL;
     int i;
@@ -107,6 +121,7 @@ static struct task_struct *pc_task_attach(const char *name)
     pc_current_task = t;
     return t;
 }
+#endif /* !PAGECORE_VARIANT */
 
 static inline struct task_struct *pc_current(void)
 {
@@ -125,6 +140,7 @@ static inline void pc_task_where(const char *where, const void *page, int bit)
     __atomic_store_n(&t->wait_bit, bit, __ATOMIC_RELAXED);
 }
 
+#ifndef PAGECORE_VARIANT
 /* A copy of the live tasks, for tasks(): taken under the pool's lock, so no
  * slot is reused while it is read. */
 struct pc_task_snap {
@@ -156,5 +172,7 @@ static int pc_tasks_snapshot(struct pc_task_snap *out, int max)
     pc_tasks_lock_release();
     return n;
 }
+
+#endif
 
 #endif /* PAGECORE_TASK_H */

@@ -1,0 +1,80 @@
+/*
+ * Variant: get-put-on-waiters
+ * Kind: writeback
+ * Base: original
+ * Source: Hugh Dickins, Nov 2020 posting, "[PATCH] mm: fix
+ *         VM_BUG_ON(PageTail) and BUG_ON(PageWriteback)"
+ * Summary: i_pages lock; TestClearPageWriteback; get_page if PageWaiters;
+ *          unlock; wake_up_page_bit; put_page
+ *
+ * The patch as first posted: "the patch below does get_page() when
+ * PageWaiters there, and put_page() after wake_up_page_bit() at the end.
+ * And in any case, we do need the i_pages lock, even though it was skipped
+ * before when !mapping_use_writeback_tags() i.e. swap."  It folds
+ * test_clear_page_writeback() into end_page_writeback() in
+ * mm/page-writeback.c; memcg and the writeback statistics are left out, as
+ * everywhere in the model.  ewb_under_i_pages marks the end of the i_pages
+ * hold, ewb_after_clear the window before the wake.
+ */
+
+/**
+ * end_page_writeback - end writeback against a page
+ * @page: the page
+ */
+void end_page_writeback(struct page *page)
+{
+	struct address_space *mapping;
+	unsigned long flags;
+	int writeback;
+	int waiters;
+
+	/*
+	 * TestClearPageReclaim could be used here but it is an atomic
+	 * operation and overkill in this particular case. Failing to
+	 * shuffle a page marked for immediate reclaim is too mild to
+	 * justify taking an atomic operation penalty at the end of
+	 * every page writeback.
+	 */
+	if (PageReclaim(page)) {
+		ClearPageReclaim(page);
+		rotate_reclaimable_page(page);
+	}
+
+	mapping = page_mapping(page);
+	WARN_ON_ONCE(!mapping);
+
+	if (mapping)
+		xa_lock_irqsave(&mapping->i_pages, flags);
+
+	writeback = TestClearPageWriteback(page);
+	/* No need for smp_mb__after_atomic() after TestClear */
+	waiters = PageWaiters(page);
+	if (waiters) {
+		/*
+		 * Writeback doesn't hold a page reference on its own, relying
+		 * on truncation to wait for the clearing of PG_writeback.
+		 * We could safely wake_up_page_bit(page, PG_writeback) here,
+		 * while holding i_pages lock: but that would be a poor choice
+		 * if the page is on a long hash chain; so instead choose to
+		 * get_page+put_page - though atomics will add some overhead.
+		 */
+		get_page(page);
+	}
+
+	if (mapping && mapping_use_writeback_tags(mapping)) {
+		__xa_clear_mark(&mapping->i_pages, page_index(page),
+				PAGECACHE_TAG_WRITEBACK);
+	}
+
+	if (mapping) {
+		pagecore_window(ewb_under_i_pages);
+		xa_unlock_irqrestore(&mapping->i_pages, flags);
+	}
+	pagecore_window(ewb_after_clear);
+
+	if (waiters) {
+		wake_up_page_bit(page, PG_writeback);
+		put_page(page);
+	}
+	BUG_ON(!writeback);
+}

@@ -1,0 +1,22 @@
+/*
+ * Variant: shipped-5.10
+ * Kind: writeback
+ * Base: get-put
+ * Source: 073861ed77b6 + c2407cf7d22d (v5.10.y)
+ * Summary: 5.10 stable: get-put end_page_writeback + loop-in-wait
+ *          wait_on_page_writeback
+ *
+ * What the 5.10 stable kernels run: the reference around the end of
+ * writeback (073861ed77b6, the base) and the waiting loop of c2407cf7d22d.
+ */
+
+/*
+ * Wait for a page to complete writeback
+ */
+void wait_on_page_writeback(struct page *page)
+{
+	while (PageWriteback(page)) {
+		trace_wait_on_page_writeback(page, page_mapping(page));
+		wait_on_page_bit(page, PG_writeback);
+	}
+}
