@@ -15,9 +15,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_variants(args):
-    from pagecore.model.variants import VARIANTS
+    from pagecore.model import variants as _v
 
-    rows = [v.as_dict() for v in VARIANTS.values()
+    if args.template is not None:
+        v = _v.get_variant(args.template)
+        if not v.builtin:
+            raise PagecoreError("--template %s: not a built-in variant (the built-ins: %s)"
+                                % (args.template, ", ".join(
+                                    n for n, x in _v.VARIANTS.items() if x.builtin)))
+        sys.stdout.write(_v.template(v.name))
+        return 0
+    variant_files(args)
+    rows = [v.as_dict() for v in _v.VARIANTS.values()
             if args.kind is None or v.kind == args.kind]
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -25,16 +34,35 @@ def _cmd_variants(args):
         return 0
     from tabulate import tabulate
 
-    print(tabulate([(r["name"], r["kind"], r["commit"], r["summary"]) for r in rows],
-                   headers=["variant", "kind", "commit", "summary"], tablefmt="simple",
-                   maxcolwidths=[None, None, 28, 60]))
+    print(tabulate([(r["name"], r["kind"], r["base"], r["commit"], r["summary"],
+                     "" if r["builtin"] else r["path"]) for r in rows],
+                   headers=["variant", "kind", "base", "source", "summary", "file"],
+                   tablefmt="simple", maxcolwidths=[None, None, None, 28, 52, 30]))
     return 0
 
 
+def add_variant_file(p):
+    """--variant-file FILE: a variant written as a file of its own (see
+    docs/VARIANTS.md), measured or verified as if it were built in."""
+    p.add_argument("--variant-file", action="append", metavar="FILE",
+                   help="a variant file of your own (repeatable; docs/VARIANTS.md)")
+
+
+def variant_files(args):
+    """Register the --variant-file files; their variant names."""
+    from pagecore.model.variants import register_file
+
+    return [register_file(path).name for path in getattr(args, "variant_file", None) or ()]
+
+
 def _register_variants(sub):
-    p = sub.add_parser("variants", help="list the modelled variants and their commits")
+    p = sub.add_parser("variants", help="list the variants, each a C file, and their sources")
     p.add_argument("--json", action="store_true", help="machine-readable list")
     p.add_argument("--kind", choices=["writeback", "dirty"], default=None)
+    p.add_argument("--template", metavar="NAME",
+                   help="print built-in variant NAME's file, the very source compiled in: "
+                        "a start for a variant of your own")
+    add_variant_file(p)
     p.set_defaults(func=_cmd_variants)
 
 
@@ -45,6 +73,7 @@ def _registrars():
     import importlib
 
     for mod, fn in (("pagecore.cli.verify", "register"),
+                    ("pagecore.cli.trial", "register"),
                     ("pagecore.cli.bench", "register"),
                     ("pagecore.cli.report", "register")):
         try:

@@ -11,6 +11,9 @@ def register(sub):
                    help="run only this suite (repeatable): %s" % ", ".join(SUITES))
     p.add_argument("--variant", action="append", metavar="V",
                    help="measure only this variant (repeatable; see pagecore variants)")
+    from pagecore.cli import add_variant_file
+
+    add_variant_file(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true", help="a quick look, about 3 minutes")
     mode.add_argument("--rigorous", action="store_true", help="for publication: hours")
@@ -28,5 +31,17 @@ def register(sub):
                         "variants by cost alone)")
     p.add_argument("--check", action="store_true",
                    help="only print the performance bars from DIR/<machine>/")
-    p.set_defaults(func=cmd_bench)
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(args):
+    from pagecore.cli import variant_files
+
+    files = variant_files(args)
+    if files:
+        # a file is measured with the variants named, or with every built-in
+        from pagecore.model.variants import VARIANTS
+
+        args.variant = (args.variant or [n for n in VARIANTS if n not in files]) + files
+    return cmd_bench(args)
 

@@ -23,6 +23,9 @@ def register(sub):
         "2 on bad input.")
     p.add_argument("--variant", action="extend", nargs="+", metavar="V",
                    help="variants to verify (default: all; see `pagecore variants`)")
+    from pagecore.cli import add_variant_file
+
+    add_variant_file(p)
     p.add_argument("--scenario", action="extend", nargs="+", metavar="S",
                    help="scenarios: %s (default: each that applies)" % ", ".join(SCENARIOS))
     p.add_argument("--mode", default="replay", metavar="MODE",
@@ -105,7 +108,10 @@ def _check_args(args):
             raise PagecoreError("--save-schedules %s: not a directory" % d)
         if not os.access(d, os.W_OK | os.X_OK):
             raise PagecoreError("--save-schedules %s: not writable" % d)
-    variants = args.variant or list(VARIANTS)
+    from pagecore.cli import variant_files
+
+    files = variant_files(args)
+    variants = (args.variant or ([] if files else list(VARIANTS))) + files
     for v in variants:
         if v not in VARIANTS:
             raise PagecoreError("unknown variant %r (known: %s)" % (v, ", ".join(VARIANTS)))

@@ -152,8 +152,37 @@ def _pool():
     return _POOL
 
 
+# Variant files a command named by path, passed on to the processes it
+# starts (the suites' workers look variants up by name).
+FILES_ENV = "PAGECORE_VARIANT_FILES"
+
+
 def _all():
-    return {name: Variant(vs) for name, vs in _pool().items()}
+    out = {name: Variant(vs) for name, vs in _pool().items()}
+    for path in filter(None, os.environ.get(FILES_ENV, "").split(os.pathsep)):
+        v = get_variant(path)
+        out.setdefault(v.name, v)
+    return out
+
+
+def register_file(path):
+    """Make the variant file at @path one of VARIANTS, under the name its
+    header gives, here and in every process this one starts; its Variant."""
+    v = get_variant(path)
+    variants = __getattr__("VARIANTS") if "VARIANTS" not in globals() else VARIANTS  # noqa: F821
+    known = variants.get(v.name)
+    if known is not None and os.path.abspath(known.path) != os.path.abspath(v.path):
+        raise PagecoreError("%s: variant %r is already %s: give the file a name of its own "
+                            "on its Variant: line" % (path, v.name,
+                                                      compose.display_path(known.path)))
+    if known is None:
+        variants[v.name] = v
+        kinds = "WRITEBACK_VARIANTS" if v.kind == "writeback" else "DIRTY_VARIANTS"
+        if kinds in globals():
+            globals()[kinds].append(v.name)
+        files = [p for p in os.environ.get(FILES_ENV, "").split(os.pathsep) if p]
+        os.environ[FILES_ENV] = os.pathsep.join(files + [os.path.abspath(v.path)])
+    return variants[v.name]
 
 
 def __getattr__(attr):

@@ -108,6 +108,7 @@ class Interleaving:
         self.watchdog = watchdog
         self.tasks = {}
         self.armed = {}         # point -> task name
+        self.ever_armed = set()  # every point a task was started to pause at
         self.log = []
         self.outcome = None
         self._bits = {v: k for k, v in self.core.page_bits().items()}
@@ -219,6 +220,7 @@ class Interleaving:
         for p in points:
             self.core.rp_arm(p, 1, t.pid)
             self.armed[p] = name
+            self.ever_armed.add(p)
         self.outcome = None
         t.go.set()
         self.note("%s: %s%s" % (self._label(t), t.what,
@@ -463,6 +465,7 @@ class Run:
         self.failures = list(self.outcome.failures)
         # a task of the script that raised: the interleaving did not run as written
         self.errors = ["%s: %s" % (t.name, t.error) for t in s.tasks.values() if t.error]
+        self.armed = set(s.ever_armed)
 
     def evidence(self):
         return ["interleaving: %s" % self.title] + self.log + self.bugs
@@ -781,8 +784,30 @@ def replay(variant, scenario, step=STEP):
     out = {"variant": variant, "scenario": scenario, "mode": "replay",
            "failures": failures, "counts": counts,
            "evidence": evidence + notes if failures else notes}
+    # The windows a variant file places itself (pagecore_window()): one the
+    # scripts pause at that the file never places cannot open, and a clean
+    # cell whose file places none of them is not clean but unknown.
+    from pagecore import registry
+    from pagecore.model import compose
+    from pagecore.model.variants import get_variant
+
+    own = {w.name for w in registry.windows() if w.where != "primitive"}
+    armed = {w for r in runs for w in r.armed if w in own}
+    placed = compose.windows_placed(get_variant(variant).composed())
+    unplaced = sorted(armed - placed)
+    if unplaced:
+        out["unplaced"] = unplaced
+        line = ("the variant places no pagecore_window() for %s: replay cannot pause there"
+                % ", ".join(unplaced))
+        notes.append(line)
+        if out["evidence"] is not notes:
+            out["evidence"].append(line)
     errors = [e for r in runs for e in r.errors]
-    if errors and not failures:
+    if armed and not (armed & placed) and not failures:
+        out["inconclusive"] = ("no window the interleavings pause at is placed (%s): mark "
+                               "them with pagecore_window()" % ", ".join(sorted(armed)))
+        out["evidence"] = ["inconclusive: " + out["inconclusive"]] + notes
+    elif errors and not failures:
         # not a verdict: the harness did not run every interleaving as scripted
         out["inconclusive"] = "a scripted task failed: " + "; ".join(errors[:3])
         out["evidence"] = ["inconclusive: " + out["inconclusive"]] + out["evidence"]
