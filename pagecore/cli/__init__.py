@@ -32,6 +32,9 @@ def _cmd_variants(args):
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    if args.markdown:
+        sys.stdout.write(variants_markdown(rows))
+        return 0
     from tabulate import tabulate
 
     print(tabulate([(r["name"], r["kind"], r["base"], r["commit"], r["summary"],
@@ -39,6 +42,15 @@ def _cmd_variants(args):
                    headers=["variant", "kind", "base", "source", "summary", "file"],
                    tablefmt="simple", maxcolwidths=[None, None, None, 28, 52, 30]))
     return 0
+
+
+def variants_markdown(rows):
+    """The variants table of README.md, read off the files' headers."""
+    out = ["| variant | kind | base | source | what it does |", "|---|---|---|---|---|"]
+    for r in rows:
+        cells = ["`%s`" % r["name"], r["kind"], r["base"], r["commit"], r["summary"]]
+        out.append("| %s |" % " | ".join(c.replace("|", "\\|") for c in cells))
+    return "\n".join(out) + "\n"
 
 
 def add_variant_file(p):
@@ -59,6 +71,8 @@ def _register_variants(sub):
     p = sub.add_parser("variants", help="list the variants, each a C file, and their sources")
     p.add_argument("--json", action="store_true", help="machine-readable list")
     p.add_argument("--kind", choices=["writeback", "dirty"], default=None)
+    p.add_argument("--markdown", action="store_true",
+                   help="the list as README.md's table")
     p.add_argument("--template", metavar="NAME",
                    help="print built-in variant NAME's file, the very source compiled in: "
                         "a start for a variant of your own")

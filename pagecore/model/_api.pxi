@@ -60,8 +60,12 @@ cdef const pc_ops *_load(vs) except NULL:
     bpath = os.fsencode(path)
     ops = pc_variant_open(bpath, &err)
     if ops == NULL:
-        raise PagecoreError("%s: cannot load %s: %s"
-                            % (vs.path, path, (err or b"?").decode(errors="replace")))
+        why = (err or b"?").decode(errors="replace")
+        if "undefined symbol: " in why:
+            raise PagecoreError("%s: calls %s, which neither the file, its base, the library "
+                                "nor the model's primitives define"
+                                % (vs.path, why.split("undefined symbol: ", 1)[1]))
+        raise PagecoreError("%s: cannot load %s: %s" % (vs.path, path, why))
     _loaded[path] = <uintptr_t>ops
     return ops
 
@@ -359,7 +363,7 @@ def add_to_page_cache_(long pid, int mid, unsigned long index=0):
 def delete_from_page_cache_(long pid):
     cdef page *p = _page(pid)
     with nogil:
-        delete_from_page_cache(p)
+        pc_call_unwindable(_u_delete_from_page_cache, p)
 
 
 # The blocking calls, as Python threads make them: under the watchdog, a wait
@@ -367,6 +371,18 @@ def delete_from_page_cache_(long pid):
 # only from the sleep, so that a variant's `while` loop cannot spin on.
 cdef void _u_lock_page(void *a) noexcept nogil:
     lock_page(<page *>a)
+
+
+cdef void _u_end_page_writeback(void *a) noexcept nogil:
+    end_page_writeback(<page *>a)
+
+
+cdef void _u_unlock_page(void *a) noexcept nogil:
+    unlock_page(<page *>a)
+
+
+cdef void _u_delete_from_page_cache(void *a) noexcept nogil:
+    delete_from_page_cache(<page *>a)
 
 
 cdef void _u_wait_on_page_writeback(void *a) noexcept nogil:
@@ -425,7 +441,7 @@ def trylock_page_(long pid):
 def unlock_page_(long pid):
     cdef page *p = _page(pid)
     with nogil:
-        unlock_page(p)
+        pc_call_unwindable(_u_unlock_page, p)
 
 
 def put_and_wait_on_page_locked_(long pid):
@@ -454,7 +470,7 @@ def set_page_writeback_(long pid):
 def end_page_writeback_(long pid):
     cdef page *p = _page(pid)
     with nogil:
-        end_page_writeback(p)
+        pc_call_unwindable(_u_end_page_writeback, p)
 
 
 def wait_on_page_writeback_(long pid):
@@ -578,7 +594,8 @@ def writeback_writer_loop(long pid, long io_ns, long gap_ns=0):
             unlock_page(p)
             if io_ns:
                 pc_delay_ns(io_ns)
-            end_page_writeback(p)
+            if pc_call_unwindable(_u_end_page_writeback, p) != 0:
+                break
             n += 1
             if gap_ns:
                 pc_delay_ns(gap_ns)

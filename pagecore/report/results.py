@@ -224,8 +224,9 @@ def _json_files(d):
         names = sorted(os.listdir(d))
     except OSError as e:
         raise PagecoreError(f"{d}: cannot read directory: {e.strerror}") from None
+    # try.json: a trial's summary (pagecore try), read off the files beside it
     return [os.path.join(d, n) for n in names
-            if n.endswith(".json") and os.path.isfile(os.path.join(d, n))]
+            if n.endswith(".json") and n != "try.json" and os.path.isfile(os.path.join(d, n))]
 
 
 def _discover(p):

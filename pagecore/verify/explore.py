@@ -686,7 +686,7 @@ def narrate(tl, only=None):
     history = []
     for row in rows:
         for page, st in row["state"].items():
-            before = prev[page] if prev else None
+            before = prev.get(page) if prev else None
             if before is None:
                 continue
             freed = st["free"] and not before["free"]

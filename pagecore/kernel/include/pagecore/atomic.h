@@ -359,6 +359,21 @@ static inline void spin_lock_init(spinlock_t *l) { l->locked = 0; }
 #define PC_SPIN_WHERE_END() do { } while (0)
 #endif
 
+/*
+ * The watchdog's way out of a wait (pagecore/harness.h): a variant that
+ * deadlocks spins on a lock forever, so a spinner that the watchdog told to
+ * give up leaves the model as a sleeper does.
+ */
+PC_SHARED_FN void pc_wait_unwind(struct task_struct *t);
+
+static inline void pc_spin_abort(void)
+{
+    struct task_struct *t = pc_current_task;
+
+    if (t && (READ_ONCE(pc_abort) || READ_ONCE(t->sigkill)))
+        pc_wait_unwind(t);
+}
+
 static inline void spin_lock(spinlock_t *l)
 {
     pc_sched(PCX_SPIN_LOCK, l, 0);
@@ -371,6 +386,7 @@ static inline void spin_lock(spinlock_t *l)
                 cpu_relax();
             } else {
                 spins = 0;
+                pc_spin_abort();
                 sched_yield();
             }
         }

@@ -98,10 +98,20 @@ static void pc_wait_dequeue(struct wait_page_queue *w)
     wait_queue_head_t *q;
     struct list_head *pos;
 
+    int tries;
+
     if (!w)
         return;
     q = page_waitqueue(READ_ONCE(w->page));
-    spin_lock(&q->lock);
+    /* Not spin_lock(): the task may hold this very lock (a variant that
+       deadlocks on it), and a spinner given up on comes back here.  An
+       entry whose bucket stays held is left where it is: every task is
+       giving up. */
+    for (tries = 0; !spin_trylock(&q->lock); tries++) {
+        if (tries > 100000)
+            return;
+        sched_yield();
+    }
     for (pos = q->head.next; pos != &q->head; pos = pos->next) {
         if (pos == &w->wait.entry) {
             list_del_init(pos);
@@ -124,8 +134,8 @@ PC_SHARED_FN void pc_wait_unwind(struct task_struct *t)
 
     if (!t->pc_unwind)
         return;
-    pc_wait_dequeue(w);
     t->pc_wait_entry = NULL;
+    pc_wait_dequeue(w);
     __atomic_store_n(&t->state, TASK_RUNNING, __ATOMIC_RELAXED);
     longjmp(*(jmp_buf *)t->pc_unwind, 1);
 }
