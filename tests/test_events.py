@@ -46,27 +46,26 @@ def only(**kw):
     return ev
 
 
-@pytest.mark.parametrize("variant, expected", [
-    # test_clear_page_writeback under i_pages; smp_mb__after_atomic
-    ("original", only(atomic_rmw=1, lock=1, barrier=1)),
-    ("pre-5.8", only(atomic_rmw=1, lock=1, barrier=1)),
-    ("loop-in-wait", only(atomic_rmw=1, lock=1, barrier=1)),
-    # + get_page and put_page
-    ("get-put", only(atomic_rmw=3, lock=1, barrier=1)),
-    ("shipped-5.10", only(atomic_rmw=3, lock=1, barrier=1)),
-    # no waiters: no reference; no barrier in the source
-    ("get-put-on-waiters", only(atomic_rmw=1, lock=1)),
-    ("wake-under-i_pages", only(atomic_rmw=1, lock=1)),
-    # the tag under i_pages, the bit by one cmpxchg
-    ("cmpxchg-clear-in-wakeup", only(cmpxchg=1, lock=1)),
-    # folio_get, the xor, folio_put
-    ("folio-6.7", only(atomic_rmw=3, lock=1)),
-    # PG_waiters clear: a plain test_bit, then 6.7's path
-    ("clear-under-waitqueue-lock", only(atomic_rmw=3, lock=1)),
-    ("loop-break-on-mapping-change", only(atomic_rmw=3, lock=1)),
-])
-def test_end_page_writeback_no_waiters(variant, expected):
-    assert counts("bench_end_page_writeback_no_waiters", variant) == expected
+def _expected():
+    # each variant file's Expect: lines, read off its source (docs/VARIANTS.md)
+    from pagecore.model.variants import VARIANTS
+
+    return [(name, loop, ev) for name, v in VARIANTS.items()
+            for loop, ev in sorted(v.expect.items())]
+
+
+@pytest.mark.parametrize("variant, loop, expected", _expected())
+def test_counts_are_what_the_variant_file_expects(variant, loop, expected):
+    assert counts("bench_" + loop, variant) == only(**expected)
+
+
+def test_every_writeback_builtin_states_its_counts():
+    from pagecore.model.variants import VARIANTS
+
+    for v in VARIANTS.values():
+        if v.builtin and v.kind == "writeback":
+            assert set(v.expect) >= {"end_page_writeback_no_waiters",
+                                     "end_page_writeback_queued_waiter"}, v.name
 
 
 def test_no_waiters_pair_differs_by_a_reference():
@@ -86,22 +85,18 @@ def test_writeback_cycle():
     assert counts("bench_writeback_cycle", "original") == only(atomic_rmw=2, lock=2, barrier=1)
 
 
-@pytest.mark.parametrize("variant, rmw, barrier", [
-    # TestClear + ClearPageWaiters (the bucket is empty after the wake)
-    ("original", 2, 1),
-    ("wake-under-i_pages", 2, 0),
-    ("cmpxchg-clear-in-wakeup", 2, 0),     # clear_bit at the end + ClearPageWaiters
-    ("get-put", 4, 1),
-    ("get-put-on-waiters", 4, 0),
-    ("folio-6.7", 4, 0),
-    # the bucket lock is taken first and the i_pages lock inside it: the
-    # same two round trips and the same atomics as 6.7, in another order
-    ("clear-under-waitqueue-lock", 4, 0),
-    ("loop-break-on-mapping-change", 4, 0),
-])
-def test_one_waiter_really_sleeps(variant, rmw, barrier):
+def _queued():
+    from pagecore.model.variants import VARIANTS
+
+    return [(n, v.expect["end_page_writeback_queued_waiter"]) for n, v in VARIANTS.items()
+            if "end_page_writeback_queued_waiter" in v.expect]
+
+
+@pytest.mark.parametrize("variant, expected", _queued())
+def test_one_waiter_really_sleeps(variant, expected):
+    # the queued waiter's counts, and the sleep
     ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 64))
-    assert ev == only(atomic_rmw=rmw, barrier=barrier, lock=2, walked=1, wakeups=1, sleeps=1)
+    assert ev == only(**dict(expected, sleeps=1))
 
 
 def test_unlock_page_waiters():

@@ -43,23 +43,20 @@ def all_buckets_empty(core):
 
 # ---- end_page_writeback with one queued waiter -------------------------------
 
-@pytest.mark.parametrize("variant, rmw, barrier", [
-    # TestClear + ClearPageWaiters (the bucket is empty after the wake)
-    ("original", 2, 1),
-    ("pre-5.8", 2, 1),
-    ("loop-in-wait", 2, 1),
-    ("wake-under-i_pages", 2, 0),
-    ("cmpxchg-clear-in-wakeup", 2, 0),     # clear_bit at the end + ClearPageWaiters
-    # + get_page and put_page
-    ("get-put", 4, 1),
-    ("shipped-5.10", 4, 1),
-    ("get-put-on-waiters", 4, 0),
-    ("folio-6.7", 4, 0),                    # folio_get, the xor, ClearPageWaiters, folio_put
-])
-def test_end_page_writeback_queued_waiter(variant, rmw, barrier):
+def _queued():
+    # what each variant file expects of one queued waiter (its Expect: line)
+    from pagecore.model.variants import VARIANTS
+
+    return [(n, v.expect["end_page_writeback_queued_waiter"]) for n, v in VARIANTS.items()
+            if "end_page_writeback_queued_waiter" in v.expect]
+
+
+@pytest.mark.parametrize("variant, expected", _queued())
+def test_end_page_writeback_queued_waiter(variant, expected):
     # i_pages and the bucket lock; one entry walked; one task woken, none slept
     ev = counts("bench_end_page_writeback_queued_waiter", variant, 200)
-    assert ev == only(atomic_rmw=rmw, barrier=barrier, lock=2, walked=1, wakeups=1)
+    assert ev == only(**expected)
+    assert ev["walked"] == 1 and ev["wakeups"] == 1 and ev["sleeps"] == 0
     assert all_buckets_empty(_core_instr)
 
 

@@ -10,6 +10,8 @@
  *          tag and bit in one i_pages hold; PG_waiters: bucket lock, 6.7's
  *          clear under it, walk and wake under the same hold; folio_put;
  *          `if (PageWriteback)` wait
+ * Expect: end_page_writeback_no_waiters atomic_rmw=2 cmpxchg=1 lock=1
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 lock=2 walked=1 wakeups=1
  *
  * Each of the two mails, modelled as written, leaves a window (see
  * cmpxchg-clear-in-wakeup.c and clear-under-waitqueue-lock.c): the 2020

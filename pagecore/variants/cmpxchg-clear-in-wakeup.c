@@ -6,6 +6,8 @@
  *         fs/ext4/inode.c:LINE!"
  * Summary: PG_writeback cleared by cmpxchg when !PG_waiters, else at the end
  *          of wake_up_page_bit under the bucket lock
+ * Expect: end_page_writeback_no_waiters cmpxchg=1 lock=1
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 lock=2 walked=1 wakeups=1
  *
  * The sketch, as written: "we could make the rule be that the bit isn't
  * actually cleared before calling wake_up_page() at all": if PG_waiters is

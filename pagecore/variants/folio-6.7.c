@@ -7,6 +7,8 @@
  *          (PG_writeback bit 1); unlock; folio_wake_bit without bookmarks;
  *          folio_put
  * Page-flags: 6.6
+ * Expect: end_page_writeback_no_waiters atomic_rmw=3 lock=1
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 lock=2 walked=1 wakeups=1
  *
  * v6.7's mm/page-writeback.c and mm/filemap.c, with the compatibility
  * wrappers of mm/folio-compat.c that the model's callers go through.

@@ -6,6 +6,8 @@
  *         VM_BUG_ON(PageTail) and BUG_ON(PageWriteback)"
  * Summary: i_pages lock; TestClearPageWriteback; get_page if PageWaiters;
  *          unlock; wake_up_page_bit; put_page
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 lock=1
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 lock=2 walked=1 wakeups=1
  *
  * The patch as first posted: "the patch below does get_page() when
  * PageWaiters there, and put_page() after wake_up_page_bit() at the end.

@@ -5,6 +5,8 @@
  * Source: Hugh Dickins, 4 Jan 2021 (not merged)
  * Summary: clear and wake_up_page_bit while still holding i_pages lock; no
  *          reference; the wake walk runs under i_pages lock
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 lock=1
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 lock=2 walked=1 wakeups=1
  *
  * The alternative Hugh's patch names and sets aside: "It would be safe to
  * wake_up_page() after TestClearPageWriteback() while still holding
