@@ -1,0 +1,359 @@
+# The timed loops, continued: a queued waiter, contention, the dirty path.
+
+# ---- a queued waiter: no scheduler in the measurement ---------------------
+#
+# The waiter of these loops is a task between prepare_to_wait and
+# io_schedule(), put there by the variant's own code: it runs the
+# variant's wait_on_page_writeback() (or lock_page()) as a coroutine on the
+# timing thread (struct pc_qwaiter, harness.h), whose io_schedule() hands
+# the CPU back instead of sleeping.  Its entry is queued on its coroutine's
+# stack, PG_waiters set and its state set, exactly as that variant leaves
+# them.  Its wake costs a known constant amount: wake_up_state() finds it
+# not asleep, so it changes its state with one cmpxchg and issues no futex
+# wake; the variant's wake_page_function still sets WQ_FLAG_WOKEN and
+# removes the entry.  No thread runs beside the timed one, so nothing but
+# the waker's own path is timed.  The entry and task lines are in the
+# waker's cache (it queued them); a real waiter on another CPU would add
+# their transfers (the floor's cacheline_bounce).
+#
+# Chunks of up to NCHUNK pages, each in a bucket of its own (with @chain
+# colliding entries of its own ahead of its waiter): PG_writeback set (or
+# the page locked) and the waiter queued on each, not timed; then the
+# operations, timed; then each waiter resumed to return as a woken waiter
+# does, and a check that every one was woken and did, not timed.  Each
+# chunk's region less one clock-pair cost.  With a chain, a chunk holds at
+# most QUEUED_CHAIN_BUDGET colliding entries in all.
+
+cdef enum:
+    QUEUED_CHAIN_BUDGET = 1024
+    QSTACK = 65536      # a waiter's coroutine stack (room for a sanitizer's frames)
+
+
+# Up to @want page cache pages of mapping @mid, each in a wait-table bucket
+# no other of them uses (pages that collide stay allocated until the next
+# configure()).  Returns how many.
+cdef long _distinct_bucket_pages(page **out, long want, int mid) except -1:
+    cdef set seen = set()
+    cdef long k = 0
+    cdef page *p
+    while k < want and A.nr_free > 0:
+        p = alloc_page()
+        if p == NULL:
+            break
+        b = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
+        if b in seen:
+            continue
+        seen.add(b)
+        add_to_page_cache(p, &mappings[mid], k)
+        out[k] = p
+        k += 1
+    if k == 0:
+        raise PagecoreError("out of pages")
+    return k
+
+
+cdef object _bench_queued(long loops, int op, long chain, bint cold):
+    cdef page *pages[NCHUNK]
+    cdef chain_block *blocks[NCHUNK]
+    cdef pc_qwaiter *qw = NULL
+    cdef task_struct *tasks = NULL
+    cdef char *stacks = NULL
+    cdef page *p
+    cdef long k, n, j, want, done = 0, holds = 0
+    cdef int64_t t0, ns = 0, pair
+    cdef int failed = 0
+    _need_loops(loops)
+    _need_chain(chain)
+    _need_model(1, 1)
+    want = NCHUNK if chain == 0 else max(1, min(<long>NCHUNK, QUEUED_CHAIN_BUDGET // chain))
+    k = _distinct_bucket_pages(pages, want, 0)
+    qw = <pc_qwaiter *>calloc(k, sizeof(pc_qwaiter))
+    tasks = <task_struct *>calloc(k, sizeof(task_struct))
+    if posix_memalign(<void **>&stacks, 4096, k * QSTACK) != 0:
+        stacks = NULL
+    if qw == NULL or tasks == NULL or stacks == NULL:
+        free(qw)
+        free(tasks)
+        free(stacks)
+        raise MemoryError()
+    for j in range(k):
+        blocks[j] = NULL
+        tasks[j].pid = -1 - <int>j
+        qw[j].task = &tasks[j]
+        qw[j].page = pages[j]
+        qw[j].op = PC_QWAIT_LOCK if op == OP_UNLOCK_PAGE else PC_QWAIT_WRITEBACK
+        qw[j].stack = stacks + j * QSTACK
+        qw[j].stack_size = QSTACK
+        # frames start at a different line of each stack
+        qw[j].skew = (j % 64) * 64
+        qw[j].coro.done = 1
+    try:
+        for j in range(k):
+            if chain:
+                blocks[j] = park_colliding_block(pages[j], chain, PG_writeback)
+    except BaseException:
+        for j in range(k):
+            if blocks[j] != NULL:
+                unpark_block(blocks[j])
+        free(qw)
+        free(tasks)
+        free(stacks)
+        raise
+    with nogil:
+        pair = pc_clock_pair_ns()
+        while done < loops:
+            n = min(k, loops - done)
+            # arm and queue: not timed
+            for j in range(n):
+                p = pages[j]
+                if op == OP_UNLOCK_PAGE:
+                    if not PageLocked(p) and not trylock_page(p):
+                        failed = 1
+                else:
+                    set_page_writeback(p)
+                if failed or not pc_qwaiter_start(&qw[j]):
+                    failed = 1
+                    break
+            if failed:
+                break
+            if cold and chain:
+                for j in range(n):
+                    evict_chain(blocks[j])
+                pc_evict_done()
+            if op == OP_IPAGES_HOLD:
+                for j in range(n):
+                    ns += ipages_hold_once(pages[j], pair, &holds)
+            else:
+                t0 = pc_region_begin()
+                if op == OP_UNLOCK_PAGE:
+                    for j in range(n):
+                        unlock_page(pages[j])
+                else:
+                    for j in range(n):
+                        end_page_writeback(pages[j])
+                ns += pc_region_end(t0) - pair
+            # every waiter woken, and back from its wait: not timed
+            for j in range(n):
+                if not pc_qwaiter_finish(&qw[j]):
+                    failed = 1
+            if failed:
+                break
+            done += n
+        # leave no entry of this loop queued
+        for j in range(k):
+            pc_qwaiter_abandon(&qw[j])
+        for j in range(k):
+            if blocks[j] != NULL:
+                unpark_block(blocks[j])
+    free(qw)
+    free(tasks)
+    free(stacks)
+    if failed:
+        raise RuntimeError("a queued waiter was not queued, or its wake did not wake it "
+                           "and let it return")
+    if op == OP_IPAGES_HOLD and holds == 0:
+        raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
+                            % current_variant)
+    return _secs(ns)
+
+
+def bench_end_page_writeback_queued_waiter(long loops, long chain=0, bint cold=False):
+    """end_page_writeback() of a page with one waiter queued in
+    wait_on_page_writeback() and not yet asleep (between prepare_to_wait
+    and io_schedule()): the waker's whole path, wake included, with a wake
+    of known constant cost (no futex wake: wake_up_state() finds the task
+    running towards sleep).  Behind @chain entries for other pages in its
+    bucket (a line and a page of their own each, shuffled; @cold: evicted
+    before each chunk of operations, not timed).  Up to 64 pages per timed
+    chunk (fewer with a chain: 1024 colliding entries per chunk at most),
+    each in a bucket of its own; set-up and checks not timed; one
+    clock-pair cost subtracted per chunk.  Events: the waker's only, and
+    no sleep."""
+    return _bench_queued(loops, OP_END_PAGE_WRITEBACK, chain, cold)
+
+
+def bench_unlock_page_queued_waiter(long loops):
+    """unlock_page() of a page with one exclusive waiter queued in
+    lock_page() (__lock_page, a first attempt) and not yet asleep; as
+    bench_end_page_writeback_queued_waiter() otherwise.  The pages stay
+    locked between chunks: by the waiter the wake handed the lock to (5.8),
+    or taken again, not timed."""
+    return _bench_queued(loops, OP_UNLOCK_PAGE, 0, False)
+
+
+def bench_ipages_hold_queued(long loops, long chain=0, bint cold=False):
+    """wake-under-i_pages only: the time end_page_writeback() holds the
+    mapping's i_pages lock while it wakes one queued, not yet sleeping
+    waiter behind @chain other entries (@cold: evicted before each chunk);
+    the variant's own hold_ns per operation, less a clock pair."""
+    return _bench_queued(loops, OP_IPAGES_HOLD, chain, cold)
+
+
+def bench_walk_colliding(long loops, long chain, bint cold=False):
+    """wake_up_page_bit() of a page with no waiter of its own, in a bucket
+    holding @chain entries for other pages: the bucket lock, the walk past
+    @chain entries (bookmarks as the variant has them), ClearPageWaiters.
+    Warm: one timed region over all operations.  @cold: the entries are
+    evicted before each operation (not timed), each operation timed alone,
+    less one clock-pair cost.  The entries are freed on return."""
+    cdef page *p
+    cdef chain_block *block = NULL
+    cdef long i
+    cdef int64_t t0, ns = 0, pair
+    _need_loops(loops)
+    _need_chain(chain)
+    _need_model(1, 1)
+    p = _cache_page(0, 0)
+    if chain:
+        block = park_colliding_block(p, chain, PG_writeback)
+    with nogil:
+        if cold:
+            pair = pc_clock_pair_ns()
+            for i in range(loops):
+                if block != NULL:
+                    evict_chain(block)
+                pc_evict_done()
+                t0 = pc_region_begin()
+                wake_up_page_bit(p, PG_writeback)
+                ns += pc_region_end(t0) - pair
+        else:
+            t0 = pc_region_begin()
+            for i in range(loops):
+                wake_up_page_bit(p, PG_writeback)
+            ns = pc_region_end(t0)
+        if block != NULL:
+            unpark_block(block)
+    return _secs(ns)
+
+
+# -------------------------------------------------------------------------
+# contention: threads doing writeback cycles and waits
+# -------------------------------------------------------------------------
+
+cdef struct cycle_ctl:
+    page **pages
+    int shared
+
+
+# The writeback cycle of write_cache_pages() and its completion: lock the
+# page, wait for writeback in flight, start writeback, unlock; then end it,
+# as the I/O completion would.  On one shared page the threads wait for
+# each other's writeback and page lock; on distinct pages nobody waits.
+cdef void cycle_body(void *arg, int idx, long loops) noexcept nogil:
+    cdef cycle_ctl *c = <cycle_ctl *>arg
+    cdef page *p = c.pages[0 if c.shared else idx]
+    cdef long i
+    for i in range(loops):
+        lock_page(p)
+        if pc_abort:
+            break
+        wait_on_page_writeback(p)
+        set_page_writeback(p)
+        unlock_page(p)
+        end_page_writeback(p)
+
+
+def bench_writeback_cycles(long loops, int nthreads, bint shared):
+    """@nthreads threads, @loops writeback cycles each, released together;
+    elapsed time from the release to the last thread's end.  Distinct pages
+    sit in distinct mappings (i_pages locks on lines of their own) and
+    distinct wait-table buckets."""
+    cdef cycle_ctl c
+    cdef page *pages[1024]
+    cdef page *p
+    cdef int64_t ns
+    cdef int k = 0
+    cdef set seen = set()
+    _need_loops(loops)
+    if not 1 <= nthreads <= 1024:
+        raise PagecoreError("threads must be in 1..1024")
+    _need_model(1 if shared else nthreads, 1 if shared else 4 * nthreads - 3)
+    if shared:
+        pages[0] = _cache_page(0, 0)
+    else:
+        # Distinct wait-table buckets while the pool can spare the pages
+        # that collide (they stay allocated until the next configure()).
+        while k < nthreads:
+            p = alloc_page()
+            if p == NULL:
+                raise PagecoreError("out of pages")
+            b = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
+            if b in seen and A.nr_free >= nthreads - k:
+                continue
+            seen.add(b)
+            add_to_page_cache(p, &mappings[4 * k], 0)
+            pages[k] = p
+            k += 1
+    c.pages = pages
+    c.shared = shared
+    with nogil:
+        ns = pc_team_run(nthreads, cycle_body, &c, loops, 0, bench_timeout_ns)
+    _team_check(ns)
+    return _secs(ns)
+
+
+# -------------------------------------------------------------------------
+# dirty: clear_page_dirty_for_io + writepage (the dirty path, _dirty.pxi)
+# -------------------------------------------------------------------------
+
+cdef enum:
+    DIRTY_UNMAPPED = 0
+    DIRTY_MAPPED_CLEAN = 1
+    DIRTY_MAPPED_DIRTY = 2
+
+DIRTY_STATES = {"unmapped": DIRTY_UNMAPPED, "mapped_clean": DIRTY_MAPPED_CLEAN,
+                "mapped_dirty": DIRTY_MAPPED_DIRTY}
+
+
+def bench_cpdfio_writepage(long loops, state="unmapped"):
+    """What write_cache_pages() does to a dirty locked page: the configured
+    clear_page_dirty_for_io(), then __block_write_full_page() (every
+    buffer dirty, so all are written; the simulated disk completes them at
+    once, ending writeback).  Chunks of NCHUNK pages; between chunks, not
+    timed, each page is dirtied again and locked: by write() for unmapped
+    and mapped_clean (set_page_dirty; a clean read-only PTE for
+    mapped_clean), by a store through a shared writable mapping for
+    mapped_dirty (the write fault makes the PTE writable and dirty and
+    calls set_page_dirty, so page_mkclean has a PTE to clean).
+    Needs configure(npages >= NCHUNK) and dirty_configure(nvmas=1)."""
+    cdef page *pages[NCHUNK]
+    cdef vm_area_struct *vma
+    cdef long done = 0, n, k
+    cdef int64_t t0, ns = 0
+    cdef int st
+    cdef unsigned long value = 0
+    if state not in DIRTY_STATES:
+        raise PagecoreError("state must be one of %s" % ", ".join(DIRTY_STATES))
+    st = DIRTY_STATES[state]
+    _need_loops(loops)
+    _need_model(NCHUNK, 1)
+    _dirty_ready()
+    vma = &D.vmas[0]
+    if vma.vm_mapping != &mappings[0]:
+        raise PagecoreError("dirty_configure(mapping=0) first")
+    for k in range(NCHUNK):
+        pages[k] = _cache_page(0, k)
+        create_page_buffers(pages[k])
+        if st == DIRTY_MAPPED_CLEAN:
+            do_no_page(vma, pages[k], False)
+        elif st == DIRTY_MAPPED_DIRTY:
+            do_no_page(vma, pages[k], True)
+    with nogil:
+        while done < loops:
+            n = min(<long>NCHUNK, loops - done)
+            for k in range(n):
+                if st == DIRTY_MAPPED_DIRTY:
+                    value = (value + 1) & 0xffffffffUL
+                    mmap_store(vma, pages[k], 0, value)
+                else:
+                    set_page_dirty(pages[k])
+                trylock_page(pages[k])
+            t0 = pc_region_begin()
+            for k in range(n):
+                if clear_page_dirty_for_io(pages[k]):
+                    __block_write_full_page(pages[k])
+                else:
+                    unlock_page(pages[k])
+            ns += pc_region_end(t0)
+            done += n
+    return _secs(ns)
