@@ -49,7 +49,8 @@
  *    waiter path then takes the lock twice, always), is
  *    docs/examples/clear-under-waitqueue-lock-cmpxchg-two-holds.c.
  *  - "PG_writeback was already clear??!!?" is the sketch's WARN_ON_ONCE();
- *    the model records it as 6.7's VM_BUG_ON_FOLIO() does.
+ *    6.7's VM_BUG_ON_FOLIO() at the top of folio_end_writeback() has
+ *    already reported it, and the loop leaves the flags as they are.
  *
  * Windows: ewb_waiters_tested between the test and the loop,
  * ewb_after_clear after a clear (under the bucket lock on the waiter path,
@@ -76,7 +77,6 @@ static bool folio_clear_writeback_unless_waiters(struct folio *folio,
 
 		// PG_writeback was already clear??!!?
 		if (WARN_ON_ONCE(new == flags)) {
-			BUG();
 			cleared = true;
 			break;
 		}
