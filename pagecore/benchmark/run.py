@@ -321,13 +321,9 @@ def _verify(mdir, mode, variants):
     """Replay and stress every cell into mdir/verify.json; True when done.
     Interrupted (SIGINT, SIGTERM), it writes what finished, says so, and
     re-raises."""
-    from types import SimpleNamespace
-
-    from pagecore.cli.verify import _check_args
     from pagecore.verify import matrix as _verify
     from pagecore.verify.explore import explore_cells
-    from pagecore.verify.replay import STEP
-    from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
+    from pagecore.verify.options import VerifyOptions, plan
 
     path = os.path.join(mdir, "verify.json")
     results = []
@@ -336,13 +332,9 @@ def _verify(mdir, mode, variants):
           % (VERIFY_STRESS_SECONDS[mode], VERIFY_PREEMPTIONS[mode], path), flush=True)
     try:
         for m in ("replay", "stress", "explore"):
-            a = SimpleNamespace(mode=m, variant=variants, scenario=None,
-                                seconds=VERIFY_STRESS_SECONDS[mode], threads=None,
-                                widen_ns=WIDEN_NS, widen_prob=WIDEN_PROB, seed=None,
-                                step=STEP, json=None, verbose=False, preemptions=None,
-                                max_schedules=None, save_schedules=None, jobs=None,
-                                times=1)
-            _, _, cells, _ = _check_args(a)
+            a = VerifyOptions(mode=m, variant=list(variants or []),
+                              seconds=VERIFY_STRESS_SECONDS[mode])
+            _, _, cells, _ = plan(a)
             if m == "explore":
                 for i, r in enumerate(explore_cells(cells, VERIFY_PREEMPTIONS[mode]), 1):
                     print("   explore [%d/%d] %s / %s: %s" % (i, len(cells), r["variant"],

@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import time
-from types import SimpleNamespace
 
 from pagecore._errors import PagecoreError
 
@@ -48,35 +47,28 @@ def _plan(budget_s):
 
 
 def _verify_args(mode, plan, variants):
-    from pagecore.verify import starvation as sv
-    from pagecore.verify.replay import STEP
-    from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
+    from pagecore.verify.options import VerifyOptions
 
-    return SimpleNamespace(
-        mode=mode, variant=variants, scenario=None, seconds=plan["stress_seconds"],
-        threads=None, widen_ns=WIDEN_NS, widen_prob=WIDEN_PROB, seed=None, step=STEP,
-        json=None, verbose=False,
-        preemptions=plan["preemptions"] if mode == "explore" else None,
-        max_schedules=plan["max_schedules"] if mode == "explore" else None,
-        save_schedules=None, jobs=None, times=1,
-        no_por=False, throttle_us=sv.THROTTLE_US, writers=sv.WRITERS, bound_ms=sv.BOUND_MS,
-        io_us=sv.IO_US, gap_us=sv.GAP_US, starve_seconds=plan["starve_seconds"],
-        variant_file=None)
+    explore = mode == "explore"
+    return VerifyOptions(mode=mode, variant=list(variants), seconds=plan["stress_seconds"],
+                         preemptions=plan["preemptions"] if explore else None,
+                         max_schedules=plan["max_schedules"] if explore else None,
+                         starve_seconds=plan["starve_seconds"])
 
 
 def verify(variants, plan, progress):
     """Replay, explore and stress every cell of @variants, and the liveness
     scenario once: the rows `pagecore verify --json` writes."""
-    from pagecore.cli.verify import _check_args
     from pagecore.verify import matrix
     from pagecore.verify.explore import explore_cells
+    from pagecore.verify.options import plan as plan_cells
 
     rows, hung = [], set()
     # explore first: a cell it finds hanging is racy already, and replay and
     # stress would only wait for their watchdogs there
     for mode in ("explore", "replay", "stress"):
         a = _verify_args(mode, plan, variants)
-        _, _, cells, _ = _check_args(a)
+        _, _, cells, _ = plan_cells(a)
         if mode == "explore":
             for r in explore_cells(cells, a.preemptions, a.max_schedules):
                 progress("explore %s / %s: %s" % (r["variant"], r["scenario"], r["reach"]))

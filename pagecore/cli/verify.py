@@ -1,6 +1,5 @@
 """`pagecore verify`: the command line over pagecore.verify."""
 
-import math
 import os
 import sys
 import time
@@ -8,7 +7,7 @@ import time
 from pagecore._errors import PagecoreError
 from pagecore.model.variants import VARIANTS
 from pagecore.verify import matrix
-from pagecore.verify.matrix import MODES, SCENARIOS
+from pagecore.verify.matrix import SCENARIOS
 
 
 def register(sub):
@@ -86,94 +85,18 @@ def register(sub):
 
 
 def _check_args(args):
-    if args.mode not in MODES:
-        raise PagecoreError("--mode must be replay, stress or explore, not %r" % args.mode)
-    if args.mode != "explore":
-        for opt, val in (("--preemptions", args.preemptions),
-                         ("--max-schedules", args.max_schedules),
-                         ("--save-schedules", args.save_schedules)):
-            if val is not None:
-                raise PagecoreError("%s needs --mode explore" % opt)
-    if args.preemptions is not None and not 0 <= args.preemptions <= 6:
-        raise PagecoreError("--preemptions must be in 0..6")
-    if args.max_schedules is not None and args.max_schedules < 1:
-        raise PagecoreError("--max-schedules must be > 0")
-    if args.jobs is not None and args.jobs < 1:
-        raise PagecoreError("--jobs must be > 0")
-    if args.times < 1:
-        raise PagecoreError("--times must be > 0")
-    if args.save_schedules:
-        d = args.save_schedules
-        if not os.path.isdir(d):
-            raise PagecoreError("--save-schedules %s: not a directory" % d)
-        if not os.access(d, os.W_OK | os.X_OK):
-            raise PagecoreError("--save-schedules %s: not writable" % d)
+    """The command line's options, checked and planned in the verify room."""
     from pagecore.cli import variant_files
+    from pagecore.verify.options import VerifyOptions, plan
 
     files = variant_files(args)
-    variants = (args.variant or ([] if files else list(VARIANTS))) + files
-    for v in variants:
-        if v not in VARIANTS:
-            raise PagecoreError("unknown variant %r (known: %s)" % (v, ", ".join(VARIANTS)))
-    scenarios = args.scenario or list(SCENARIOS)
-    for s in scenarios:
-        if s not in SCENARIOS:
-            raise PagecoreError("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
-    from pagecore.verify.replay import STEP_RANGE
-    from pagecore.verify.stress import check_params
-
-    check_params(args.seconds, args.threads, args.widen_ns, args.widen_prob, args.seed)
-    lo, hi = STEP_RANGE
-    if not (math.isfinite(args.step) and lo <= args.step <= hi):
-        raise PagecoreError("--step must be in %g..%g seconds (a shorter step cannot tell a "
-                            "blocked task from a running one), not %r" % (lo, hi, args.step))
-    _check_starvation(args)
+    names = (args.variant or ([] if files else list(VARIANTS))) + files
     if args.json is not None:
         if not args.json.strip():
             raise PagecoreError("--json needs a file name")
         _check_writable(args.json)
-    variants = list(dict.fromkeys(variants))
-    scenarios = [s for s in SCENARIOS if s in scenarios]
-    cells, skipped = [], []
-    explorable = _explorable() if args.mode == "explore" else None
-    if explorable is not None:
-        # a liveness or timing scenario: explore has no schedules to give it
-        unexplorable = [s for s in scenarios if s not in explorable]
-        if args.scenario and unexplorable:
-            if len(unexplorable) == len(scenarios):
-                raise PagecoreError("%s: not a scenario of --mode explore (a liveness "
-                                    "measure: use --mode replay or stress)"
-                                    % ", ".join(unexplorable))
-            print("pagecore: verify: %s: not a scenario of --mode explore: skipped"
-                  % ", ".join(unexplorable), file=sys.stderr)
-        scenarios = [s for s in scenarios if s in explorable]
-    for v in variants:
-        for s in scenarios:
-            if s in VARIANTS[v].all_scenarios:
-                cells.append((v, s))
-            elif args.scenario:
-                skipped.append((v, s))
-    if not cells:
-        raise PagecoreError("no scenario applies: %s (%s)" % (
-            ", ".join(scenarios),
-            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].all_scenarios))
-                      for v in variants)))
-    return variants, scenarios, cells, skipped
-
-
-def _explorable():
-    from pagecore.verify.scenarios import SCENARIOS as EXPLORE_SCENARIOS
-
-    return set(EXPLORE_SCENARIOS)
-
-
-def _check_starvation(args):
-    from pagecore.verify.matrix import starvation_params
-    from pagecore.verify.starvation import check
-
-    check(**starvation_params(args), names={
-        "throttle_us": "--throttle-us", "writers": "--writers", "bound_ms": "--bound-ms",
-        "io_us": "--io-us", "gap_us": "--gap-us", "seconds": "--starve-seconds"})
+    args.options = VerifyOptions.from_args(args, names)
+    return plan(args.options)
 
 
 def _check_writable(path):
@@ -223,7 +146,7 @@ def cmd_verify(args):
             for i, (v, s) in enumerate(cells):
                 if chatty:
                     progress("[%d/%d] %s / %s (%s)" % (i + 1, len(cells), v, s, args.mode))
-                results.append(matrix.run_cell(v, s, args, progress if chatty else None))
+                results.append(matrix.run_cell(v, s, args.options, progress if chatty else None))
     except KeyboardInterrupt as e:      # SIGINT, or SIGTERM (pagecore._signals)
         stopped = e
     if stopped is not None:

@@ -1,0 +1,157 @@
+"""Verification options: checked and planned once, here, whoever asks.
+
+`pagecore verify`, the benchmark's verify step and `pagecore try` build a
+VerifyOptions (the command line from its parsed arguments, the others
+directly) and plan() turns it into the cells to run: bad options are one
+PagecoreError, before anything runs.  matrix.run_cell() takes the same
+options.
+"""
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+
+from pagecore._errors import PagecoreError
+from pagecore.verify.matrix import MODES, SCENARIOS
+
+
+def _defaults():
+    from pagecore.verify import starvation as sv
+    from pagecore.verify.replay import STEP
+    from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
+
+    return {"step": STEP, "widen_ns": WIDEN_NS, "widen_prob": WIDEN_PROB,
+            "throttle_us": sv.THROTTLE_US, "writers": sv.WRITERS, "bound_ms": sv.BOUND_MS,
+            "io_us": sv.IO_US, "gap_us": sv.GAP_US, "starve_seconds": sv.SECONDS}
+
+
+@dataclass
+class VerifyOptions:
+    mode: str = "replay"
+    variant: list = field(default_factory=list)     # names; empty: every variant
+    scenario: list = field(default_factory=list)    # empty: each that applies
+    seconds: float = 2.0
+    threads: int = None
+    widen_ns: int = None
+    widen_prob: float = None
+    seed: int = None
+    step: float = None
+    preemptions: int = None
+    max_schedules: int = None
+    no_por: bool = False
+    jobs: int = None
+    save_schedules: str = None
+    times: int = 1
+    throttle_us: int = None
+    writers: int = None
+    bound_ms: float = None
+    io_us: int = None
+    gap_us: int = None
+    starve_seconds: float = None
+
+    def __post_init__(self):
+        for k, v in _defaults().items():
+            if getattr(self, k) is None:
+                setattr(self, k, v)
+
+    @classmethod
+    def from_args(cls, args, variants=None):
+        """From `pagecore verify`'s parsed arguments (@variants: the names to
+        verify, when the command resolved them itself)."""
+        names = {f for f in cls.__dataclass_fields__}
+        kw = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+        if variants is not None:
+            kw["variant"] = variants
+        kw["variant"] = list(kw.get("variant") or [])
+        kw["scenario"] = list(kw.get("scenario") or [])
+        return cls(**kw)
+
+
+def plan(args):
+    """Check @args (VerifyOptions) and plan: (variants, scenarios, cells, skipped)."""
+    if args.mode not in MODES:
+        raise PagecoreError("--mode must be replay, stress or explore, not %r" % args.mode)
+    if args.mode != "explore":
+        for opt, val in (("--preemptions", args.preemptions),
+                         ("--max-schedules", args.max_schedules),
+                         ("--save-schedules", args.save_schedules)):
+            if val is not None:
+                raise PagecoreError("%s needs --mode explore" % opt)
+    if args.preemptions is not None and not 0 <= args.preemptions <= 6:
+        raise PagecoreError("--preemptions must be in 0..6")
+    if args.max_schedules is not None and args.max_schedules < 1:
+        raise PagecoreError("--max-schedules must be > 0")
+    if args.jobs is not None and args.jobs < 1:
+        raise PagecoreError("--jobs must be > 0")
+    if args.times < 1:
+        raise PagecoreError("--times must be > 0")
+    if args.save_schedules:
+        d = args.save_schedules
+        if not os.path.isdir(d):
+            raise PagecoreError("--save-schedules %s: not a directory" % d)
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PagecoreError("--save-schedules %s: not writable" % d)
+    from pagecore.model.variants import VARIANTS
+
+    variants = list(args.variant) or list(VARIANTS)
+    for v in variants:
+        if v not in VARIANTS:
+            raise PagecoreError("unknown variant %r (known: %s)" % (v, ", ".join(VARIANTS)))
+    scenarios = args.scenario or list(SCENARIOS)
+    for s in scenarios:
+        if s not in SCENARIOS:
+            raise PagecoreError("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
+    from pagecore.verify.replay import STEP_RANGE
+    from pagecore.verify.stress import check_params
+
+    check_params(args.seconds, args.threads, args.widen_ns, args.widen_prob, args.seed)
+    lo, hi = STEP_RANGE
+    if not (math.isfinite(args.step) and lo <= args.step <= hi):
+        raise PagecoreError("--step must be in %g..%g seconds (a shorter step cannot tell a "
+                            "blocked task from a running one), not %r" % (lo, hi, args.step))
+    _check_starvation(args)
+    variants = list(dict.fromkeys(variants))
+    scenarios = [s for s in SCENARIOS if s in scenarios]
+    cells, skipped = [], []
+    explorable = _explorable() if args.mode == "explore" else None
+    if explorable is not None:
+        # a liveness or timing scenario: explore has no schedules to give it
+        unexplorable = [s for s in scenarios if s not in explorable]
+        if args.scenario and unexplorable:
+            if len(unexplorable) == len(scenarios):
+                raise PagecoreError("%s: not a scenario of --mode explore (a liveness "
+                                    "measure: use --mode replay or stress)"
+                                    % ", ".join(unexplorable))
+            print("pagecore: verify: %s: not a scenario of --mode explore: skipped"
+                  % ", ".join(unexplorable), file=sys.stderr)
+        scenarios = [s for s in scenarios if s in explorable]
+    for v in variants:
+        for s in scenarios:
+            if s in VARIANTS[v].all_scenarios:
+                cells.append((v, s))
+            elif args.scenario:
+                skipped.append((v, s))
+    if not cells:
+        raise PagecoreError("no scenario applies: %s (%s)" % (
+            ", ".join(scenarios),
+            "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].all_scenarios))
+                      for v in variants)))
+    return variants, scenarios, cells, skipped
+
+
+def _explorable():
+    from pagecore.verify.scenarios import SCENARIOS as EXPLORE_SCENARIOS
+
+    return set(EXPLORE_SCENARIOS)
+
+
+def _check_starvation(args):
+    from pagecore.verify.matrix import starvation_params
+    from pagecore.verify.starvation import check
+
+    check(**starvation_params(args), names={
+        "throttle_us": "--throttle-us", "writers": "--writers", "bound_ms": "--bound-ms",
+        "io_us": "--io-us", "gap_us": "--gap-us", "seconds": "--starve-seconds"})
+
+
