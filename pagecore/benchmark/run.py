@@ -322,32 +322,17 @@ def _verify(mdir, mode, variants):
     Interrupted (SIGINT, SIGTERM), it writes what finished, says so, and
     re-raises."""
     from pagecore.verify import matrix as _verify
-    from pagecore.verify.explore import explore_cells
-    from pagecore.verify.options import VerifyOptions, plan
+    from pagecore.verify.options import verify_all
 
     path = os.path.join(mdir, "verify.json")
     results = []
     t0 = time.monotonic()
-    print("== verify (replay, stress %g s per cell, explore up to %d preemptions): %s"
-          % (VERIFY_STRESS_SECONDS[mode], VERIFY_PREEMPTIONS[mode], path), flush=True)
+    print("== verify (explore up to %d preemptions, replay, stress %g s per cell): %s"
+          % (VERIFY_PREEMPTIONS[mode], VERIFY_STRESS_SECONDS[mode], path), flush=True)
     try:
-        for m in ("replay", "stress", "explore"):
-            a = VerifyOptions(mode=m, variant=list(variants or []),
-                              seconds=VERIFY_STRESS_SECONDS[mode])
-            _, _, cells, _ = plan(a)
-            if m == "explore":
-                for i, r in enumerate(explore_cells(cells, VERIFY_PREEMPTIONS[mode]), 1):
-                    print("   explore [%d/%d] %s / %s: %s" % (i, len(cells), r["variant"],
-                                                              r["scenario"], r["reach"]),
-                          flush=True)
-                    results.append(r)
-                continue
-            # writeback-starvation is the same run in either mode: once is enough
-            cells = [(v, sc) for v, sc in cells
-                     if m == "replay" or sc not in _verify.LIVENESS_SCENARIOS]
-            for i, (v, sc) in enumerate(cells, 1):
-                print("   %s [%d/%d] %s / %s" % (m, i, len(cells), v, sc), flush=True)
-                results.append(_verify.run_cell(v, sc, a))
+        verify_all(variants or [], results, stress_seconds=VERIFY_STRESS_SECONDS[mode],
+                   preemptions=VERIFY_PREEMPTIONS[mode],
+                   progress=lambda text: print("   " + text, flush=True))
     except KeyboardInterrupt as e:
         from pagecore import _signals
 

@@ -46,44 +46,13 @@ def _plan(budget_s):
     }
 
 
-def _verify_args(mode, plan, variants):
-    from pagecore.verify.options import VerifyOptions
-
-    explore = mode == "explore"
-    return VerifyOptions(mode=mode, variant=list(variants), seconds=plan["stress_seconds"],
-                         preemptions=plan["preemptions"] if explore else None,
-                         max_schedules=plan["max_schedules"] if explore else None,
-                         starve_seconds=plan["starve_seconds"])
-
-
 def verify(variants, plan, progress):
-    """Replay, explore and stress every cell of @variants, and the liveness
-    scenario once: the rows `pagecore verify --json` writes."""
-    from pagecore.verify import matrix
-    from pagecore.verify.explore import explore_cells
-    from pagecore.verify.options import plan as plan_cells
+    """The verify rows of a trial: every mode, as `pagecore verify --json` writes them."""
+    from pagecore.verify.options import verify_all
 
-    rows, hung = [], set()
-    # explore first: a cell it finds hanging is racy already, and replay and
-    # stress would only wait for their watchdogs there
-    for mode in ("explore", "replay", "stress"):
-        a = _verify_args(mode, plan, variants)
-        _, _, cells, _ = plan_cells(a)
-        if mode == "explore":
-            for r in explore_cells(cells, a.preemptions, a.max_schedules):
-                progress("explore %s / %s: %s" % (r["variant"], r["scenario"], r["reach"]))
-                rows.append(r)
-                if "hang" in (r.get("failures") or []):
-                    hung.add((r["variant"], r["scenario"]))
-            continue
-        for v, s in cells:
-            if (v, s) in hung:
-                continue
-            if mode == "stress" and s in matrix.LIVENESS_SCENARIOS:
-                continue        # the same run in either mode: once is enough
-            progress("%s %s / %s" % (mode, v, s))
-            rows.append(matrix.run_cell(v, s, a))
-    return rows
+    return verify_all(variants, [], stress_seconds=plan["stress_seconds"],
+                      preemptions=plan["preemptions"], max_schedules=plan["max_schedules"],
+                      starve_seconds=plan["starve_seconds"], progress=progress)
 
 
 def measure(mdir, variants, mode, progress):

@@ -155,3 +155,38 @@ def _check_starvation(args):
         "io_us": "--io-us", "gap_us": "--gap-us", "seconds": "--starve-seconds"})
 
 
+
+
+def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=None,
+               starve_seconds=None, progress=None):
+    """Every cell of @variants in every mode, appended to @rows as each ends
+    (so that an interrupted run keeps what finished): explore first, then
+    replay and stress, except where explore found a hang (the cell is racy
+    already; replay and stress would only wait for their watchdogs); the
+    liveness scenario once, it is the same run in either mode."""
+    from pagecore.verify import matrix
+    from pagecore.verify.explore import explore_cells
+
+    say = progress or (lambda text: None)
+    hung = set()
+    for mode in ("explore", "replay", "stress"):
+        explore = mode == "explore"
+        opts = VerifyOptions(mode=mode, variant=list(variants), seconds=stress_seconds,
+                             preemptions=preemptions if explore else None,
+                             max_schedules=max_schedules if explore else None,
+                             starve_seconds=starve_seconds)
+        _, _, cells, _ = plan(opts)
+        if explore:
+            for i, r in enumerate(explore_cells(cells, opts.preemptions, opts.max_schedules), 1):
+                say("explore [%d/%d] %s / %s: %s"
+                    % (i, len(cells), r["variant"], r["scenario"], r["reach"]))
+                rows.append(r)
+                if "hang" in (r.get("failures") or []):
+                    hung.add((r["variant"], r["scenario"]))
+            continue
+        cells = [(v, sc) for v, sc in cells if (v, sc) not in hung
+                 and (mode == "replay" or sc not in matrix.LIVENESS_SCENARIOS)]
+        for i, (v, sc) in enumerate(cells, 1):
+            say("%s [%d/%d] %s / %s" % (mode, i, len(cells), v, sc))
+            rows.append(matrix.run_cell(v, sc, opts))
+    return rows
