@@ -28,7 +28,10 @@ HEADER = """/*
 
 
 def pagecore(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "pagecore"] + list(args), cwd=ROOT,
+    # Run from tests/, not the repository root: there `python -m pagecore`
+    # would import the source tree, which has no compiled core, ahead of the
+    # installed package.
+    return subprocess.run([sys.executable, "-m", "pagecore"] + list(args), cwd=HERE,
                           capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, **(env or {})))
 
