@@ -3,7 +3,7 @@
 from pagecore._errors import PagecoreError
 from pagecore.model.machine import Model, ThreadRun, run_threads
 from pagecore.model.variants import Variant, get_variant
-from pagecore.verify.replay import Interleaving
+from pagecore.verify.interleaving import Interleaving
 
 __all__ = ["PagecoreError", "Interleaving", "Model", "ThreadRun", "run_threads", "VARIANTS",
            "WRITEBACK_VARIANTS", "DIRTY_VARIANTS", "Variant", "get_variant"]

@@ -422,7 +422,7 @@ def test_clear_under_waitqueue_lock_clears_and_wakes_in_one_hold():
     # lock before the clear.  Paused just after the clear, it still holds
     # it: a second waiter cannot even queue, so none can see the bit clear
     # before the wake.
-    from pagecore.verify.replay import Interleaving
+    from pagecore.verify.interleaving import Interleaving
 
     m = Model("clear-under-waitqueue-lock", instrumented=True)
     p = m.new_page()
@@ -444,7 +444,7 @@ def test_clear_under_waitqueue_lock_clears_and_wakes_in_one_hold():
 def test_clear_under_waitqueue_lock_waits_with_an_if():
     # Woken, then PG_writeback is set again before the waiter looks: an
     # `if` waiter returns all the same (folio-6.7's `while` would sleep).
-    from pagecore.verify.replay import Interleaving
+    from pagecore.verify.interleaving import Interleaving
 
     m = Model("clear-under-waitqueue-lock", instrumented=True)
     p = m.new_page()
@@ -467,7 +467,7 @@ def test_loop_breaks_when_the_mapping_changed(variant, breaks):
     # A filemap_fdatawait waiter (no page lock) on a page truncated under
     # it: once woken it finds PG_writeback set again, on a page no longer in
     # its file.  Matthew Wilcox's loop returns; 6.7's sleeps again.
-    from pagecore.verify.replay import Interleaving
+    from pagecore.verify.interleaving import Interleaving
 
     m = Model(variant, instrumented=True)
     p = m.new_page()
@@ -501,7 +501,7 @@ def test_loop_breaks_when_the_mapping_changed(variant, breaks):
 def test_tracker_counts_a_wake_that_sleeps_again(variant, resleeps):
     # One wake that finds PG_writeback set again: a waiter that loops (or
     # re-queues, before 5.8) sleeps a second time; an `if` waiter does not.
-    from pagecore.verify.replay import Interleaving
+    from pagecore.verify.interleaving import Interleaving
 
     m = Model(variant, instrumented=True)
     p = m.new_page()

@@ -7,15 +7,10 @@ import pytest
 
 from pagecore import PagecoreError
 from pagecore.cli import main
-from pagecore.verify.explore import (
-    Runner,
-    explore,
-    explore_setup,
-    load_schedule,
-    render_timeline,
-    replay_schedule,
-)
+from pagecore.verify.explore import Runner, explore, explore_setup, replay_schedule
 from pagecore.verify.scenarios import SCENARIOS, Setup
+from pagecore.verify.schedules import load_schedule
+from pagecore.verify.timeline import render_timeline
 
 SET_AGAIN = SCENARIOS["writeback-set-again"].setups
 FILE_PAGE = (("page", "P", 0, 0), ("start_writeback", "P"))
@@ -103,7 +98,7 @@ def test_a_hang_is_found_at_once_with_every_task_position():
                   FILE_PAGE)
     r, st, best = explore_setup("original", setup, preemptions=0)
     assert "hang" in best
-    from pagecore.verify.explore import timeline
+    from pagecore.verify.timeline import timeline
     tl = timeline(r, best["hang"])
     (waiter,) = [h for h in tl["hang"] if h["cpu"] == "waiter"]
     assert not waiter["done"] and waiter["where"] == "wait_on_page_bit_common"

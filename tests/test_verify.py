@@ -11,7 +11,8 @@ import pytest
 
 from pagecore import Model, PagecoreError
 from pagecore.cli import main
-from pagecore.verify.replay import Interleaving, page_reuse, replay, writeback_set_again
+from pagecore.verify.interleaving import Interleaving
+from pagecore.verify.replay import page_reuse, replay, writeback_set_again
 from pagecore.verify.stress import stress
 
 # -- the seeds' claims, by replay -------------------------------------------

@@ -183,7 +183,7 @@ def summarize(mdir, v, against, rows):
 
 def render(doc, out=sys.stdout):
     """The one screen of a trial."""
-    from pagecore.verify.explore import render_timeline
+    from pagecore.verify.timeline import render_timeline
 
     w = out.write
     w("pagecore try %s (%s variant, sha256 %s) against %s: %.0f s\n\n" % (

@@ -13,7 +13,7 @@ from pagecore.verify.matrix import SCENARIOS
 def register(sub):
     from pagecore.verify import starvation as sv
     from pagecore.verify.explore import PREEMPTIONS
-    from pagecore.verify.replay import STEP
+    from pagecore.verify.interleaving import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     p = sub.add_parser(
@@ -159,7 +159,7 @@ def cmd_verify(args):
     if args.json is not None:
         matrix.write_json(args.json, results, stopped is not None)
     if args.mode == "explore" and args.save_schedules and stopped is None:
-        from pagecore.verify.explore import save_schedules
+        from pagecore.verify.schedules import save_schedules
 
         for path in save_schedules(results, args.save_schedules):
             print("saved %s" % path)
@@ -168,7 +168,9 @@ def cmd_verify(args):
 
 def cmd_replay_schedule(args):
     """Run a saved schedule --times times: 0 if every run failed as saved."""
-    from pagecore.verify.explore import load_schedule, render_timeline, replay_schedule
+    from pagecore.verify.explore import replay_schedule
+    from pagecore.verify.schedules import load_schedule
+    from pagecore.verify.timeline import render_timeline
 
     if args.preemptions is not None or args.max_schedules is not None:
         raise PagecoreError("--replay-schedule runs one schedule: no --preemptions or "

@@ -9,6 +9,7 @@ cdef extern from "pagecore/runtime.h":
 include "_model.pxi"
 include "_dirty.pxi"
 include "_api.pxi"
+include "_starvation.pxi"
 include "_chains.pxi"
 include "_tasks.pxi"
 include "_loops.pxi"

@@ -292,7 +292,7 @@ def _html_blocks(blocks, out, basedir):
 # -- an explore counterexample as kernel developers draw races ----------------------------
 
 def _timeline_lines(tl):
-    from pagecore.verify.explore import render_timeline
+    from pagecore.verify.timeline import render_timeline
 
     return render_timeline(tl)
 

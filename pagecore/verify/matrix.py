@@ -214,7 +214,7 @@ def print_evidence(results, verbose=False):
                 # the stress summary; bug-log records are already in words above
                 print("  " + ", ".join("%s=%s" % kv for kv in item.items()))
         if r.get("counterexample"):
-            from pagecore.verify.explore import render_timeline
+            from pagecore.verify.timeline import render_timeline
 
             tl = r["counterexample"]
             print("  shortest failing schedule (%s), one column per CPU:" % tl["setup"])

@@ -18,7 +18,7 @@ from pagecore.verify.matrix import MODES, SCENARIOS
 
 def _defaults():
     from pagecore.verify import starvation as sv
-    from pagecore.verify.replay import STEP
+    from pagecore.verify.interleaving import STEP
     from pagecore.verify.stress import WIDEN_NS, WIDEN_PROB
 
     return {"step": STEP, "widen_ns": WIDEN_NS, "widen_prob": WIDEN_PROB,
@@ -102,7 +102,7 @@ def plan(args):
     for s in scenarios:
         if s not in SCENARIOS:
             raise PagecoreError("unknown scenario %r (known: %s)" % (s, ", ".join(SCENARIOS)))
-    from pagecore.verify.replay import STEP_RANGE
+    from pagecore.verify.interleaving import STEP_RANGE
     from pagecore.verify.stress import check_params
 
     check_params(args.seconds, args.threads, args.widen_ns, args.widen_prob, args.seed)

@@ -39,7 +39,7 @@ import numpy
 from pagecore._errors import PagecoreError
 from pagecore.model.machine import Model, run_threads
 from pagecore.model.variants import get_variant
-from pagecore.verify.replay import describe_bug
+from pagecore.verify.interleaving import describe_bug
 
 SCENARIO = "writeback-starvation"
 # Defaults that separate waits that loop from waits that do not on 2 cores:

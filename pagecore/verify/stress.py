@@ -39,7 +39,8 @@ import time
 
 from pagecore._errors import PagecoreError
 from pagecore.model.machine import Model, cpu_count, run_threads
-from pagecore.verify.replay import EWB_WINDOWS, WAITERS_TESTED, describe_bug
+from pagecore.verify.interleaving import describe_bug
+from pagecore.verify.replay import EWB_WINDOWS, WAITERS_TESTED
 
 WIDEN_NS = 100_000      # default widening of a window: 100 us ...
 WIDEN_PROB = 0.3        # ... at 30% of the passes
