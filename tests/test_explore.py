@@ -197,3 +197,43 @@ def test_the_report_matrix_rests_on_explore_and_draws_the_timeline(tmp_path):
         clean["counts"]["schedules"]) in html
     md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
     assert "step cpu1" in md
+
+
+def test_a_scenario_added_to_the_explorer_list_needs_no_other_edit(tmp_path):
+    # The explorer's list is the one list of safety scenarios: a scenario
+    # added there is a cell of the matrix for the variants whose files name
+    # it; replay, with no script for it, says so in one line.
+    import os
+    import subprocess
+    import sys
+
+    from pagecore.model import variants
+
+    text = variants.template("original").replace(
+        " * Variant: original", " * Variant: mine-with-scenario", 1).replace(
+        " * Expect:", " * Scenarios: writeback-set-again, set-again-once\n * Expect:", 1)
+    vfile = tmp_path / "mine.c"
+    vfile.write_text(text)
+    code = """
+import sys
+from pagecore.verify import scenarios as sc
+sc.SCENARIOS["set-again-once"] = sc.Scenario(
+    "set-again-once", "the set-again race under another name", "c2407cf7d22d",
+    sc.SCENARIOS["writeback-set-again"].setups)
+from pagecore.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def run(*argv):
+        return subprocess.run([sys.executable, "-c", code, "verify", "--variant-file",
+                               str(vfile), "--scenario", "set-again-once"] + list(argv),
+                              cwd=here, capture_output=True, text=True, timeout=300)
+
+    r = run("--mode", "explore", "--preemptions", "2")
+    assert "set-again-once" in r.stdout and "bug_on" in r.stdout, r.stdout + r.stderr
+    r = run("--mode", "replay")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "pagecore: set-again-once: not a scenario of --mode replay (no script for it yet: "
+        "use --mode explore)"]

@@ -28,12 +28,17 @@ import json
 import os
 
 from pagecore._errors import PagecoreError
+from pagecore.verify.scenarios import SCENARIOS as EXPLORE_SCENARIOS
 
-SCENARIOS = ("writeback-set-again", "page-reuse", "mmap-lost-write", "writeback-starvation")
 MODES = ("replay", "stress", "explore")
 # Scenarios that measure liveness, and the failure that says a waiter starved:
 # neither is a race.
 LIVENESS_SCENARIOS = ("writeback-starvation",)
+# Every scenario, in the matrix's order: the safety scenarios are the
+# explorer's (pagecore/verify/scenarios.py, where a new one is added), then
+# the liveness measures.  Replay and stress run those they have a script or
+# a workload for.
+SCENARIOS = tuple(EXPLORE_SCENARIOS) + LIVENESS_SCENARIOS
 STARVED = "starved"
 
 
