@@ -110,6 +110,20 @@ class Variant:
             parts.append("%s=%s" % (op, h.hexdigest()[:12]))
         return " ".join(parts) or "same"
 
+    def source_key(self):
+        """A digest of all the C this variant runs: its composed source (its
+        file, its bases' and the library's, pagecore/model/compose.py) and
+        the model's headers.  Two variants, or one variant before and after
+        an edit, with the same key run the same code."""
+        if getattr(self, "_source_key", None) is None:
+            from pagecore import registry
+            from pagecore.model.build import _headers_digest
+
+            h = hashlib.sha256(self.composed().text.encode())
+            _headers_digest(h, registry.INCLUDE_DIR)
+            self._source_key = h.hexdigest()
+        return self._source_key
+
     def defined_in(self, name):
         return self.composed().defined.get(name)
 
