@@ -16,7 +16,7 @@ from pagecore.report.choose import (
 from pagecore.report.compare import compare
 from pagecore.report.formats import fmt_cost
 from pagecore.report.results import load_results
-from pagecore.report.verdicts import verdicts
+from pagecore.report.verdicts import add_cached, verdicts
 from pagecore.report.writer import _write, check_baseline, default_name
 
 
@@ -28,8 +28,19 @@ def _mix_from_args(args, rs):
     return mix
 
 
+def _load(paths):
+    """The results, and the cached verdicts of measured variants they hold none for."""
+    import sys
+
+    rs = load_results(paths)
+    for v in add_cached(rs):
+        print(f"pagecore: {v}: verdicts from the cache of verdicts (its current source)",
+              file=sys.stderr)
+    return rs
+
+
 def _cmd_report(args):
-    rs = load_results(args.results)
+    rs = _load(args.results)
     check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
     name = default_name(rs) if args.name is None else args.name
@@ -46,7 +57,7 @@ def _cmd_choose(args):
 
     from tabulate import tabulate
 
-    rs = load_results(args.results)
+    rs = _load(args.results)
     if args.baseline:
         check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
@@ -168,8 +179,10 @@ def register(sub):
     p.add_argument("-o", "--output", default="reports", metavar="DIR",
                    help="where reports go (default: reports)")
     p.add_argument("--name", help="report directory name (default: the machine names)")
-    p.add_argument("--baseline", default="original", metavar="VARIANT",
-                   help="variant the changes are measured against (default: original)")
+    p.add_argument("--baseline", default=None, metavar="VARIANT",
+                   help="variant the changes of its kind are measured against (default: the "
+                        "pre-fix kernel, original or cpdfio-2.6.19, where measured, else the "
+                        "first variant of the kind measured)")
     p.add_argument("--exclude-starving", action="store_true",
                    help="rank only fixes that neither race nor starve (see `pagecore choose`)")
     _add_mix_args(p)
@@ -181,7 +194,9 @@ def register(sub):
     p.add_argument("--kind", choices=["writeback", "dirty"], default=None,
                    help="rank only this kind of variant (default: both)")
     p.add_argument("--baseline", default=None, metavar="VARIANT",
-                   help="variant each fix's cost is set against (default: the pre-fix kernel)")
+                   help="variant the changes of its kind are measured against (default: the "
+                        "pre-fix kernel, original or cpdfio-2.6.19, where measured, else the "
+                        "first variant of the kind measured)")
     p.add_argument("--exclude-starving", action="store_true",
                    help="rank only fixes that neither race nor starve: leave out the variants "
                         "whose slow waiter starved in writeback-starvation")

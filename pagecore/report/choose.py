@@ -226,7 +226,7 @@ class Choice:
     verified: bool
     baseline: Ranked = None
     baseline_name: str = ""
-
+    baseline_note: str = ""     # why the baseline is not the one asked for
     def gaps(self):
         return [gap(a, b) for a, b in zip(self.ranked, self.ranked[1:])]
 
@@ -250,6 +250,7 @@ class Choice:
         return {
             "machine": self.machine, "kind": self.kind, "mix": self.mix,
             "verified": self.verified, "baseline": self.baseline_name,
+            "baseline_note": self.baseline_note or None,
             "winner": self.winner().variant if self.winner() else None,
             "tie": [rk.variant for rk in tied] if len(tied) > 1 else [],
             "ranking": [{"rank": i + 1, "variant": rk.variant, "cost_ns": rk.cost * 1e9,
@@ -329,7 +330,14 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_st
                 used[k] = w
             else:
                 dropped.append((k, f"not measured on {m.name}"))
-        c = Choice(m.name, kind, used, dropped, [], [], rs.has_verify, baseline_name=baseline)
+        base, note = baseline, ""
+        if base not in variants:
+            # never an empty column against a variant that was not measured here
+            base = variants[0]
+            note = (f"{baseline} was not measured on {m.name}: the paired differences are "
+                    f"against {base}, the first {kind} variant measured there")
+        c = Choice(m.name, kind, used, dropped, [], [], rs.has_verify, baseline_name=base,
+                   baseline_note=note)
         choices.append(c)
         if not used:
             continue
@@ -343,7 +351,7 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_st
                 c.excluded.append((v, reason, None))
                 continue
             rk = Ranked(v, parts, state, reason)
-            if v == baseline:
+            if v == base:
                 c.baseline = rk
             if v in excluded_by:
                 c.excluded.append((v, (f"{reason}; " if state == "racy" else "")
@@ -362,12 +370,14 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_st
 
 def reasoning(c, table=None):
     """The argument behind a ranking, one sentence per line (shared by report and CLI)."""
-    lines = []
+    lines = [c.baseline_note + "."] if c.baseline_note else []
     if not c.mix:
-        return [f"No term of the mix was measured on {c.machine}: nothing to rank."]
+        return lines + [f"No term of the mix was measured on {c.machine}: nothing to rank."]
     if not c.verified:
         lines.append("No verification results: the ranking below includes variants that may "
-                     "be racy. Run `pagecore verify --json results/<machine>/verify.json`.")
+                     "be racy. `pagecore bench` verifies what has no verdict (and keeps it for the "
+                     "variant's source); or `pagecore verify --json "
+                     "results/<machine>/verify.json`.")
     if not c.ranked:
         lines.append("No variant passes every scenario on the measured terms: nothing to "
                      "recommend.")

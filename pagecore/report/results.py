@@ -24,6 +24,30 @@ FLOOR_BASELINE = "plain-c"
 DEFAULT_BASELINE = {"writeback": "original", "dirty": "cpdfio-2.6.19"}
 
 
+def baselines(rs, given=None):
+    """{kind: baseline} and the notes that say where a default was not measured.
+
+    @given (a variant name, or {kind: name}) is the baseline of its kind; a kind it does not
+    name takes its pre-fix kernel (DEFAULT_BASELINE) when that was measured, else the first
+    variant of that kind measured, and a note says so."""
+    given = given if isinstance(given, dict) else (
+        {_variant_kind(given): given} if given else {})
+    measured = rs.variants()
+    out, notes = {}, []
+    for kind, default in DEFAULT_BASELINE.items():
+        mine = [v for v in measured if _variant_kind(v) == kind]
+        if given.get(kind):
+            out[kind] = given[kind]
+        elif default in mine or not mine:
+            out[kind] = default
+        else:
+            out[kind] = mine[0]
+            notes.append(f"`{default}` was not measured: {kind} changes are against "
+                         f"`{mine[0]}`, the first {kind} variant measured (`--baseline` picks "
+                         "another).")
+    return out, notes
+
+
 @dataclass
 class Result:
     machine: str

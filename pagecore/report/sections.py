@@ -61,9 +61,13 @@ def _index(rs, suite, where=None):
 
 
 def _suite_baseline(suite, baseline):
+    """The baseline of @suite's changes; @baseline: {kind: variant} (results.baselines),
+    or one variant, the baseline of its kind."""
     if suite == "floor":
         return FLOOR_BASELINE
     kind = "dirty" if suite == "dirty" else "writeback"
+    if isinstance(baseline, dict):
+        return baseline.get(kind) or DEFAULT_BASELINE[kind]
     return baseline if _variant_kind(baseline) == kind else DEFAULT_BASELINE[kind]
 
 

@@ -21,6 +21,7 @@ from pagecore.report.results import (
     FLOOR_BASELINE,
     SUITES,
     _order_variants,
+    baselines,
     load_results,
 )
 from pagecore.report.sections import (
@@ -30,7 +31,7 @@ from pagecore.report.sections import (
     _suite_baseline,
     _vlabel,
 )
-from pagecore.report.verdicts import liveness, status, verdicts
+from pagecore.report.verdicts import add_cached, liveness, status, verdicts
 from pagecore.report.verification import _section_matrix
 
 
@@ -41,22 +42,31 @@ def default_name(rs):
 
 
 def check_baseline(rs, baseline):
+    """A baseline given by name must be a variant, and measured (None: the default of each
+    kind, results.baselines)."""
     from pagecore.model.variants import get_variant
 
+    if baseline is None:
+        return
     get_variant(baseline)
     if not any(r.variant == baseline for r in rs.results()):
         raise PagecoreError(f"baseline variant {baseline!r} has no results "
                             f"(measured: {', '.join(rs.variants())})")
 
 
-def write_report(results_paths=None, outdir="reports", name=None, baseline="original",
+def write_report(results_paths=None, outdir="reports", name=None, baseline=None,
                  weights=None, exclude_starving=False):
     """Write <outdir>/<name>/report.md, report.html and the PNGs; return report.html's path.
 
+    baseline: the variant changes are measured against, for its kind; None: each kind's
+    pre-fix kernel where it was measured, else the first variant of that kind measured.
     weights: None for DEFAULT_MIX, a dict of key -> weight, or the path of a TOML file.
     exclude_starving: rank only the fixes that neither race nor starve.
+
+    Example: ``write_report(["results"], "reports")`` writes reports/<machine>/.
     """
     rs = load_results(results_paths)
+    add_cached(rs)
     check_baseline(rs, baseline)
     if isinstance(weights, (str, os.PathLike)):
         weights = load_weights_file(weights)
@@ -336,14 +346,16 @@ def build(rs, d, baseline, mix, exclude_starving=False):
     doc = Doc("pagecore overhead report: " + ", ".join(rs.machines))
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     n = len(rs.machines)
+    baseline, notes = baselines(rs, baseline)
     doc.para(f"Generated {when} from {n} machine{'s' if n != 1 else ''}. Baseline: "
              f"`{_suite_baseline('hotpath', baseline)}` (floor: `{FLOOR_BASELINE}`, dirty path: "
-             f"`{_suite_baseline('dirty', baseline)}`).")
+             f"`{_suite_baseline('dirty', baseline)}`)." + "".join(" " + x for x in notes))
     table = verdicts(rs)
     racy = {v for v in rs.variants() if status(rs, v, table)[0] == "racy"}
     # with exclude_starving, only fixes that neither race nor starve are ranked
-    choices = (choose(rs, mix, "writeback", baseline, exclude_starving=exclude_starving)
-               + choose(rs, mix, "dirty", baseline, exclude_starving=exclude_starving))
+    choices = (choose(rs, mix, "writeback", baseline["writeback"],
+                      exclude_starving=exclude_starving)
+               + choose(rs, mix, "dirty", baseline["dirty"], exclude_starving=exclude_starving))
     _answer(doc, rs, choices, table)
     if rs.notes:
         doc.bullets(rs.notes)

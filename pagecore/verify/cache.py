@@ -2,7 +2,8 @@
 no verdict for.
 
 A verify row is a verdict on one variant's code in one scenario and mode.
-It is kept under $PAGECORE_CACHE (default ~/.cache/pagecore) in verdicts/,
+It is kept in $PAGECORE_VERDICTS, by default verdicts/ of $PAGECORE_CACHE
+(~/.cache/pagecore, where the variants' objects are kept too),
 keyed by key(): a digest of the variant's C (Variant.source_key(): its
 composed source and the model's headers), of the instrumented harness that
 runs it and of the verifier's own code.  Edit any of them and the verdict is
@@ -30,6 +31,9 @@ _keys = {}
 
 
 def root():
+    """$PAGECORE_VERDICTS, else verdicts/ in $PAGECORE_CACHE (default ~/.cache/pagecore)."""
+    if os.environ.get("PAGECORE_VERDICTS"):
+        return os.environ["PAGECORE_VERDICTS"]
     base = os.environ.get("PAGECORE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
                                                             "pagecore")
     return os.path.join(base, "verdicts")
