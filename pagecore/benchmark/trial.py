@@ -233,7 +233,9 @@ def render(doc, out=sys.stdout):
               % ("", ", ".join(unplaced)))
     for scen, tl in doc["counterexamples"].items():
         w("\n  %s, shortest failing schedule (%s), one column per CPU:\n" % (scen, tl["setup"]))
-        for line in render_timeline(tl):
+        import shutil
+
+        for line in render_timeline(tl, shutil.get_terminal_size((120, 24)).columns - 4):
             w("    %s\n" % line)
     w("\nLiveness: %s\n" % {"starved": "a slow waiter starves (its wait loops while writers "
                                       "keep the page under writeback)",

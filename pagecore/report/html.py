@@ -174,6 +174,7 @@ table.timeline td, table.timeline th { border: 1px solid #dde1e6; padding: 2px 6
 table.timeline td.st { color: #555; }
 table.timeline span.op { color: #2a5db0; }
 table.timeline tr.fail td { background: #fbe3e4; font-weight: 600; }
+table.timeline tr.failstep td { background: #fdf0f0; border-top: 2px solid #c0392b; }
 td.disagree { background: #fff1d6 !important; }
 pre { font: 13px/1.45 Menlo, Consolas, monospace; background: #f0f2f5; padding: 10px 12px;
       overflow-x: auto; border-radius: 4px; }
@@ -294,7 +295,8 @@ def _html_blocks(blocks, out, basedir):
 def _timeline_lines(tl):
     from pagecore.verify.timeline import render_timeline
 
-    return render_timeline(tl)
+    # a report is read on any screen: a fixed width, not the terminal's of who wrote it
+    return render_timeline(tl, 110)
 
 
 def _state_text(st):
@@ -303,14 +305,33 @@ def _state_text(st):
 
 
 def _timeline_html(tl):
-    """One column per CPU, one row per step (the kernel function it ran and the
-    pages' flags and refcounts after it), the failing checks at the bottom."""
+    """One column per CPU, cpu0 first, one row per step (the kernel function it ran and
+    the pages' flags and refcounts after it); a failing check right under the step where
+    it fired, that step marked."""
+    from pagecore.verify.timeline import cpu_order
+
     esc = html.escape
     cpus = tl.get("cpus") or []
+    order = cpu_order(cpus)
+    col_of = {t: k for k, t in enumerate(order)}
     out = ['<div class="tl"><table class="timeline"><thead><tr><th>step</th>']
-    out += [f"<th>{esc(c)}</th>" for c in cpus]
+    out += [f"<th>{esc(cpus[t])}</th>" for t in order]
     out.append("<th>state after the step</th></tr></thead><tbody>")
+    checks = {}
+    for chk in tl.get("checks", []):
+        checks.setdefault(chk.get("step"), []).append(chk)
     last_op = {}
+
+    def check_row(chk):
+        cells = [""] * len(cpus)
+        text = esc(chk.get("text", "")) + (f" ({esc(chk['site'])})" if chk.get("site") else "")
+        if chk.get("cpu") in cpus:
+            cells[col_of[cpus.index(chk["cpu"])]] = text
+        else:
+            cells = [text] + [""] * (len(cpus) - 1)
+        return '<tr class="fail"><td>!!</td>{}<td>fails in step {}</td></tr>'.format(
+            "".join(f"<td>{c}</td>" for c in cells), esc(str(chk.get("step"))))
+
     for row in tl.get("rows", []):
         t = row.get("task")
         cells = [""] * len(cpus)
@@ -321,21 +342,17 @@ def _timeline_html(tl):
             last_op[t] = row.get("op")
             text = f"<span class=\"op\">{esc(row.get('op', ''))}</span><br>{text}"
         if isinstance(t, int) and 0 <= t < len(cpus):
-            cells[t] = text
+            cells[col_of[t]] = text
         state = ("; ".join(f"{esc(k)} {esc(_state_text(v))}"
                            for k, v in row.get("state", {}).items())
                  if row.get("changed") else "")
-        out.append("<tr><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
-            esc(str(row.get("step"))), "".join(f"<td>{c}</td>" for c in cells), state))
-    for chk in tl.get("checks", []):
-        cells = [""] * len(cpus)
-        text = esc(chk.get("text", "")) + (f" ({esc(chk['site'])})" if chk.get("site") else "")
-        if chk.get("cpu") in cpus:
-            cells[cpus.index(chk["cpu"])] = text
-        else:
-            cells = [text] + [""] * (len(cpus) - 1)
-        out.append('<tr class="fail"><td>!!</td>{}<td>at step {}</td></tr>'.format(
-            "".join(f"<td>{c}</td>" for c in cells), chk.get("step")))
+        mine = checks.pop(row.get("step"), [])
+        out.append("<tr{}><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
+            ' class="failstep"' if mine else "", esc(str(row.get("step"))),
+            "".join(f"<td>{c}</td>" for c in cells), state))
+        out.extend(check_row(chk) for chk in mine)
+    for step in list(checks):
+        out.extend(check_row(chk) for chk in checks[step])
     for h in tl.get("hang") or []:
         out.append('<tr class="fail"><td></td><td colspan="{}">{}: {}</td></tr>'.format(
             len(cpus) + 1, esc(h.get("cpu", "")), esc("finished" if h.get("done") else

@@ -105,7 +105,8 @@ def run_cell(variant, scenario, args, progress=None):
     if args.mode == "replay":
         from pagecore.verify.replay import replay
 
-        return replay(variant, scenario, step=args.step)
+        return replay(variant, scenario, step=args.step,
+                      steps=bool(getattr(args, "verbose", False)))
     if args.mode == "explore":
         from pagecore.verify.explore import explore
 
@@ -247,10 +248,18 @@ def print_evidence(results, verbose=False):
             elif isinstance(item, dict) and "kind" not in item:
                 # the stress summary; bug-log records are already in words above
                 print("  " + ", ".join("%s=%s" % kv for kv in item.items()))
+        for run in r.get("interleavings") or []:
+            if run["failures"]:
+                continue        # its steps are in the evidence above
+            print("  interleaving: %s: clean" % run["title"])
+            for line in run["log"]:
+                print("    " + line)
         if r.get("counterexample"):
+            import shutil
+
             from pagecore.verify.timeline import render_timeline
 
             tl = r["counterexample"]
             print("  shortest failing schedule (%s), one column per CPU:" % tl["setup"])
-            for line in render_timeline(tl):
+            for line in render_timeline(tl, shutil.get_terminal_size((120, 24)).columns - 2):
                 print("  " + line)

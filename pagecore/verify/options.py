@@ -49,6 +49,7 @@ class VerifyOptions:
     io_us: int = None
     gap_us: int = None
     starve_seconds: float = None
+    verbose: bool = False       # replay keeps the steps of every interleaving, clean ones too
 
     def __post_init__(self):
         for k, v in _defaults().items():
@@ -86,12 +87,6 @@ def plan(args):
         raise PagecoreError("--jobs must be > 0")
     if args.times < 1:
         raise PagecoreError("--times must be > 0")
-    if args.save_schedules:
-        d = args.save_schedules
-        if not os.path.isdir(d):
-            raise PagecoreError("--save-schedules %s: not a directory" % d)
-        if not os.access(d, os.W_OK | os.X_OK):
-            raise PagecoreError("--save-schedules %s: not writable" % d)
     from pagecore.model.variants import VARIANTS
 
     variants = list(args.variant) or list(VARIANTS)
@@ -137,7 +132,27 @@ def plan(args):
             ", ".join(scenarios),
             "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].all_scenarios))
                       for v in variants)))
+    _check_save_schedules(args)
     return variants, scenarios, cells, skipped
+
+
+def _check_save_schedules(args):
+    """--save-schedules DIR: made if it does not exist yet (as -o is), once every other
+    option is known good, so that bad input leaves nothing behind."""
+    if args.save_schedules is not None:
+        d = args.save_schedules
+        if not d.strip():
+            raise PagecoreError("--save-schedules needs a directory")
+        if not os.path.isdir(d):
+            if os.path.exists(d):
+                raise PagecoreError("--save-schedules %s: not a directory" % d)
+            try:
+                os.makedirs(d)      # as -o does: a directory named is made
+            except OSError as e:
+                raise PagecoreError("--save-schedules %s: cannot create: %s"
+                                    % (d, e.strerror)) from None
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PagecoreError("--save-schedules %s: not writable" % d)
 
 
 def _explorable():
