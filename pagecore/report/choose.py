@@ -177,7 +177,7 @@ def paired_gap(a, b):
         # the harness's own error of this pair (results.calibrate), as a variance
         err = w * ra.mean * max(ra.harness_err, rb.harness_err)
         if err:
-            unpaired.append((0.0, err * err, 1e6))
+            unpaired.append((0.0, err * err, math.inf))
         if common_workers(ra, rb):
             by_suite.setdefault(ra.suite, []).append((w, ra, rb))
         else:
@@ -398,13 +398,15 @@ def reasoning(c, table=None):
         d = g.diff
         if g.same_source:
             verdict = "the same source in every term: a tie whatever was measured"
+        elif g.tie and not math.isfinite(d.hi - d.lo):
+            verdict = "a tie: one process cannot tell them apart"
         elif g.tie:
             verdict = "a tie: the 95% interval of the difference includes zero"
         else:
             verdict = "a significant difference"
-        s = (f"{g.cheaper.variant} is {_ns(d.mean)} ({g.pct:.1f}%, 95% CI "
-             f"{fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns) cheaper than {g.dearer.variant}, "
-             f"{verdict}. The gap is mostly `{g.main_key}` ({_ns(g.main_part)} of it).")
+        s = (f"{g.cheaper.variant} is {_ns(d.mean)} ({g.pct:.1f}%, {_ci(d)}) cheaper than "
+             f"{g.dearer.variant}, {verdict}. The gap is mostly `{g.main_key}` "
+             f"({_ns(g.main_part)} of it).")
         if g.flip and not g.same_source:
             k, w, at = g.flip
             s += (f" The order flips if the weight of `{k}` {'rises' if at > w else 'falls'} "
@@ -419,10 +421,10 @@ def reasoning(c, table=None):
         pct = d.mean / base.cost * 100 if base.cost else 0.0
         price = (f"at a cost of {_ns(d.mean)} ({pct:+.1f}%)" if d.mean >= 0
                  else f"and is {_ns(-d.mean)} ({pct:+.1f}%) cheaper")
-        sure = "within noise" if d.includes_zero else "significant"
+        sure = ("" if not math.isfinite(d.hi - d.lo) else
+                ", within noise" if d.includes_zero else ", significant")
         lines.append(f"{rk.variant} {buys} {price} per operation of the mix against "
-                     f"{c.baseline_name} (paired 95% CI {fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns, "
-                     f"{sure}).")
+                     f"{c.baseline_name} (paired: {_ci(d)}{sure}).")
     starving = [rk.variant for rk in c.ranked if table and _starves(rk.variant, table)]
     if starving:
         lines.append("{} {} a slow waiter in writeback-starvation (not a race, so ranked); "
@@ -432,6 +434,13 @@ def reasoning(c, table=None):
     for v, reason, _ in c.excluded:
         lines.append(f"{v} is excluded: {reason}.")
     return lines
+
+
+def _ci(d):
+    """A difference's 95% interval in words; one process gives none."""
+    if not math.isfinite(d.hi - d.lo):
+        return "no 95% CI, one process per variant gives no spread to judge by"
+    return f"95% CI {fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns"
 
 
 def _starves(variant, table):

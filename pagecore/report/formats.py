@@ -4,6 +4,8 @@ import math
 
 
 def fmt_ns(seconds):
+    if not math.isfinite(seconds):
+        return "?"      # an interval one process cannot give
     ns = seconds * 1e9
     if abs(ns) >= 1000:
         return f"{ns:,.0f}"
@@ -15,6 +17,8 @@ def fmt_ns(seconds):
 
 
 def fmt_cost(r):
+    if r.n < 2:
+        return f"{fmt_ns(r.mean)} ±?"
     return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%"
 
 

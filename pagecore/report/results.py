@@ -70,7 +70,8 @@ class Result:
         self.n = len(s)
         self.mean, self.ci = mean_ci(s)
         self.sd = statistics.stdev(s) if self.n > 1 else 0.0
-        self.se = self.sd / math.sqrt(self.n)
+        # one sample has no spread to judge by: its error is unknown, not zero
+        self.se = self.sd / math.sqrt(self.n) if self.n > 1 else math.inf
 
     @property
     def rsd(self):

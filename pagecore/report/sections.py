@@ -287,7 +287,8 @@ def _section_hashchain(doc, rs, d, baseline, racy):
                     pts = sorted(per[v].items())
                     s[v] = [(c, r.mean * 1e9, r.ci * 1e9) for c, r in pts]
                     fit = linfit([c for c, _ in pts], [r.mean * 1e9 for _, r in pts])
-                    f[v] = (fit.slope, fit.intercept, fit.slope_se)
+                    # the legend's ± is the table's: the half-width of the 95% interval
+                    f[v] = (fit.slope, fit.intercept, fit.slope_ci)
                     fitted[(m, rest, v)] = (fit, per[v])
                     if case == "ipages_hold":
                         at = fit.solve(IPAGES_HOLD_LIMIT_NS)
@@ -329,7 +330,9 @@ def _section_hashchain(doc, rs, d, baseline, racy):
              "Log-log; points are means with 95% CI, lines the least-squares fit whose slope "
              "(ns per colliding entry, ± 95% interval) is in the legend. The dotted line "
              "marks the 64-entry bookmark boundary.",
-             plots.hashchain, what.capitalize() + " against hash-chain length", panels,
+             # a kernel name keeps its case: i_pages, never I_pages
+             plots.hashchain, ("Cost of " + case if case != "ipages_hold" else what)
+             + " against hash-chain length", panels,
              racy=racy, ylabel="ns/op" if case != "ipages_hold" else "ns held")
     full = Doc("")
     _cost_table(full, rs, "hashchain", base, racy)

@@ -1,5 +1,6 @@
 """The report itself: report.md, report.html and the figures, section by section."""
 
+import math
 import os
 import re
 import shutil
@@ -86,7 +87,10 @@ def check_name(name):
     return name
 
 
-def _write(rs, outdir, name, baseline, mix, exclude_starving=False):
+def _write(rs, outdir, name, baseline, mix, exclude_starving=False, full=False, answers=None):
+    """Write the report of @rs into @outdir/@name; report.html's path.  @full: report.md
+    keeps every fold and all the evidence.  @answers, a list, gets each Choice and its
+    Guide (separate.guide)."""
     from pagecore.report.html import render_html, render_markdown
 
     d = os.path.join(outdir, check_name(name))
@@ -103,7 +107,8 @@ def _write(rs, outdir, name, baseline, mix, exclude_starving=False):
     except OSError as e:
         raise PagecoreError(f"{d}: cannot write: {e.strerror}") from None
     try:
-        doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving)
+        doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving, full=full,
+                    answers=answers)
         md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
         for path, text in ((md, render_markdown(doc)), (page, render_html(doc, d))):
             with open(path + ".tmp", "w", encoding="utf-8") as f:
@@ -176,10 +181,19 @@ def _section_choosing(doc, rs, choices, mix, table, baseline):
             doc.details("Term by term: where each variant's cost comes from", brk)
 
 
-def _answer(doc, rs, choices, table):
+def _answer(doc, rs, choices, table, exclude_starving=False, answers=None):
+    from pagecore.report import separate
+
     doc.heading(2, "Answer", "answer")
     for c in choices:
         doc.para(_answer_line(c), "answer")
+        if c.baseline_note:
+            doc.para(c.baseline_note + ".")
+        g = separate.guide(rs, table, c, exclude_starving)
+        if g is not None:
+            separate.to_doc(doc, g, c)
+        if answers is not None:
+            answers.append((c, g))
     if not rs.has_verify:
         doc.para("No verification results were given: the variants above are ranked by cost "
                  "alone and may be racy.", "warn")
@@ -212,8 +226,11 @@ def _answer_line(c):
     if len(tied) > 1:
         s = (f"On **{c.machine}** the cheapest {which} {c.kind} fixes are a **tie**: "
              + ", ".join(f"**{rk.variant}** ({_ns(rk.cost)})" for rk in tied)
-             + " per operation of the mix; the paired 95% interval of their difference "
-             "includes zero")
+             + " per operation of the mix; " + (
+                 "the paired 95% interval of their difference includes zero"
+                 if math.isfinite(c.gaps()[0].diff.hi - c.gaps()[0].diff.lo)
+                 else "one process per variant cannot order them (a run without --smoke "
+                 "measures enough)"))
     else:
         s = (f"On **{c.machine}** the cheapest {which} {c.kind} fix is **{best.variant}**: "
              f"{_ns(best.cost)} per operation of the mix (±{_ns(best.ci)})")
@@ -338,12 +355,12 @@ def _doc_of_bullets(items):
     return d
 
 
-def build(rs, d, baseline, mix, exclude_starving=False):
+def build(rs, d, baseline, mix, exclude_starving=False, full=False, answers=None):
     """The whole report as a Doc; figures are written into d as they are built."""
     import datetime
 
 
-    doc = Doc("pagecore overhead report: " + ", ".join(rs.machines))
+    doc = Doc("pagecore overhead report: " + ", ".join(rs.machines), full=full)
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     n = len(rs.machines)
     baseline, notes = baselines(rs, baseline)
@@ -356,7 +373,7 @@ def build(rs, d, baseline, mix, exclude_starving=False):
     choices = (choose(rs, mix, "writeback", baseline["writeback"],
                       exclude_starving=exclude_starving)
                + choose(rs, mix, "dirty", baseline["dirty"], exclude_starving=exclude_starving))
-    _answer(doc, rs, choices, table)
+    _answer(doc, rs, choices, table, exclude_starving, answers)
     if rs.notes:
         doc.bullets(rs.notes)
     _section_machines(doc, rs)

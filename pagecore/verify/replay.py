@@ -373,6 +373,9 @@ def replay(variant, scenario, step=STEP, steps=False):
         notes.append(line)
         if out["evidence"] is not notes:
             out["evidence"].append(line)
+    # the last lines of the evidence say what each interleaving came to (the report
+    # tells them apart from the stories before them)
+    out["outcomes"] = len(notes)
     errors = [e for r in runs for e in r.errors]
     if armed and not (armed & placed) and not failures:
         out["inconclusive"] = ("no window the interleavings pause at is placed (%s): mark "
