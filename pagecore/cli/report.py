@@ -67,6 +67,8 @@ def _cmd_report(args):
                   exclude_starving=args.exclude_starving, full=args.full, answers=answers)
     print(f"report: {page}")
     print("        {}".format(os.path.join(os.path.dirname(page), "report.md")))
+    print("        {} (the answer and every verdict's evidence, whole)".format(
+        os.path.join(os.path.dirname(page), "report.json")))
     return _nothing_left([c for c, _ in answers])
 
 

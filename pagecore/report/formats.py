@@ -17,9 +17,12 @@ def fmt_ns(seconds):
 
 
 def fmt_cost(r):
+    """`45.2 ±0.8%`: the mean and the spread between processes; ⚠ where pyperf check calls
+    the benchmark unstable (report/stability.py)."""
+    mark = " ⚠" if getattr(r, "unstable", ()) else ""
     if r.n < 2:
-        return f"{fmt_ns(r.mean)} ±?"
-    return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%"
+        return f"{fmt_ns(r.mean)} ±?{mark}"
+    return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%{mark}"
 
 
 def fmt_slope(b, se):

@@ -15,8 +15,10 @@ BOOKMARK = 64   # WAITQUEUE_WALK_BREAK_CNT: the walk parks a bookmark after 64 e
 # Delta E >= 29 for every pair), none lighter than L* 70 so that each reads on white: one per
 # built-in variant, and pagecore and plain-c, so that a variant keeps its colour in every
 # figure and no two lines of a figure look alike.  Markers and dashes tell them apart too.
-_PALETTE = ["#1f77b4", "#d62728", "#66a61e", "#7a0177", "#000000", "#c49c94", "#005a32",
-            "#f0027f", "#a6761d", "#ff7f00", "#e377c2", "#843c39", "#fc8d62", "#636363",
+# In the order of the built-ins (pagecore/variants/, by name): the two palest go to the
+# dirty-path variants, which are drawn as bars, in the machines' colours, never as lines.
+_PALETTE = ["#1f77b4", "#d62728", "#66a61e", "#c49c94", "#fc8d62", "#7a0177", "#005a32",
+            "#f0027f", "#a6761d", "#ff7f00", "#e377c2", "#843c39", "#000000", "#636363",
             "#6b6ecf", "#7b4173"]
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p", "d", "8", "H", "1"]
 _MACHINE = ["#3b6fb6", "#e08a2c", "#4a9c5d", "#9b59b6", "#c0392b", "#7f8c8d"]
@@ -72,10 +74,21 @@ def _wrap_title(text, width):
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+    """The figure as a PNG of at most 256 colours (a chart has a few dozen, and their
+    antialiased edges): a third of the bytes, the same to the eye, and report.html inlines
+    every figure."""
+    import io
 
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, bbox_inches="tight", format="png")
     plt.close(fig)
+    buf.seek(0)
+    im = Image.open(buf).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                 dither=Image.Dither.NONE)
+    im.save(path, format="PNG", optimize=True)
     return path
 
 
@@ -132,7 +145,7 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
         ax.invert_yaxis()
         ax.set_xlim(0, top * 1.18)
         ax.set_xlabel("ns/op (bars: mean, whiskers: 95% CI)")
-        ax.set_title(_wrap_title(ptitle, 28 if ncols >= 3 else 44))
+        ax.set_title(_wrap_title(ptitle, 24 if ncols >= 3 else 40))
         ax.grid(axis="y", visible=False)
     handles = [Patch(color=_MACHINE[j % len(_MACHINE)], label=m) for j, m in enumerate(machines)]
     if any(v in racy for _, rows in panels for v, _ in rows):
@@ -177,15 +190,19 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
             bad = variant in racy
             xs = [p[0] for p in pts]
             ax.errorbar(xs, [p[1] for p in pts], yerr=[p[2] for p in pts],
-                        fmt=variant_marker(variant), ms=4, color=col, capsize=2, elinewidth=1,
-                        alpha=0.6 if bad else 1.0)
+                        fmt=variant_marker(variant), ms=4, color=col, capsize=2, elinewidth=1)
             b, a, ci = fits[variant]
             fx = np.unique(np.concatenate([[xmin], np.geomspace(max(xmin, 0.5), max(xmax, 1),
                                                                 200), [xmax]]))
             fx = fx[(fx >= xmin) & (fx <= xmax)]
             fy = a + b * fx
-            ax.plot(fx[fy > 0], fy[fy > 0], "--" if bad else "-", color=col, lw=1.3,
-                    alpha=0.6 if bad else 0.9,
+            # a straight line in chain length is not one on log axes: at short chains it can
+            # fall far below what was measured there, so it is drawn only where it stays
+            # within the variant's own measured range
+            floor = min(p[1] for p in pts if p[1] > 0) / 1.25 if any(p[1] > 0 for p in pts) \
+                else 0
+            keep = fy >= floor
+            ax.plot(fx[keep], fy[keep], "--" if bad else "-", color=col, lw=1.3,
                     label=f"{variant}{' (racy)' if bad else ''}: {fmt_slope(b, ci)} ns/entry")
         ax.set_xscale("symlog", linthresh=1, linscale=0.4)
         ax.set_yscale("log")
@@ -234,8 +251,7 @@ def scaling(path, title, panels, racy=()):
             bad = variant in racy
             h = ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts],
                             fmt=variant_marker(variant) + ("--" if bad else "-"), ms=4.5,
-                            lw=1.5, capsize=2, color=variant_color(variant),
-                            alpha=0.6 if bad else 1.0)
+                            lw=1.5, capsize=2, color=variant_color(variant))
             handles.setdefault(variant + (" (racy)" if bad else ""), h)
         if nproc:
             ax.axvline(nproc, color="#555", ls=":", lw=1.2)

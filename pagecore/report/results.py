@@ -64,6 +64,8 @@ class Result:
     # the harness's own error of a paired ratio in this suite and run (1 sigma), measured on
     # variants that run identical source (calibrate())
     harness_err: float = 0.0
+    # what `pyperf check` says of it: ((kind, text), ...), empty when nothing
+    unstable: tuple = ()
 
     def __post_init__(self):
         s = self.samples
@@ -389,7 +391,7 @@ def _load_suite(rs, machine, path, data):
         m.results[name] = Result(machine, name, *parsed, samples=tuple(samples),
                                  events=parse_events(meta.get("pagecore_events")),
                                  by_worker=by_worker, impl=impl if isinstance(impl, str) else None,
-                                 cpus=tuple(cpus))
+                                 cpus=tuple(cpus), unstable=tuple(_checks(bench)))
         loaded += 1
         for k in ("hostname", "cpu_count", "cpu_model_name", "platform", "python_version"):
             if k in meta and k not in m.meta:
@@ -411,6 +413,15 @@ def _load_suite(rs, machine, path, data):
 # than its process's median sentinel was taken while the CPU was slowed (a preemption, the
 # host): the value says nothing about the code and is left out.
 SENTINEL_SLOW = 1.5
+
+
+def _checks(bench):
+    from pagecore.report.stability import pyperf_checks
+
+    try:
+        return pyperf_checks(bench)
+    except (ValueError, ZeroDivisionError, TypeError, AttributeError):
+        return []      # a benchmark pyperf itself could not check
 
 
 def _sentinel_limits(suite):

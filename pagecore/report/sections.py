@@ -328,7 +328,9 @@ def _section_hashchain(doc, rs, d, baseline, racy):
             doc.bullets(notes)
         _fig(doc, d, f"fig-hashchain-{case}.png", what + " against chain length",
              "Log-log; points are means with 95% CI, lines the least-squares fit whose slope "
-             "(ns per colliding entry, ± 95% interval) is in the legend. The dotted line "
+             "(ns per colliding entry, ± 95% interval, as in the table) is in the legend, "
+             "drawn over the chain lengths measured and only where it stays within what was "
+             "measured (a straight line in chain length bends on log axes). The dotted line "
              "marks the 64-entry bookmark boundary.",
              # a kernel name keeps its case: i_pages, never I_pages
              plots.hashchain, ("Cost of " + case if case != "ipages_hold" else what)

@@ -91,10 +91,10 @@ def _short_reach(r):
 
 def _mode_reach(r):
     c = r.get("counts") or {}
-    if r.get("mode") == "replay":
-        return f"replay: {_fmt_count(c.get('runs', 0))} interleavings"
-    if r.get("mode") == "stress":
-        return f"stress: {_fmt_count(int(c.get('ops', 0)))} ops"
+    if r.get("mode") == "replay" and "runs" in c:
+        return f"replay: {_fmt_count(c['runs'])} interleavings"
+    if r.get("mode") == "stress" and "ops" in c:
+        return f"stress: {_fmt_count(int(c['ops']))} ops"
     return str(r.get("mode", "?"))
 
 

@@ -6,6 +6,7 @@ import re
 import shutil
 
 from pagecore._errors import PagecoreError
+from pagecore.report import stability
 from pagecore.report.choose import (
     DEFAULT_MIX,
     _kind_of_key,
@@ -106,23 +107,43 @@ def _write(rs, outdir, name, baseline, mix, exclude_starving=False, full=False, 
                 os.remove(os.path.join(d, f))   # plots of an earlier report in the same place
     except OSError as e:
         raise PagecoreError(f"{d}: cannot write: {e.strerror}") from None
+    answers = [] if answers is None else answers
     try:
         doc = build(rs, d, baseline, mix, exclude_starving=exclude_starving, full=full,
                     answers=answers)
         md, page = os.path.join(d, "report.md"), os.path.join(d, "report.html")
-        for path, text in ((md, render_markdown(doc)), (page, render_html(doc, d))):
+        js = os.path.join(d, "report.json")
+        for path, text in ((md, render_markdown(doc)), (page, render_html(doc, d)),
+                           (js, report_json(rs, answers))):
             with open(path + ".tmp", "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(path + ".tmp", path)
     except BaseException:
         # no half-written report, and no directory this call made and did not fill
-        for f in ("report.md.tmp", "report.html.tmp"):
+        for f in ("report.md.tmp", "report.html.tmp", "report.json.tmp"):
             if os.path.exists(os.path.join(d, f)):
                 os.remove(os.path.join(d, f))
         if created:
             shutil.rmtree(created, ignore_errors=True)
         raise
     return page
+
+
+def report_json(rs, answers):
+    """report.json: the answer as `pagecore choose --json` gives it (with the guidance of a
+    tie or of nothing left), what pyperf check flags, and every verify row whole, the full
+    evidence the Markdown cuts short."""
+    import json
+
+    table = verdicts(rs)
+    doc = {"machines": list(rs.machines),
+           "choices": [dict(c.as_dict(table), guide=g.as_dict() if g else None)
+                       for c, g in answers],
+           "unstable": [{"benchmark": r.name, "machine": r.machine,
+                         "pyperf_check": [t for _, t in r.unstable]}
+                        for r in rs.results() if r.unstable],
+           "verify": [dict(row, machine=m) for m, row in rs.verify_rows()]}
+    return json.dumps(doc, indent=1, default=str) + "\n"
 
 
 _TERM_NOTES = {
@@ -377,6 +398,7 @@ def build(rs, d, baseline, mix, exclude_starving=False, full=False, answers=None
     if rs.notes:
         doc.bullets(rs.notes)
     _section_machines(doc, rs)
+    stability.section(doc, rs)
     _section_choosing(doc, rs, choices, mix, table, baseline)
     _section_matrix(doc, rs, table, d)
     _section_aa(doc, rs)
