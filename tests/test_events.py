@@ -11,14 +11,15 @@ operation at a time, many times, and the counts checked are the least seen:
 what the timed thread's own path does.
 """
 
-import os
 import sys
 
 import pytest
 
+from pagecore.benchmark.run import bench_dir
 from pagecore.model import _core, _core_instr
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+# the suites' shared module, where pagecore finds the suites: installed, or beside a source tree
+sys.path.insert(0, bench_dir())
 
 from _harness import format_events  # noqa: E402
 
