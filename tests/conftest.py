@@ -1,9 +1,9 @@
-"""What every test shares: its own cache of verdicts.
+"""What every test has: a cache of verdicts of its own, empty.
 
-A verdict kept by `pagecore verify` or `bench` outside the tests (in
-~/.cache/pagecore/verdicts) would otherwise answer for a cell a test means to
-run, or fill a report a test means to leave without verdicts.  The variants'
-compiled objects stay in the shared cache: they are keyed by their content.
+A verdict kept by `pagecore verify` or `bench` (in ~/.cache/pagecore/verdicts,
+or by another test) would otherwise answer for a cell a test means to run, or
+fill a report a test means to leave without verdicts.  The variants' compiled
+objects stay in the shared cache: they are keyed by their content.
 """
 
 import os
@@ -21,3 +21,8 @@ def _own_verdicts(tmp_path_factory):
         os.environ.pop("PAGECORE_VERDICTS", None)
     else:
         os.environ["PAGECORE_VERDICTS"] = old
+
+
+@pytest.fixture(autouse=True)
+def _no_verdicts_of_others(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("PAGECORE_VERDICTS", str(tmp_path_factory.mktemp("verdicts")))

@@ -316,7 +316,7 @@ def test_verify_replay_json(tmp_path, capsys):
     assert set(rows) == {"original", "shipped-5.10"}
     for r in rows.values():
         assert set(r) == {"variant", "scenario", "mode", "failures", "counts", "evidence",
-                          "unplaced", "source"}
+                          "unplaced", "source", "outcomes"}
         assert r["mode"] == "replay" and r["scenario"] == "writeback-set-again"
         # windows the scripts pause at that these files do not place
         assert "ewb_under_i_pages" in r["unplaced"] and "ewb_after_clear" not in r["unplaced"]

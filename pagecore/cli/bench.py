@@ -5,8 +5,16 @@ from pagecore.benchmark.run import __doc__ as _BENCH_DOC
 
 
 def register(sub):
+    import argparse
+
     p = sub.add_parser("bench", help="run the pyperf suites into results/<machine>/",
-                       description=_BENCH_DOC.split("\n\n")[0])
+                       description=_BENCH_DOC.split("\n\n")[0],
+                       epilog="""exit status:
+  0    every suite ran (a race found by the verify step is the report's business)
+  1    a suite failed (its partial results are kept); with --check, a bar failed
+  2    bad input, one line on stderr; nothing ran
+  130  stopped by SIGINT, 143 by SIGTERM; the suites that finished are kept""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     from pagecore.cli import Names, add_variant_file, add_variant_option
 
     p.add_argument("--suite", action=Names, nargs="+", metavar="S",

@@ -29,13 +29,10 @@ def _mix_from_args(args, rs):
 
 
 def _load(paths):
-    """The results, and the cached verdicts of measured variants they hold none for."""
-    import sys
-
+    """The results, and the cached verdicts of measured variants they hold none for (a
+    note of rs.notes says which: the report shows it, and choose prints it)."""
     rs = load_results(paths)
-    for v in add_cached(rs):
-        print(f"pagecore: {v}: verdicts from the cache of verdicts (its current source)",
-              file=sys.stderr)
+    add_cached(rs)
     return rs
 
 
@@ -117,6 +114,8 @@ def _cmd_choose(args):
                                for c, g in zip(choices, guides)]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return _nothing_left(choices)
+    for note in rs.notes:
+        print("note: " + note.replace("`", ""))
     for i, (c, g) in enumerate(zip(choices, guides)):
         if i:
             print()
