@@ -354,8 +354,9 @@ def _verify(mdir, mode, variants):
     path = os.path.join(mdir, "verify.json")
     results = []
     t0 = time.monotonic()
-    print("== verify (explore up to %d preemptions, replay, stress %g s per cell; verdicts "
-          "kept in %s): %s" % (VERIFY_PREEMPTIONS[mode], VERIFY_STRESS_SECONDS[mode],
+    k = VERIFY_PREEMPTIONS[mode]
+    print("== verify (explore up to %d preemption%s, replay, stress %g s per cell; verdicts "
+          "kept in %s): %s" % (k, "" if k == 1 else "s", VERIFY_STRESS_SECONDS[mode],
                                _cache.root(), path), flush=True)
     try:
         verify_all(variants or [], results, stress_seconds=VERIFY_STRESS_SECONDS[mode],

@@ -118,6 +118,13 @@ def _registrars():
         yield getattr(m, fn)
 
 
+class _Version(argparse.Action):
+    # argparse's own would wrap the paths to the terminal's width
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version())
+        parser.exit()
+
+
 def version():
     """`pagecore --version`: the version, and where this pagecore and its
     documentation are."""
@@ -130,7 +137,8 @@ def version():
 
 def build_parser():
     parser = _Parser(prog="pagecore", description=__doc__)
-    parser.add_argument("--version", action="version", version=version())
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="the version, and where this pagecore and its docs are")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for register in _registrars():

@@ -144,8 +144,9 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
                 tick.set_color("#a31515")
         ax.invert_yaxis()
         ax.set_xlim(0, top * 1.18)
-        ax.set_xlabel("ns/op (bars: mean, whiskers: 95% CI)")
-        ax.set_title(_wrap_title(ptitle, 24 if ncols >= 3 else 40))
+        # short: a neighbour's label sits beside it; the figure says what bars and whiskers are
+        ax.set_xlabel("ns/op")
+        ax.set_title(ptitle)        # wrapped to its panel's width once laid out
         ax.grid(axis="y", visible=False)
     handles = [Patch(color=_MACHINE[j % len(_MACHINE)], label=m) for j, m in enumerate(machines)]
     if any(v in racy for _, rows in panels for v, _ in rows):
@@ -153,9 +154,23 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
                              label="racy (fails verification)"))
     fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
                bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    fig.suptitle(title + "  (bars: mean ns/op, whiskers: 95% CI)", x=0.01, ha="left",
+                 fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    _fit_titles(fig, axes, [t for t, _ in panels])
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
+
+
+def _fit_titles(fig, axes, titles):
+    """Wrap each panel's title to the width its panel got once laid out (long variant names
+    on the axis leave the panels narrow), so that neighbours' titles never meet."""
+    r = fig.canvas.get_renderer()
+    for ax, title in zip(axes, titles):
+        width = ax.get_window_extent(r).width
+        size = ax.title.get_fontsize() * fig.dpi / 72.0
+        # a bold character is about 0.7 em wide at most in the default font
+        ax.set_title(_wrap_title(title, max(8, int(width / (0.7 * size)))))
 
 
 def _short(ns):

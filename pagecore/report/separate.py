@@ -132,14 +132,20 @@ def _contention(rs, machine, variants):
     res = {v: pts[v][t] for v in variants}
     cells = {v: f"{fmt_ns(r.mean)} ns/op at {t} threads" for v, r in res.items()}
     best = min(variants, key=lambda v: res[v].mean)
-    worse = []
+    worse, unknown = [], False
     for v in variants:
         if v == best:
             continue
         ch = change(res[best], res[v], same_source=res[v].impl is not None
                     and res[v].impl == res[best].impl)
+        unknown = unknown or (ch.significant is None and not ch.same_source)
         if ch.significant:
             worse.append(f"{v} {ch.pct:+.0f}%")
+    costs = ", ".join(cells[v].split(" at ")[0] for v in variants)
+    if not worse and unknown:
+        return Aspect("worst case under contention", cells, False,
+                      f"Under contention ({t} threads on one page): too few processes to "
+                      f"tell them apart ({costs}).")
     if worse:
         sentence = (f"Under contention ({t} threads on one page), {best} is cheapest: "
                     f"{'; '.join(worse)} (significant, paired).")
@@ -208,9 +214,11 @@ def _tie(rs, table, c, tied):
     aspects += [a for a in (_contention(rs, c.machine, tied), _slope(rs, c.machine, tied))
                 if a is not None]
     g = Guide("tie", tied, aspects)
-    g.lines.append(f"{', '.join(tied)} tie on the mix's cost: the 95% intervals of their "
-                   "paired differences include zero, so the cost does not choose between "
-                   "them. What the other measures say:")
+    known = all(math.isfinite(gp.diff.hi - gp.diff.lo) for gp in c.gaps()[:len(tied) - 1])
+    g.lines.append(f"{', '.join(tied)} tie on the mix's cost: " + (
+        "the 95% intervals of their paired differences include zero" if known else
+        "one process per variant gives no interval to order them by") + ", so the cost does "
+        "not choose between them. What the other measures say:")
     g.lines += [a.sentence for a in aspects]
     apart = [a.name for a in aspects if a.separates]
     if apart:
