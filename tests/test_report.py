@@ -694,3 +694,23 @@ def test_matrix_is_a_table_per_kind_with_the_verdict_first(full_report):
     md = read(os.path.join(os.path.dirname(full_report), "report.md"))
     row = next(ln for ln in md.splitlines() if ln.startswith("| original ") and "racy: " in ln)
     assert "| racy: bug_on (replay; stress: 200,000 ops)" in row
+
+
+def test_choose_says_when_the_baseline_was_not_measured(tmp_path, capsys):
+    d = tmp_path / "m"
+    d.mkdir()
+    for suite in ("hotpath", "hashchain"):
+        doc = json.loads(read(os.path.join(ALPHA, suite + ".json")))
+        doc["benchmarks"] = [b for b in doc["benchmarks"]
+                             if b["metadata"].get("name", "").split("/")[2]
+                             in ("folio-6.7", "shipped-5.10")]
+        (d / (suite + ".json")).write_text(json.dumps(doc))
+    rc, out, err = run_cli(capsys, "choose", str(d), "--kind", "writeback")
+    assert rc == 0, err
+    assert ("original was not measured on m: the paired differences are against folio-6.7, "
+            "the first writeback variant measured there") in out
+    assert "vs original" not in out and "vs folio-6.7 (paired)" in out
+    rc, out, err = run_cli(capsys, "report", str(d), "-o", str(tmp_path / "r"))
+    assert rc == 0, err
+    md = read(str(tmp_path / "r" / "m" / "report.md"))
+    assert "`original` was not measured: writeback changes are against `folio-6.7`" in md

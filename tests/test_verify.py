@@ -530,3 +530,13 @@ def test_bench_verify_writes_liveness_once(tmp_path, capsys):
     assert ("writeback-starvation", "stress") not in cells
     assert ("writeback-set-again", "stress") in cells
     assert "racy: none; starving: folio-6.7" in capsys.readouterr().out
+
+
+def test_verbose_replay_shows_the_steps_of_clean_interleavings(capsys):
+    assert main(["verify", "--variant", "cpdfio-set-page-dirty", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "interleaving: flush and second store before writeback: clean" in out
+    # the steps themselves, as the tasks took them
+    assert "    jbd-flush (pid " in out and "    writeback (pid " in out
+    assert main(["verify", "--variant", "cpdfio-set-page-dirty"]) == 0
+    assert "interleaving: " not in capsys.readouterr().out
