@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 
+import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 
@@ -137,11 +138,16 @@ def test_hashchain_fit_stays_with_the_data_and_its_legend_is_the_table(figures, 
         xs = [x for c in pts for x in c.lines[0].get_xdata()]
         lo, hi = ax.get_ylim()
         assert min(ys) / 2 <= lo <= min(ys) and max(ys) <= hi <= max(ys) * 2
-        for ln in _lines(ax):
+        for ln, c in zip(_lines(ax), pts):
             fx, fy = ln.get_xdata(), ln.get_ydata()
-            # drawn over the chain lengths measured, and never diving below what was
+            # drawn over the chain lengths measured, never diving below what was: at each
+            # chain measured that the line spans, within a factor of 2 of the point
             assert min(fx) >= min(xs) and max(fx) <= max(xs)
             assert min(fy) >= min(ys) / 1.5
+            for x, y in zip(c.lines[0].get_xdata(), c.lines[0].get_ydata()):
+                if min(fx) <= x <= max(fx):
+                    at = float(np.interp(x, fx, fy))    # the line is straight in x
+                    assert y / 2 <= at <= y * 2, (ln.get_label(), x, y, at)
         legend = ax.get_legend()
         shown = {t.get_text().split(":")[0].replace(" (racy)", ""): t.get_text().split(": ")[1]
                  for t in legend.get_texts()}

@@ -207,16 +207,16 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
             ax.errorbar(xs, [p[1] for p in pts], yerr=[p[2] for p in pts],
                         fmt=variant_marker(variant), ms=4, color=col, capsize=2, elinewidth=1)
             b, a, ci = fits[variant]
-            fx = np.unique(np.concatenate([[xmin], np.geomspace(max(xmin, 0.5), max(xmax, 1),
-                                                                200), [xmax]]))
-            fx = fx[(fx >= xmin) & (fx <= xmax)]
+            # A straight line in chain length is not one on log axes: where the fit's
+            # intercept is below zero it plunges at short chains, far from what was measured
+            # there.  It is drawn from the shortest chain from which on it stays within a
+            # factor of 2 of every point measured, and nowhere else.
+            x0 = _fit_holds_from(pts, a, b)
+            fx = np.unique(np.concatenate([[x0], np.geomspace(max(x0, 0.5), max(xmax, 1),
+                                                              200), [xmax]]))
+            fx = fx[(fx >= x0) & (fx <= xmax)]
             fy = a + b * fx
-            # a straight line in chain length is not one on log axes: at short chains it can
-            # fall far below what was measured there, so it is drawn only where it stays
-            # within the variant's own measured range
-            floor = min(p[1] for p in pts if p[1] > 0) / 1.25 if any(p[1] > 0 for p in pts) \
-                else 0
-            keep = fy >= floor
+            keep = fy > 0
             ax.plot(fx[keep], fy[keep], "--" if bad else "-", color=col, lw=1.3,
                     label=f"{variant}{' (racy)' if bad else ''}: {fmt_slope(b, ci)} ns/entry")
         ax.set_xscale("symlog", linthresh=1, linscale=0.4)
@@ -241,6 +241,19 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
+
+
+def _fit_holds_from(pts, a, b):
+    """The shortest chain measured from which on the line a + b x is within a factor of 2
+    of every mean measured (the longest chain when it holds nowhere)."""
+    pts = sorted(pts)
+    start = pts[-1][0]
+    for c, m, _ in reversed(pts):
+        y = a + b * c
+        if m <= 0 or not (m / 2 <= y <= m * 2):
+            break
+        start = c
+    return start
 
 
 def scaling(path, title, panels, racy=()):

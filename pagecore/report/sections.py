@@ -329,9 +329,10 @@ def _section_hashchain(doc, rs, d, baseline, racy):
         _fig(doc, d, f"fig-hashchain-{case}.png", what + " against chain length",
              "Log-log; points are means with 95% CI, lines the least-squares fit whose slope "
              "(ns per colliding entry, ± 95% interval, as in the table) is in the legend, "
-             "drawn over the chain lengths measured and only where it stays within what was "
-             "measured (a straight line in chain length bends on log axes). The dotted line "
-             "marks the 64-entry bookmark boundary.",
+             "drawn from the shortest chain from which on it stays within a factor of 2 of "
+             "every point measured (a straight line in chain length bends on log axes, and "
+             "plunges where its intercept is below zero). The dotted line marks the "
+             "64-entry bookmark boundary.",
              # a kernel name keeps its case: i_pages, never I_pages
              plots.hashchain, ("Cost of " + case if case != "ipages_hold" else what)
              + " against hash-chain length", panels,
