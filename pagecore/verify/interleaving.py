@@ -153,7 +153,10 @@ class Interleaving:
             for t in self.tasks.values():
                 t.go.set()
                 if t.thread is not None:
-                    t.thread.join(5.0)
+                    # not join(): a signal (SIGTERM is raised in the main thread) can cut
+                    # Thread.start() short after the thread began, and join() then refuses
+                    # it; the task's own event says when it is out of the model
+                    t.finished.wait(5.0)
             if all(not t.thread.is_alive() for t in self.tasks.values() if t.thread):
                 self.core.clear_abort()
         return False
