@@ -11,7 +11,6 @@ import pyperf
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.path.join(ROOT, "bench")
 EVENTS = {"atomic_rmw", "barrier", "cmpxchg", "lock", "sleeps", "wakeups", "walked"}
 WB = ["original", "get-put", "wake-under-i_pages"]
 DIRTY = ["cpdfio-2.6.19", "cpdfio-set-page-dirty"]
@@ -26,8 +25,11 @@ def environ(**kw):
     return dict(os.environ, PYTHONPATH=where + (os.pathsep + path if path else ""), **kw)
 
 
-def pagecore(*args, cwd):
-    env = environ(PAGECORE_BENCH_DIR=BENCH)
+def pagecore(*args, cwd, **env):
+    # the suites pagecore finds itself (installed with it, or beside a source tree), from a
+    # directory of the test's own: nothing depends on where the tests run
+    env = environ(**env)
+    env.pop("PAGECORE_BENCH_DIR", None)
     return subprocess.run([sys.executable, "-m", "pagecore"] + list(args), cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -35,10 +37,10 @@ def pagecore(*args, cwd):
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("smoke")
-    args = ["bench", "--smoke", "-o", "results", "--machine", "ci",
-            "--threads", "1,2", "--bits", "8", "--chain", "0,65"]
-    for v in WB + DIRTY:
-        args += ["--variant", v]
+    # verification is the test of its own below; the variants come as one option, as
+    # `verify --variant` takes them
+    args = ["bench", "--smoke", "--no-verify", "-o", "results", "--machine", "ci",
+            "--threads", "1,2", "--bits", "8", "--chain", "0,65", "--variant"] + WB + DIRTY
     res = pagecore(*args, cwd=cwd)
     assert res.returncode == 0, res.stdout + res.stderr
     return cwd, res.stdout
@@ -171,3 +173,53 @@ def test_missing_scripts(tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert res.returncode == 2
     assert "holds no suite scripts" in res.stderr
+
+
+def test_the_suites_ship_with_pagecore():
+    # found beside the package, never in the working directory
+    from pagecore import _paths
+    from pagecore.benchmark.run import bench_dir
+
+    d = bench_dir()
+    assert os.path.dirname(os.path.abspath(d)) in (_paths.PACKAGE, _paths.SOURCE)
+    for f in ("_harness.py", "floor.py", "hotpath.py", "contention.py", "hashchain.py",
+              "dirty.py", "floor.c", "README.md"):
+        assert os.path.isfile(os.path.join(d, f)), f
+
+
+def test_bench_verifies_only_what_has_no_verdict(tmp_path):
+    # the dirty path alone: its two variants, every mode, in a few seconds; the second run
+    # finds every cell's verdict kept for the variants' source and runs none
+    env = {"PAGECORE_VERDICTS": str(tmp_path / "verdicts")}
+    args = ["bench", "--smoke", "--suite", "dirty", "-o", "results", "--machine", "ci",
+            "--variant", "cpdfio-2.6.19,cpdfio-set-page-dirty", "--no-report"]
+    first = pagecore(*args, cwd=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    assert "replay: 0 of 2 cells have a verdict for their variant's current source (cached); " \
+        "verifying 2 cells of cpdfio-2.6.19, cpdfio-set-page-dirty" in first.stdout
+    assert "racy: cpdfio-2.6.19" in first.stdout
+    second = pagecore(*args, cwd=tmp_path, **env)
+    assert second.returncode == 0, second.stderr
+    for mode in ("explore", "replay", "stress"):
+        assert "%s: all 2 cells have a verdict for their variant's current source (cached)" \
+            % mode in second.stdout
+    assert "(6 of 6 cells from the cache)" in second.stdout
+    import json
+
+    rows = json.loads((tmp_path / "results" / "ci" / "verify.json").read_text())["results"]
+    assert len(rows) == 6 and all(r["cached"] for r in rows)
+    assert {r["source"] for r in rows if r["variant"] == "cpdfio-2.6.19"} != \
+        {r["source"] for r in rows if r["variant"] == "cpdfio-set-page-dirty"}
+
+
+def test_a_subset_reports_against_the_first_variant_named(tmp_path):
+    res = pagecore("bench", "--smoke", "--no-verify", "--suite", "hotpath", "-o", "results",
+                   "--machine", "ci", "--variant", "shipped-5.10", "folio-6.7", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "report: not written" not in res.stdout
+    md = open(os.path.join(tmp_path, "reports", "ci", "report.md"), encoding="utf-8").read()
+    assert "Baseline: `shipped-5.10`" in md
+    res = pagecore("bench", "--smoke", "--no-verify", "--suite", "hotpath", "-o", "results",
+                   "--machine", "ci", "--variant", "shipped-5.10", "--baseline", "original",
+                   cwd=tmp_path)
+    assert res.returncode == 2 and "--baseline original is not among" in res.stderr

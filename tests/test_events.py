@@ -2,19 +2,24 @@
 
 The suites store these counts beside every timing, so they must be what
 the variant's source executes, per operation, and the same on every run.
-Loops with a sleeping waiter can, rarely, see the woken waiter's own
-events land inside the timed region; those counts are checked to the
-nearest integer over many operations.
+Loops with a sleeping waiter can see the woken waiter's own events land
+inside the timed region: the counters are the model's, shared by every
+thread, and when the timed thread is descheduled between its wake and the
+end of its region (a loaded machine), the woken thread's finish_wait() runs
+meanwhile.  Such events only ever add to a count, so those loops run one
+operation at a time, many times, and the counts checked are the least seen:
+what the timed thread's own path does.
 """
 
-import os
 import sys
 
 import pytest
 
+from pagecore.benchmark.run import bench_dir
 from pagecore.model import _core, _core_instr
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+# the suites' shared module, where pagecore finds the suites: installed, or beside a source tree
+sys.path.insert(0, bench_dir())
 
 from _harness import format_events  # noqa: E402
 
@@ -30,12 +35,18 @@ def counts(loop, variant, n=N, *args, bits=8, setup=None):
     return {k: v / n for k, v in _core_instr.region_events().items()}
 
 
-def nearly(ev):
-    # the waiter's rare overlap with the region, averaged away
-    out = {}
-    for k, v in ev.items():
-        assert abs(v - round(v)) < 0.1, (k, v)
-        out[k] = round(v)
+def least(loop, variant, *args, runs=48, bits=8):
+    """Per event, the least count of one operation of @loop over @runs runs: the timed
+    thread's own events (another thread's can only add to a run's count).  An operation
+    without a stray event is all it takes; under a load that descheduled the timed thread
+    after half of its wakes, 48 runs all hit would be a chance of 2^-48."""
+    _core_instr.configure(variant, bits)
+    out = None
+    for _ in range(runs):
+        _core_instr.region_events_reset()
+        getattr(_core_instr, loop)(1, *args)
+        ev = _core_instr.region_events()
+        out = ev if out is None else {k: min(v, out[k]) for k, v in ev.items()}
     return out
 
 
@@ -95,12 +106,12 @@ def _queued():
 @pytest.mark.parametrize("variant, expected", _queued())
 def test_one_waiter_really_sleeps(variant, expected):
     # the queued waiter's counts, and the sleep
-    ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 64))
+    ev = least("bench_end_page_writeback_one_waiter", variant)
     assert ev == only(**dict(expected, sleeps=1))
 
 
 def test_unlock_page_waiters():
-    ev = nearly(counts("bench_unlock_page_waiters", "original", 64))
+    ev = least("bench_unlock_page_waiters", "original")
     # the unlock's byte op and ClearPageWaiters; the waiter asleep in lock_page
     assert ev == only(atomic_rmw=2, lock=1, walked=1, wakeups=1, sleeps=1)
 
@@ -116,7 +127,7 @@ def test_unlock_page_waiters():
     ("loop-break-on-mapping-change", 65, 2),
 ])
 def test_hash_chain_walk(variant, chain, lock):
-    ev = nearly(counts("bench_end_page_writeback_one_waiter", variant, 32, chain))
+    ev = least("bench_end_page_writeback_one_waiter", variant, chain)
     assert ev["walked"] == chain + 1
     assert ev["lock"] == lock
     assert ev["wakeups"] == ev["sleeps"] == 1
@@ -127,9 +138,8 @@ def test_ipages_hold_is_the_variant_less_its_lock(chain):
     # bench_ipages_hold times the variant's own critical section (its
     # hold_ns); what it counts inside the lock is the variant's whole
     # end_page_writeback less the i_pages round trip.
-    whole = nearly(counts("bench_end_page_writeback_one_waiter", "wake-under-i_pages", 32,
-                          chain))
-    hold = nearly(counts("bench_ipages_hold", "wake-under-i_pages", 32, chain))
+    whole = least("bench_end_page_writeback_one_waiter", "wake-under-i_pages", chain)
+    hold = least("bench_ipages_hold", "wake-under-i_pages", chain)
     whole["lock"] -= 1
     assert hold == whole
 

@@ -16,6 +16,15 @@ SET_AGAIN = SCENARIOS["writeback-set-again"].setups
 FILE_PAGE = (("page", "P", 0, 0), ("start_writeback", "P"))
 
 
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_the_timeline_follows_the_width_it_is_given(columns, monkeypatch):
+    res = explore("original", "writeback-set-again", preemptions=1)
+    lines = render_timeline(res["counterexample"], columns)
+    assert max(len(ln) for ln in lines) <= columns
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert render_timeline(res["counterexample"]) == lines
+
+
 def test_a_clean_variant_is_clean_at_the_bound_and_says_its_reach():
     _, st, best = explore_setup("shipped-5.10", SET_AGAIN[0], preemptions=2)
     assert best == {}
@@ -56,14 +65,26 @@ def test_a_saved_schedule_replays_to_the_same_failure_10_of_10(tmp_path):
     assert tl["checks"][0]["kind"] == "bug_on"
 
 
-def test_the_timeline_has_a_column_per_cpu_and_the_check_at_the_bottom():
+def test_the_timeline_has_a_column_per_cpu_in_order_and_marks_the_failing_step():
     res = explore("original", "writeback-set-again", preemptions=1)
     tl = res["counterexample"]
+    # the setup makes the bystander cpu0 last; the columns go by number
     assert tl["cpus"] == ["cpu1", "cpu2", "cpu3", "cpu0"]
     assert len(tl["rows"]) == tl["steps"] == res["schedule"]["steps"]
-    lines = render_timeline(tl)
-    assert lines[0].split()[:5] == ["step", "cpu1", "cpu2", "cpu3", "cpu0"]
-    assert "BUG_ON(PageWriteback)" in " ".join(lines[-3:])
+    lines = render_timeline(tl, 140)
+    assert lines[0].split()[:5] == ["step", "cpu0", "cpu1", "cpu2", "cpu3"]
+    (chk,) = tl["checks"]
+    # the step where the check fired is marked, and the check comes right under it, in the
+    # column of the CPU that hit it
+    at = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("!!%d " % chk["step"]))
+    below = next(i for i in range(at + 1, len(lines)) if lines[i].startswith("  !! "))
+    assert "BUG_ON(PageWriteback)" in lines[below]
+    assert "fails in step %d" % chk["step"] in lines[below]
+    assert not any(ln.lstrip(" !").split(" ")[0].isdigit() for ln in lines[at + 1:below])
+    col = lines[0].index(chk["cpu"])
+    assert lines[below].index("BUG_ON") == col
+    row = tl["rows"][chk["step"] - 1]
+    assert row["cpu"] == chk["cpu"]
     does = [row["does"] for row in tl["rows"]]
     assert any(d.startswith("TestClearPageWriteback") for d in does)
     assert any(d.startswith("TestSetPageWriteback") for d in does)
@@ -140,14 +161,14 @@ def test_cli_explore_saves_and_replays_a_schedule(tmp_path, capsys):
     out = tmp_path / "v.json"
     rc = main(["verify", "--mode", "explore", "--variant", "original", "--scenario",
                "writeback-set-again", "--preemptions", "1", "--jobs", "1",
-               "--json", str(out), "--save-schedules", str(tmp_path)])
-    assert rc == 0
+               "--json", str(out), "--save-schedules", str(tmp_path / "new")])
+    assert rc == 1     # original, named, fails
     text = capsys.readouterr().out
     assert "racy: bug_on, shortest schedule has 1 preemption" in text
     doc = json.loads(out.read_text())
     (r,) = doc["results"]
     assert r["mode"] == "explore" and r["counterexample"]["rows"]
-    saved = tmp_path / "original.writeback-set-again.json"
+    saved = tmp_path / "new" / "original.writeback-set-again.json"
     assert saved.exists()
     rc = main(["verify", "--replay-schedule", str(saved), "--times", "10"])
     assert rc == 0
@@ -196,7 +217,9 @@ def test_the_report_matrix_rests_on_explore_and_draws_the_timeline(tmp_path):
     assert "clean: all {:,} schedules with at most 1 preemption".format(
         clean["counts"]["schedules"]) in html
     md = open(os.path.join(os.path.dirname(page), "report.md"), encoding="utf-8").read()
-    assert "step cpu1" in md
+    # the timeline is drawn in the HTML, cpu0 first; the Markdown tells the story in brief
+    assert "<th>step</th><th>cpu0</th><th>cpu1</th><th>cpu2</th><th>cpu3</th>" in html
+    assert "original / writeback-set-again: disagree" in md
 
 
 def test_a_scenario_added_to_the_explorer_list_needs_no_other_edit(tmp_path):

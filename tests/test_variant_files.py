@@ -123,7 +123,7 @@ def test_a_file_that_deadlocks_is_a_hang_and_the_tool_returns(tmp_path):
     t0 = time.monotonic()
     r = pagecore("verify", "--variant-file", path, "--mode", "explore", "--scenario",
                  "writeback-set-again", "--max-schedules", "1000")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr     # the file, named, hangs: a safety failure
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("deadlock "))
     assert "hang" in row and "racy" in row
     assert time.monotonic() - t0 < 120
@@ -182,3 +182,17 @@ def test_every_builtin_cites_its_source_and_builds():
             assert os.path.exists(variants.shared_object(v, instrument=instr))
         _core_instr.configure(name)
         assert _core_instr.variant() == name
+
+
+def test_try_exit_status_gates_the_file_or_every_variant():
+    from pagecore.benchmark.trial import exit_status
+
+    def doc(mine=None, other=None, unsure=()):
+        return {"variant": "mine", "safety": {
+            "mine": {"failures": mine or {}, "inconclusive": list(unsure)},
+            "folio-6.7": {"failures": other or {}, "inconclusive": []}}}
+    assert exit_status(doc()) == 0
+    assert exit_status(doc(mine={"page-reuse": ["bug_on"]})) == 1
+    assert exit_status(doc(other={"page-reuse": ["bug_on"]})) == 0
+    assert exit_status(doc(other={"page-reuse": ["bug_on"]}), fail_on_race=True) == 1
+    assert exit_status(doc(unsure=["writeback-set-again"])) == 3

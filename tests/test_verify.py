@@ -308,7 +308,7 @@ def test_verify_replay_json(tmp_path, capsys):
     out = tmp_path / "verify.json"
     rc = main(["verify", "--variant", "original", "shipped-5.10", "--scenario",
                "writeback-set-again", "--json", str(out)])
-    assert rc == 0
+    assert rc == 1      # original, named, is racy
     text = capsys.readouterr().out
     assert "original" in text and "racy" in text and "BUG_ON(PageWriteback)" in text
     doc = json.loads(out.read_text())
@@ -316,12 +316,50 @@ def test_verify_replay_json(tmp_path, capsys):
     assert set(rows) == {"original", "shipped-5.10"}
     for r in rows.values():
         assert set(r) == {"variant", "scenario", "mode", "failures", "counts", "evidence",
-                          "unplaced"}
+                          "unplaced", "source", "outcomes"}
         assert r["mode"] == "replay" and r["scenario"] == "writeback-set-again"
         # windows the scripts pause at that these files do not place
         assert "ewb_under_i_pages" in r["unplaced"] and "ewb_after_clear" not in r["unplaced"]
     assert rows["original"]["failures"] == ["bug_on"]
     assert rows["shipped-5.10"]["failures"] == []
+
+
+@pytest.mark.parametrize("argv, rc", [
+    (["--variant", "cpdfio-set-page-dirty"], 0),
+    (["--variant", "cpdfio-2.6.19"], 1),
+    (["--variant", "cpdfio-set-page-dirty,cpdfio-2.6.19"], 1),
+    # nothing named: nothing gated, unless every variant is
+    (["--scenario", "mmap-lost-write"], 0),
+    (["--scenario", "mmap-lost-write", "--fail-on-race"], 1),
+    (["--variant", "cpdfio-set-page-dirty", "--fail-on-race"], 0),
+])
+def test_verify_exit_status_gates_the_variants_named(argv, rc, capsys):
+    assert main(["verify"] + argv) == rc
+    err = capsys.readouterr().err
+    if rc == 1:
+        (line,) = [ln for ln in err.splitlines() if "safety failure" in ln]
+        assert line == "pagecore: verify: safety failure: cpdfio-2.6.19 in mmap-lost-write " \
+            "(lost_write)"
+
+
+def test_verify_exit_status_3_when_a_named_cell_is_inconclusive(monkeypatch, capsys):
+    from pagecore.verify import matrix
+
+    def run_cell(v, s, args, progress=None):
+        return {"variant": v, "scenario": s, "mode": "replay", "failures": [],
+                "counts": {"runs": 0}, "evidence": [], "inconclusive": "no operation ran"}
+    monkeypatch.setattr(matrix, "run_cell", run_cell)
+    assert main(["verify", "--variant", "cpdfio-set-page-dirty"]) == 3
+    assert "inconclusive: cpdfio-set-page-dirty in mmap-lost-write" in capsys.readouterr().err
+
+
+def test_verify_help_states_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    text = capsys.readouterr().out
+    for line in ("0    no safety failure", "1    a safety failure", "2    bad input",
+                 "3    no failure, but a cell", "130  stopped by SIGINT, 143 by SIGTERM"):
+        assert line in text
 
 
 def test_verify_stress_runs(tmp_path, capsys):
@@ -336,7 +374,7 @@ def test_verify_stress_runs(tmp_path, capsys):
 def test_verify_skips_a_scenario_that_does_not_apply(capsys):
     rc = main(["verify", "--variant", "original", "cpdfio-2.6.19", "--scenario",
                "mmap-lost-write"])
-    assert rc == 0
+    assert rc == 1      # cpdfio-2.6.19 loses the write
     err = capsys.readouterr().err
     assert "mmap-lost-write does not apply to original" in err
 
@@ -450,7 +488,7 @@ def test_the_matrix_says_inconclusive_never_clean(monkeypatch, capsys):
                 "inconclusive": "no operation ran"}
 
     monkeypatch.setattr(verify, "run_cell", run_cell)
-    assert main(["verify", "--mode", "stress", "--variant", "folio-6.7"]) == 0
+    assert main(["verify", "--mode", "stress", "--variant", "folio-6.7"]) == 3
     out = capsys.readouterr().out
     row = next(ln for ln in out.splitlines() if ln.startswith("folio-6.7"))
     assert " inconclusive " in row + " " and "clean" not in row
@@ -492,3 +530,13 @@ def test_bench_verify_writes_liveness_once(tmp_path, capsys):
     assert ("writeback-starvation", "stress") not in cells
     assert ("writeback-set-again", "stress") in cells
     assert "racy: none; starving: folio-6.7" in capsys.readouterr().out
+
+
+def test_verbose_replay_shows_the_steps_of_clean_interleavings(capsys):
+    assert main(["verify", "--variant", "cpdfio-set-page-dirty", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "interleaving: flush and second store before writeback: clean" in out
+    # the steps themselves, as the tasks took them
+    assert "    jbd-flush (pid " in out and "    writeback (pid " in out
+    assert main(["verify", "--variant", "cpdfio-set-page-dirty"]) == 0
+    assert "interleaving: " not in capsys.readouterr().out

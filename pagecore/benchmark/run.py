@@ -14,13 +14,17 @@ picks pyperf's processes, values and time per value for each suite:
 - --smoke: one process, one value of one loop per benchmark: the tests use
   it to prove that every suite runs.
 
-Before the suites it runs `pagecore verify` in every mode (replay, stress, and
-explore, on which the report's matrix rests) over the same
-variants into results/<machine>/verify.json, because the report ranks only
-the variants found correct, and a verdict must come from running the code
-each time, never from a table.  Afterwards it prints the performance bars
-(--check prints them alone from results already written) and, where the
-report generator exists, writes the report.
+Before the suites it verifies the same variants in every mode (replay,
+stress, and explore, on which the report's matrix rests) into
+results/<machine>/verify.json, because the report ranks only the variants
+found correct, and a verdict must come from running the code, never from a
+table.  A cell that already has a verdict for the variant's current source,
+under a plan that reaches as far, is taken from the cache of verdicts
+(pagecore.verify.cache) instead of being run again, and the run says how many
+cells it found there and which it verifies.  Afterwards it prints the
+performance bars (--check prints them alone from results already written)
+and writes the report, against --baseline, or original when it was measured,
+else the first variant named.
 """
 
 import os
@@ -54,9 +58,11 @@ PLANS = {
 }
 
 # mode -> seconds of stress per verify cell (replay always runs whole)
-VERIFY_STRESS_SECONDS = {"fast": 0.5, "default": 2.0, "rigorous": 10.0}
+VERIFY_STRESS_SECONDS = {"smoke": 0.2, "fast": 0.5, "default": 2.0, "rigorous": 10.0}
 # mode -> preemption bound of explore (every schedule within it is run)
-VERIFY_PREEMPTIONS = {"fast": 1, "default": 2, "rigorous": 2}
+VERIFY_PREEMPTIONS = {"smoke": 1, "fast": 1, "default": 2, "rigorous": 2}
+# mode -> seconds the writers of writeback-starvation run (None: its default)
+VERIFY_STARVE_SECONDS = {"smoke": 0.5, "fast": None, "default": None, "rigorous": None}
 
 # --fast measures fewer points of the sweeps
 FAST_CHAINS = "0,4,63,64,256"
@@ -78,19 +84,21 @@ def machine_name(name=None):
 
 
 def bench_dir():
-    """bench/ of the source tree: $PAGECORE_BENCH_DIR, else ./bench (tox and
-    the README run from the repository root), else beside the package."""
+    """The suite scripts: $PAGECORE_BENCH_DIR, else those installed with
+    pagecore (pagecore/suites/), else bench/ of the source tree it runs from.
+    Never the working directory: the command runs from anywhere."""
+    from pagecore import _paths
+
     env = os.environ.get("PAGECORE_BENCH_DIR")
     if env:
         if not os.path.isfile(os.path.join(env, "_harness.py")):
             raise PagecoreError("PAGECORE_BENCH_DIR=%s holds no suite scripts" % env)
         return env
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for d in (os.path.join(os.getcwd(), "bench"), os.path.join(here, "bench")):
-        if os.path.isfile(os.path.join(d, "_harness.py")):
-            return d
-    raise PagecoreError("the suite scripts (bench/*.py) are not here: run from the "
-                        "repository root, or set PAGECORE_BENCH_DIR")
+    d = _paths.shipped("suites", "_harness.py")
+    if d is None:
+        raise PagecoreError("the suite scripts are missing from %s (pagecore/suites/): "
+                            "reinstall pagecore, or set PAGECORE_BENCH_DIR" % _paths.PACKAGE)
+    return d
 
 
 def _int_list(text, what, lo, hi):
@@ -270,7 +278,8 @@ def cmd_bench(args):
         print("pagecore bench: --rigorous runs for hours; Ctrl-C keeps what is done",
               flush=True)
     t_all = time.monotonic()
-    if mode != "smoke" and not args.no_verify:
+    baseline = _baseline(args)
+    if not args.no_verify:
         try:
             _verify(mdir, mode, args.variant)
         except KeyboardInterrupt as e:      # said so, and kept what finished
@@ -310,28 +319,49 @@ def cmd_bench(args):
         lines, _ = check_bars(mdir)
         print("\n".join(lines), flush=True)
     if not args.no_report:
-        _report(mdir)
+        _report(mdir, baseline)
     if failed:
         print("pagecore: suite(s) failed: %s" % ", ".join(failed), file=sys.stderr)
         return 1
     return 0
 
 
+def _baseline(args):
+    """The report's baseline: --baseline (checked here, before anything runs),
+    else original when it is measured, else the first writeback variant named."""
+    from pagecore.model.variants import VARIANTS, get_variant
+
+    if args.baseline is not None:
+        v = get_variant(args.baseline).name
+        if args.variant and v not in args.variant:
+            raise PagecoreError("--baseline %s is not among the variants measured (--variant "
+                                "%s)" % (v, " ".join(args.variant)))
+        return v
+    names = args.variant or list(VARIANTS)
+    wb = [v for v in names if VARIANTS[v].kind == "writeback"]
+    return "original" if "original" in wb or not wb else wb[0]
+
+
 def _verify(mdir, mode, variants):
-    """Replay and stress every cell into mdir/verify.json; True when done.
+    """Verify every cell into mdir/verify.json, taking from the cache of
+    verdicts what it holds for the variants' current source; True when done.
     Interrupted (SIGINT, SIGTERM), it writes what finished, says so, and
     re-raises."""
+    from pagecore.verify import cache as _cache
     from pagecore.verify import matrix as _verify
     from pagecore.verify.options import verify_all
 
     path = os.path.join(mdir, "verify.json")
     results = []
     t0 = time.monotonic()
-    print("== verify (explore up to %d preemptions, replay, stress %g s per cell): %s"
-          % (VERIFY_PREEMPTIONS[mode], VERIFY_STRESS_SECONDS[mode], path), flush=True)
+    k = VERIFY_PREEMPTIONS[mode]
+    print("== verify (explore up to %d preemption%s, replay, stress %g s per cell; verdicts "
+          "kept in %s): %s" % (k, "" if k == 1 else "s", VERIFY_STRESS_SECONDS[mode],
+                               _cache.root(), path), flush=True)
     try:
         verify_all(variants or [], results, stress_seconds=VERIFY_STRESS_SECONDS[mode],
                    preemptions=VERIFY_PREEMPTIONS[mode],
+                   starve_seconds=VERIFY_STARVE_SECONDS[mode],
                    progress=lambda text: print("   " + text, flush=True))
     except KeyboardInterrupt as e:
         from pagecore import _signals
@@ -345,13 +375,15 @@ def _verify(mdir, mode, variants):
     starving = sorted({r["variant"] for r in results if _verify.liveness_of([r]) == "starved"})
     unsure = sorted({r["variant"] for r in results
                      if r.get("inconclusive") and r["variant"] not in racy})
-    print("== verify done in %.0f s: racy: %s; starving: %s%s"
-          % (time.monotonic() - t0, ", ".join(racy) or "none", ", ".join(starving) or "none",
+    cached = sum(1 for r in results if r.get("cached"))
+    print("== verify done in %.0f s (%d of %d cells from the cache): racy: %s; starving: %s%s"
+          % (time.monotonic() - t0, cached, len(results), ", ".join(racy) or "none",
+             ", ".join(starving) or "none",
              "; inconclusive: " + ", ".join(unsure) if unsure else ""), flush=True)
     return True
 
 
-def _report(mdir):
+def _report(mdir, baseline="original"):
     try:
         from pagecore.report.writer import write_report
     except ImportError as e:
@@ -360,7 +392,7 @@ def _report(mdir):
         print("report: no report generator in this pagecore (pagecore.report.writer): skipped")
         return
     try:
-        path = write_report([mdir])
+        path = write_report([mdir], baseline=baseline)
     except PagecoreError as e:
         print("report: not written: %s" % e)
         return

@@ -144,9 +144,18 @@ def summarize(mdir, v, against, rows):
     counterexamples = {r["scenario"]: r["counterexample"] for r in mine
                        if r.get("counterexample") and r.get("failures")}
     liveness = matrix.liveness_of(mine)
+    safety = {}
+    for r in rows:
+        cell = safety.setdefault(r["variant"], {"failures": {}, "inconclusive": []})
+        if matrix.safety_failures(r):
+            cell["failures"].setdefault(r["scenario"], [])
+            cell["failures"][r["scenario"]] += [f for f in matrix.safety_failures(r)
+                                                if f not in cell["failures"][r["scenario"]]]
+        elif r.get("inconclusive") and r["scenario"] not in cell["inconclusive"]:
+            cell["inconclusive"].append(r["scenario"])
     doc = {"variant": v.name, "kind": v.kind, "against": list(against), "verdicts": verdicts,
            "counterexamples": counterexamples, "liveness": liveness, "costs": [],
-           "rank": None}
+           "rank": None, "safety": safety}
     if v.kind != "writeback" or not any(os.path.exists(os.path.join(mdir, s + ".json"))
                                         for s, _ in SUITES):
         return doc
@@ -181,6 +190,21 @@ def summarize(mdir, v, against, rows):
     return doc
 
 
+def exit_status(doc, fail_on_race=False):
+    """The exit status of a trial (pagecore._errors): a safety failure of the
+    file's variant (with @fail_on_race, of any variant verified) is
+    EXIT_FOUND; an inconclusive cell there, with no failure, EXIT_INCONCLUSIVE."""
+    from pagecore._errors import EXIT_FOUND, EXIT_INCONCLUSIVE, EXIT_OK
+
+    gated = list(doc["safety"]) if fail_on_race else [doc["variant"]]
+    cells = [doc["safety"].get(v, {"failures": {}, "inconclusive": []}) for v in gated]
+    if any(c["failures"] for c in cells):
+        return EXIT_FOUND
+    if any(c["inconclusive"] for c in cells):
+        return EXIT_INCONCLUSIVE
+    return EXIT_OK
+
+
 def render(doc, out=sys.stdout):
     """The one screen of a trial."""
     from pagecore.verify.timeline import render_timeline
@@ -209,7 +233,9 @@ def render(doc, out=sys.stdout):
               % ("", ", ".join(unplaced)))
     for scen, tl in doc["counterexamples"].items():
         w("\n  %s, shortest failing schedule (%s), one column per CPU:\n" % (scen, tl["setup"]))
-        for line in render_timeline(tl):
+        import shutil
+
+        for line in render_timeline(tl, shutil.get_terminal_size((120, 24)).columns - 4):
             w("    %s\n" % line)
     w("\nLiveness: %s\n" % {"starved": "a slow waiter starves (its wait loops while writers "
                                       "keep the page under writeback)",

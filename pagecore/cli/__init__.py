@@ -53,11 +53,30 @@ def variants_markdown(rows):
     return "\n".join(out) + "\n"
 
 
+class Names(argparse.Action):
+    """A list option that takes several names, space or comma separated, and
+    repeats: `--variant a b`, `--variant a,b` and `--variant a --variant b`
+    mean the same in every command."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        have = list(getattr(namespace, self.dest, None) or [])
+        for v in values if isinstance(values, list) else [values]:
+            have += [x.strip() for x in v.split(",")] if "," in v else [v]
+        setattr(namespace, self.dest, have)
+
+
+def add_variant_option(p, text):
+    """--variant V [V ...]: the same option in every command that takes it."""
+    p.add_argument("--variant", action=Names, nargs="+", metavar="V", help=text)
+
+
 def add_variant_file(p):
     """--variant-file FILE: a variant written as a file of its own (see
-    docs/VARIANTS.md), measured or verified as if it were built in."""
+    VARIANTS.md of the docs), measured or verified as if it were built in."""
+    from pagecore._paths import doc
+
     p.add_argument("--variant-file", action="append", metavar="FILE",
-                   help="a variant file of your own (repeatable; docs/VARIANTS.md)")
+                   help="a variant file of your own (repeatable; %s)" % doc("VARIANTS.md"))
 
 
 def variant_files(args):
@@ -72,7 +91,7 @@ def _register_variants(sub):
     p.add_argument("--json", action="store_true", help="machine-readable list")
     p.add_argument("--kind", choices=["writeback", "dirty"], default=None)
     p.add_argument("--markdown", action="store_true",
-                   help="the list as README.md's table")
+                   help="the list as a Markdown table")
     p.add_argument("--template", metavar="NAME",
                    help="print built-in variant NAME's file, the very source compiled in: "
                         "a start for a variant of your own")
@@ -99,8 +118,27 @@ def _registrars():
         yield getattr(m, fn)
 
 
+class _Version(argparse.Action):
+    # argparse's own would wrap the paths to the terminal's width
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version())
+        parser.exit()
+
+
+def version():
+    """`pagecore --version`: the version, and where this pagecore and its
+    documentation are."""
+    import pagecore
+    from pagecore import _paths
+
+    return "pagecore %s (%s; docs: %s)" % (pagecore.__version__, _paths.PACKAGE,
+                                          _paths.docs_dir() or "not installed")
+
+
 def build_parser():
     parser = _Parser(prog="pagecore", description=__doc__)
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="the version, and where this pagecore and its docs are")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for register in _registrars():

@@ -5,14 +5,21 @@ from pagecore.benchmark.run import __doc__ as _BENCH_DOC
 
 
 def register(sub):
-    p = sub.add_parser("bench", help="run the pyperf suites into results/<machine>/",
-                       description=_BENCH_DOC.split("\n\n")[0])
-    p.add_argument("--suite", action="append", metavar="S",
-                   help="run only this suite (repeatable): %s" % ", ".join(SUITES))
-    p.add_argument("--variant", action="append", metavar="V",
-                   help="measure only this variant (repeatable; see pagecore variants)")
-    from pagecore.cli import add_variant_file
+    import argparse
 
+    p = sub.add_parser("bench", help="run the pyperf suites into results/<machine>/",
+                       description=_BENCH_DOC.split("\n\n")[0],
+                       epilog="""exit status:
+  0    every suite ran (a race found by the verify step is the report's business)
+  1    a suite failed (its partial results are kept); with --check, a bar failed
+  2    bad input, one line on stderr; nothing ran
+  130  stopped by SIGINT, 143 by SIGTERM; the suites that finished are kept""",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    from pagecore.cli import Names, add_variant_file, add_variant_option
+
+    p.add_argument("--suite", action=Names, nargs="+", metavar="S",
+                   help="run only these suites: %s" % ", ".join(SUITES))
+    add_variant_option(p, "measure only these variants (see `pagecore variants`)")
     add_variant_file(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--fast", action="store_true", help="a quick look, about 3 minutes")
@@ -26,9 +33,13 @@ def register(sub):
     p.add_argument("--bits", metavar="B,..", help="hashchain PAGE_WAIT_TABLE_BITS values")
     p.add_argument("--chain", metavar="N,..", help="hashchain chain lengths")
     p.add_argument("--no-report", action="store_true", help="do not write the report")
+    p.add_argument("--baseline", metavar="VARIANT",
+                   help="the report's baseline (default: original when measured, else the "
+                        "first variant named)")
     p.add_argument("--no-verify", action="store_true",
-                   help="do not run pagecore verify first (the report then ranks "
-                        "variants by cost alone)")
+                   help="verify nothing: the report ranks the variants without a verdict "
+                        "by cost alone (by default the variants with no verdict for their "
+                        "current source are verified first; verdicts are cached)")
     p.add_argument("--check", action="store_true",
                    help="only print the performance bars from DIR/<machine>/")
     p.set_defaults(func=_cmd_bench)

@@ -16,7 +16,7 @@ from pagecore.report.choose import (
 from pagecore.report.compare import compare
 from pagecore.report.formats import fmt_cost
 from pagecore.report.results import load_results
-from pagecore.report.verdicts import verdicts
+from pagecore.report.verdicts import add_cached, verdicts
 from pagecore.report.writer import _write, check_baseline, default_name
 
 
@@ -28,15 +28,61 @@ def _mix_from_args(args, rs):
     return mix
 
 
+def _load(paths):
+    """The results, and the cached verdicts of measured variants they hold none for (a
+    note of rs.notes says which: the report shows it, and choose prints it)."""
+    rs = load_results(paths)
+    add_cached(rs)
+    return rs
+
+
+EXIT_HELP = """exit status:
+  0    a fix to recommend for every kind asked (or a tie, with what separates it)
+  1    no variant left to recommend for a kind measured: none passes every scenario, or,
+       with --exclude-starving, every correct one starves (the answer names the trade-off
+       and the least-starving correct fix)
+  2    bad input, one line on stderr"""
+
+
+def _nothing_left(choices):
+    """EXIT_FOUND when a kind asked for has terms measured and no variant left to
+    recommend (pagecore._errors); EXIT_OK otherwise."""
+    from pagecore._errors import EXIT_FOUND, EXIT_OK
+
+    return EXIT_FOUND if any(c.mix and not c.ranked for c in choices) else EXIT_OK
+
+
 def _cmd_report(args):
-    rs = load_results(args.results)
+    if args.print_weights:
+        return _print_weights(args)
+    rs = _load(args.results)
     check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
     name = default_name(rs) if args.name is None else args.name
+    answers = []
     page = _write(rs, args.output, name, args.baseline, mix,
-                  exclude_starving=args.exclude_starving)
+                  exclude_starving=args.exclude_starving, full=args.full, answers=answers)
     print(f"report: {page}")
     print("        {}".format(os.path.join(os.path.dirname(page), "report.md")))
+    print("        {} (the answer and every verdict's evidence, whole)".format(
+        os.path.join(os.path.dirname(page), "report.json")))
+    return _nothing_left([c for c, _ in answers])
+
+
+def _print_weights(args):
+    """The mix in use as a weights file: a start for --weights FILE."""
+    mix = make_mix(load_weights_file(args.weights) if args.weights else None,
+                   parse_weight_args(args.weight))
+    print("# pagecore's workload mix: `pagecore choose --weights FILE` and `pagecore report "
+          "--weights FILE`.")
+    print("# A key is a benchmark without its variant (suite/case[/param=value...]); a weight")
+    print("# is how often it happens, relative to the others.  Keys of the dirty suite rank "
+          "the")
+    print("# clear_page_dirty_for_io variants, the others the end-of-writeback variants.")
+    print()
+    print("[weights]")
+    for k, w in mix.items():
+        print(f'"{k}" = {w:g}')
     return 0
 
 
@@ -46,7 +92,11 @@ def _cmd_choose(args):
 
     from tabulate import tabulate
 
-    rs = load_results(args.results)
+    from pagecore.report import separate
+
+    if args.print_weights:
+        return _print_weights(args)
+    rs = _load(args.results)
     if args.baseline:
         check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
@@ -58,11 +108,15 @@ def _cmd_choose(args):
                                                         exclude_starving=args.exclude_starving)]
     if not choices:
         raise PagecoreError("no {} variants in the results".format(" or ".join(kinds)))
+    guides = [separate.guide(rs, table, c, args.exclude_starving) for c in choices]
     if args.json:
-        json.dump({"choices": [c.as_dict(table) for c in choices]}, sys.stdout, indent=2)
+        json.dump({"choices": [dict(c.as_dict(table), guide=g.as_dict() if g else None)
+                               for c, g in zip(choices, guides)]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
-    for i, c in enumerate(choices):
+        return _nothing_left(choices)
+    for note in rs.notes:
+        print("note: " + note.replace("`", ""))
+    for i, (c, g) in enumerate(zip(choices, guides)):
         if i:
             print()
         print(f"{c.machine}: {c.kind} variants, ranked by their paired difference against "
@@ -77,7 +131,14 @@ def _cmd_choose(args):
                                      "left")))
         for line in reasoning(c, table):
             print("- " + line.replace("**", "").replace("`", ""))
-    return 0
+        if g is not None and g.kind == "tie":
+            print(tabulate([[a.name] + [a.cells.get(v, "–") for v in g.variants]
+                            for a in g.aspects],
+                           headers=["what else tells them apart"] + g.variants,
+                           disable_numparse=True, maxcolwidths=[16] + [30] * len(g.variants)))
+        for line in (g.lines if g is not None else []):
+            print("> " + line.replace("**", "").replace("`", ""))
+    return _nothing_left(choices)
 
 
 def _choose_predicted(args, rs, mix, kinds):
@@ -153,35 +214,53 @@ def _cmd_compare(args):
 
 def _add_mix_args(p):
     p.add_argument("--weights", metavar="FILE",
-                   help="TOML file of workload weights (see reports/weights.example.toml)")
+                   help="TOML file of workload weights, [weights] \"suite/case[/k=v]\" = w "
+                        "(--print-weights writes the mix in use as one, a start to edit)")
+    p.add_argument("--print-weights", action="store_true",
+                   help="print the mix in use (the default, or as --weights and --weight "
+                        "make it) as a weights file, and exit")
     p.add_argument("--weight", action="append", default=[], metavar="KEY=W",
                    help="set one weight, e.g. hotpath/end_page_writeback_sleeping_waiter=0.3 "
                         "(repeatable; 0 removes a term)")
 
 
 def register(sub):
+    import argparse
+
     p = sub.add_parser("report", help="write reports/<name>/report.md and report.html",
                        description="Tables, plots, the verification matrix and the choice of "
-                                   "a fix, from pyperf and verify JSON.")
+                                   "a fix, from pyperf and verify JSON.",
+                       epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", nargs="*", metavar="RESULTS",
                    help="results root, machine directory or .json files (default: results)")
     p.add_argument("-o", "--output", default="reports", metavar="DIR",
                    help="where reports go (default: reports)")
     p.add_argument("--name", help="report directory name (default: the machine names)")
-    p.add_argument("--baseline", default="original", metavar="VARIANT",
-                   help="variant the changes are measured against (default: original)")
+    p.add_argument("--baseline", default=None, metavar="VARIANT",
+                   help="variant the changes of its kind are measured against (default: the "
+                        "pre-fix kernel, original or cpdfio-2.6.19, where measured, else the "
+                        "first variant of the kind measured)")
     p.add_argument("--exclude-starving", action="store_true",
                    help="rank only fixes that neither race nor starve (see `pagecore choose`)")
+    p.add_argument("--full", action="store_true",
+                   help="report.md with every fold and all the evidence (large; by default "
+                        "it keeps to the answer, the tables and the failing cells' stories, "
+                        "and report.html has the rest)")
     _add_mix_args(p)
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("choose", help="rank the correct fixes by weighted cost")
+    p = sub.add_parser("choose", help="rank the correct fixes by weighted cost",
+                       description="Rank the correct fixes of each kind by their weighted "
+                                   "cost over the workload mix, per machine, and say why.",
+                       epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", nargs="*", metavar="RESULTS",
                    help="results root, machine directory or .json files (default: results)")
     p.add_argument("--kind", choices=["writeback", "dirty"], default=None,
                    help="rank only this kind of variant (default: both)")
     p.add_argument("--baseline", default=None, metavar="VARIANT",
-                   help="variant each fix's cost is set against (default: the pre-fix kernel)")
+                   help="variant the changes of its kind are measured against (default: the "
+                        "pre-fix kernel, original or cpdfio-2.6.19, where measured, else the "
+                        "first variant of the kind measured)")
     p.add_argument("--exclude-starving", action="store_true",
                    help="rank only fixes that neither race nor starve: leave out the variants "
                         "whose slow waiter starved in writeback-starvation")

@@ -1,13 +1,23 @@
 """`pagecore verify`: the command line over pagecore.verify."""
 
+import argparse
 import os
 import sys
 import time
 
-from pagecore._errors import PagecoreError
+from pagecore._errors import EXIT_OK, PagecoreError
 from pagecore.model.variants import VARIANTS
 from pagecore.verify import matrix
 from pagecore.verify.matrix import SCENARIOS
+
+# The exit statuses of verify and try, for their --help (pagecore._errors).
+EXIT_HELP = """exit status:
+  0    no safety failure in %s
+  1    a safety failure there: bug_on, freed_page, not_under_writeback, bad_page,
+       lost_write or hang (a starved waiter is liveness, not a failure)
+  2    bad input, one line on stderr; nothing ran
+  3    no failure, but a cell there was inconclusive (no verdict)
+  130  stopped by SIGINT, 143 by SIGTERM; what finished is kept"""
 
 
 def register(sub):
@@ -18,14 +28,20 @@ def register(sub):
 
     p = sub.add_parser(
         "verify", help="replay, stress or explore the three races against each variant",
-        description=matrix.__doc__.split("\n\n")[0] + " Exit 0 when it ran, whatever it found; "
-        "2 on bad input.")
-    p.add_argument("--variant", action="extend", nargs="+", metavar="V",
-                   help="variants to verify (default: all; see `pagecore variants`)")
-    from pagecore.cli import add_variant_file
+        description=matrix.__doc__.split("\n\n")[0],
+        epilog=EXIT_HELP % "the variants named with --variant or --variant-file (with "
+        "--fail-on-race: every variant verified; with neither, nothing is gated and a run "
+        "that ended exits 0).  --replay-schedule exits 1 when a run does not fail as saved",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    from pagecore.cli import Names, add_variant_file, add_variant_option
 
+    add_variant_option(p, "variants to verify (default: all; see `pagecore variants`); "
+                          "the exit status gates them")
     add_variant_file(p)
-    p.add_argument("--scenario", action="extend", nargs="+", metavar="S",
+    p.add_argument("--fail-on-race", action="store_true",
+                   help="exit 1 when any variant verified has a safety failure, not only "
+                        "those named")
+    p.add_argument("--scenario", action=Names, nargs="+", metavar="S",
                    help="scenarios: %s (default: each that applies)" % ", ".join(SCENARIOS))
     p.add_argument("--mode", default="replay", metavar="MODE",
                    help="replay (scripted interleavings), stress (random, timed) or "
@@ -91,6 +107,8 @@ def _check_args(args):
 
     files = variant_files(args)
     names = (args.variant or ([] if files else list(VARIANTS))) + files
+    # what the exit status answers for: the variants a user named
+    args.gated = list(args.variant or []) + files
     if args.json is not None:
         if not args.json.strip():
             raise PagecoreError("--json needs a file name")
@@ -154,6 +172,7 @@ def cmd_verify(args):
               % (_signals.name(stopped), len(results), len(cells),
                  ", kept in %s" % args.json if args.json is not None else ""),
               file=sys.stderr)
+    _keep(results, args.options)
     matrix.print_matrix(results, variants, scenarios, args, time.monotonic() - t0)
     matrix.print_evidence(results, args.verbose)
     if args.json is not None:
@@ -163,7 +182,23 @@ def cmd_verify(args):
 
         for path in save_schedules(results, args.save_schedules):
             print("saved %s" % path)
-    return 0 if stopped is None else _signals.exit_code(stopped)
+    if stopped is not None:
+        return _signals.exit_code(stopped)
+    gated = variants if args.fail_on_race else args.gated
+    rc = matrix.exit_status(results, gated)
+    if rc != EXIT_OK:
+        print("pagecore: verify: %s" % matrix.exit_reason(results, gated), file=sys.stderr)
+    return rc
+
+
+def _keep(results, options):
+    """Each verdict, keyed by its variant's source, into the cache of verdicts,
+    where `pagecore bench` and `try` find it instead of running the cell again."""
+    from pagecore.verify import cache
+
+    for r in results:
+        r["source"] = cache.key(r["variant"])
+        cache.store(r, cache.plan(options, r["scenario"]))
 
 
 def cmd_replay_schedule(args):

@@ -40,9 +40,57 @@ def build(instrumented):
     return core
 
 
+def _int(what, value):
+    """@value as an int, or a TypeError that names @what: the C underneath would
+    otherwise truncate a float or fail with "an integer is required"."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s %r" % (what, type(value).__name__, value))
+    return value
+
+
 class Model:
+    """One configured model: a page pool, a wait table and mappings running one
+    variant's code, under the kernel's names.
+
+    Pages are numbers (what alloc_page() and new_page() return); the page-flag
+    bit numbers are attributes (m.PG_writeback, m.PG_waiters, ...).  The
+    default build is the one the suites time: race points and event counters
+    compile to nothing there, so events() needs instrumented=True, as do
+    Interleaving and the touch checks behind bugs()["freed_page"].
+
+    Creating a Model resets the build it configures (its pool and table are C
+    globals, as the kernel's are): a second Model on the same build replaces
+    the first.
+
+    Example, a waiter and an end of writeback on real threads:
+
+    >>> from pagecore import Model, run_threads
+    >>> m = Model("original", instrumented=True)
+    >>> page = m.new_page()             # allocated and in the page cache
+    >>> m.start_writeback(page)         # lock_page; set_page_writeback; unlock_page
+    >>> m.PageWriteback(page)
+    True
+    >>> run = run_threads(m, {"waiter": lambda: m.wait_on_page_writeback(page),
+    ...                       "ender": lambda: m.end_page_writeback(page)}, timeout=5)
+    >>> run.ok, m.PageWriteback(page), m.bugs()["bug_on"]
+    (True, False, 0)
+    >>> m.events()["atomic_rmw"] > 0    # counted by the instrumented build
+    True
+    """
+
     def __init__(self, variant="original", table_bits=8, npages=256, nmappings=8,
                  instrumented=False):
+        from pagecore.model.variants import Variant
+
+        if not isinstance(variant, (str, Variant)):
+            raise TypeError("variant must be a variant's name or the path of a variant file, "
+                            "not %s %r" % (type(variant).__name__, variant))
+        variant = variant.name if isinstance(variant, Variant) else variant
+        for what, value in (("table_bits", table_bits), ("npages", npages),
+                            ("nmappings", nmappings)):
+            _int(what, value)
+        if not isinstance(instrumented, bool):
+            raise TypeError("instrumented must be True or False, not %r" % (instrumented,))
         self.core = build(instrumented)
         self.core.configure(variant, table_bits, npages, nmappings)
         self.variant = variant
@@ -50,9 +98,24 @@ class Model:
         bits = self.core.page_bits()
         for name, bit in bits.items():
             setattr(self, name, bit)
+        self._bits = bits
+
+    def __repr__(self):
+        return "Model(%r, %s build)" % (self.variant,
+                                       "instrumented" if self.instrumented else "timed")
+
+    def _bit(self, bit):
+        """A page-flag bit by number, or by name ("PG_writeback")."""
+        if isinstance(bit, str):
+            if bit not in self._bits:
+                raise ValueError("unknown page flag %r (known: %s)"
+                                 % (bit, ", ".join(self._bits)))
+            return self._bits[bit]
+        return _int("bit_nr", bit)
 
     # pages and mappings
     def alloc_page(self):
+        """alloc_page(): a free page's number, with one reference held by the caller."""
         pid = self.core.alloc_page_()
         if pid < 0:
             raise PagecoreError("out of pages")
@@ -62,119 +125,172 @@ class Model:
         """alloc_page + add_to_page_cache: a page cache page with the
         allocation's reference still held by the caller."""
         pid = self.alloc_page()
-        self.core.add_to_page_cache_(pid, mapping, index)
+        self.core.add_to_page_cache_(pid, _int("mapping", mapping), _int("index", index))
         return pid
 
     def info(self, page):
-        return self.core.page_info(page)
+        """The page's flags word, refcount, generation, free, index, mapping and marks."""
+        return self.core.page_info(_int("page", page))
 
     def flags(self, page):
-        return self.core.page_flags(page)
+        """The names of the flags set in page->flags."""
+        return self.core.page_flags(_int("page", page))
 
     def page_count(self, page):
-        return self.core.page_count(page)
+        """page_count(): the page's reference count."""
+        return self.core.page_count(_int("page", page))
 
     def PageWriteback(self, page):
-        return self.core.PageWriteback_(page)
+        """PageWriteback(page)."""
+        return self.core.PageWriteback_(_int("page", page))
 
     def PageWaiters(self, page):
-        return self.core.PageWaiters_(page)
+        """PageWaiters(page)."""
+        return self.core.PageWaiters_(_int("page", page))
 
     def PageLocked(self, page):
-        return self.core.PageLocked_(page)
+        """PageLocked(page)."""
+        return self.core.PageLocked_(_int("page", page))
 
     def PageDirty(self, page):
-        return self.core.PageDirty_(page)
+        """PageDirty(page)."""
+        return self.core.PageDirty_(_int("page", page))
 
     def SetPageReclaim(self, page):
-        self.core.SetPageReclaim(page)
+        """SetPageReclaim(page)."""
+        self.core.SetPageReclaim(_int("page", page))
 
     def get_page(self, page):
-        self.core.get_page_(page)
+        """get_page(): take a reference."""
+        self.core.get_page_(_int("page", page))
 
     def put_page(self, page):
-        self.core.put_page_(page)
+        """put_page(): drop a reference; the last one frees the page."""
+        self.core.put_page_(_int("page", page))
 
     def add_to_page_cache(self, page, mapping=0, index=0):
-        self.core.add_to_page_cache_(page, mapping, index)
+        """add_to_page_cache(): the page enters @mapping at @index, with the cache's reference."""
+        self.core.add_to_page_cache_(_int("page", page), _int("mapping", mapping),
+                                     _int("index", index))
 
     def delete_from_page_cache(self, page):
-        self.core.delete_from_page_cache_(page)
+        """delete_from_page_cache(): the page leaves its mapping and drops the cache's
+        reference."""
+        self.core.delete_from_page_cache_(_int("page", page))
 
     def truncate_inode_page(self, page):
-        self.core.truncate_inode_page_(page)
+        """truncate_inode_page(): lock_page, wait_on_page_writeback,
+        delete_from_page_cache, unlock_page, put_page."""
+        self.core.truncate_inode_page_(_int("page", page))
 
     def mapping_info(self, mapping=0):
-        return self.core.mapping_info(mapping)
+        """The mapping's page count and its i_pages marks (dirty, writeback, towrite)."""
+        return self.core.mapping_info(_int("mapping", mapping))
 
     # the page lock and writeback
     def lock_page(self, page):
-        self.core.lock_page_(page)
+        """lock_page(): sleeps while another task holds PG_locked."""
+        self.core.lock_page_(_int("page", page))
 
     def trylock_page(self, page):
-        return self.core.trylock_page_(page)
+        """trylock_page(): True if it took PG_locked."""
+        return self.core.trylock_page_(_int("page", page))
 
     def unlock_page(self, page):
-        self.core.unlock_page_(page)
+        """unlock_page(): clears PG_locked and wakes the waiters on it."""
+        self.core.unlock_page_(_int("page", page))
 
     def put_and_wait_on_page_locked(self, page):
-        self.core.put_and_wait_on_page_locked_(page)
+        """put_and_wait_on_page_locked(): drop a reference and wait for PG_locked to clear."""
+        self.core.put_and_wait_on_page_locked_(_int("page", page))
 
     def wait_on_page_bit(self, page, bit_nr):
-        self.core.wait_on_page_bit_(page, bit_nr)
+        """wait_on_page_bit(): sleep until bit @bit_nr (a number, or a name such as
+        "PG_writeback") of the page is clear."""
+        self.core.wait_on_page_bit_(_int("page", page), self._bit(bit_nr))
 
     def set_page_writeback(self, page):
-        return self.core.set_page_writeback_(page)
+        """set_page_writeback(): the caller holds the page lock; True if it was set already."""
+        return self.core.set_page_writeback_(_int("page", page))
 
     def end_page_writeback(self, page):
-        self.core.end_page_writeback_(page)
+        """end_page_writeback(), as the variant writes it."""
+        self.core.end_page_writeback_(_int("page", page))
 
     def wait_on_page_writeback(self, page):
-        self.core.wait_on_page_writeback_(page)
+        """wait_on_page_writeback(), as the variant writes it (an `if` or a `while`)."""
+        self.core.wait_on_page_writeback_(_int("page", page))
 
     def start_writeback(self, page):
         """lock_page, set_page_writeback, unlock_page: how writeback starts."""
+        page = _int("page", page)
         self.core.lock_page_(page)
         self.core.set_page_writeback_(page)
         self.core.unlock_page_(page)
 
     def write_cache_pages(self, page, start_writeback=True):
-        """True if BUG_ON(PageWriteback) fired after the wait."""
-        return self.core.write_cache_pages_page(page, start_writeback)
+        """write_cache_pages() for one page: lock, wait for writeback, then (with
+        @start_writeback) start a new one; True if BUG_ON(PageWriteback) fired after
+        the wait."""
+        return self.core.write_cache_pages_page(_int("page", page), bool(start_writeback))
 
     # the wait table
     def bucket_of(self, page):
-        return self.core.bucket_of(page)
+        """The wait-table bucket the page hashes to (page_waitqueue())."""
+        return self.core.bucket_of(_int("page", page))
 
     def bucket_len(self, bucket):
-        return self.core.bucket_len(bucket)
+        """How many entries are queued in @bucket."""
+        return self.core.bucket_len(_int("bucket", bucket))
 
     def park_colliding(self, page, n, bit_nr=-1):
-        return self.core.park_colliding(page, n, bit_nr)
+        """Queue @n entries for other pages in the page's bucket (a chain to walk); the
+        entries' count.  unpark_colliding() removes them."""
+        return self.core.park_colliding(_int("page", page), _int("n", n), self._bit(bit_nr))
 
     def unpark_colliding(self):
+        """Remove the entries park_colliding() queued."""
         self.core.unpark_colliding()
 
     # what happened
     def events(self):
+        """Events counted since events_reset(): atomic RMWs, cmpxchg, barriers, lock round
+        trips, entries walked, wakeups and sleeps.  Only the instrumented build counts:
+        on the timed one this raises, rather than answer zeros."""
+        if not self.instrumented:
+            raise PagecoreError("events() needs the instrumented build: Model(%r, "
+                                "instrumented=True); the timed build counts nothing"
+                                % self.variant)
         return self.core.events()
 
     def events_reset(self):
+        """Start counting events from zero (instrumented build)."""
         self.core.events_reset()
 
     def bugs(self):
+        """How often each check fired: bug_on, freed_page, not_under_writeback, bad_page,
+        lost_write (freed_page is checked by the instrumented build only)."""
         return self.core.bugs()
 
     def bug_log(self):
+        """Each check that fired, in order: its kind, the task, the page and where."""
         return self.core.bug_log()
 
     def tasks(self):
+        """The model's tasks: name, pid, state and where each waits."""
         return self.core.tasks()
 
 
 class ThreadRun:
     """What run_threads() saw: per-thread results and errors, and the tasks
-    that were stuck when the watchdog fired (empty when none hung)."""
+    that were stuck when the watchdog fired (empty when none hung).
+
+    >>> from pagecore import Model, run_threads
+    >>> m = Model("original", instrumented=True)
+    >>> run = run_threads(m, {"one": lambda: 1, "two": lambda: 1 / 0})
+    >>> run.results, run.errors, run.ok
+    ({'one': 1}, {'two': 'ZeroDivisionError: division by zero'}, False)
+    """
 
     def __init__(self):
         self.results = {}
@@ -185,9 +301,11 @@ class ThreadRun:
 
     @property
     def ok(self):
+        """No thread hung and none raised."""
         return not self.hung and not self.errors
 
     def describe_hang(self):
+        """The stuck tasks in words: who, where, on which page and bit."""
         lines = []
         for t in self.hung:
             where = t.get("where") or "running"
@@ -197,14 +315,36 @@ class ThreadRun:
         return "; ".join(lines)
 
 
-def run_threads(core, fns, timeout=10.0, start_gap=0.0, on_hang=None):
+def run_threads(model, fns, timeout=10.0, start_gap=0.0, on_hang=None):
     """Run each callable of @fns (name -> fn) in its own thread, each with a
-    task_struct named after it.  If any has not finished after @timeout
-    seconds the watchdog records which tasks were stuck where, makes every
-    sleeper and parked task give up (abort_all), and joins them; a hang is
-    reported, never kept.  @on_hang(names), if given, is called with the
-    names still running just before the watchdog acts: what the model
-    counts after that comes from tasks made to give up, not from the model."""
+    task_struct named after it, against @model (a Model, or its .core).  If
+    any has not finished after @timeout seconds the watchdog records which
+    tasks were stuck where, makes every sleeper and parked task give up
+    (abort_all), and joins them; a hang is reported, never kept.
+    @on_hang(names), if given, is called with the names still running just
+    before the watchdog acts: what the model counts after that comes from
+    tasks made to give up, not from the model.  Returns a ThreadRun.
+
+    A lost wakeup, caught by the watchdog:
+
+    >>> from pagecore import Model, run_threads
+    >>> m = Model("original", instrumented=True)
+    >>> page = m.new_page()
+    >>> m.start_writeback(page)         # and nobody ever ends it
+    >>> run = run_threads(m, {"waiter": lambda: m.wait_on_page_writeback(page)}, timeout=0.5)
+    >>> [t["comm"] for t in run.hung], run.ok
+    (['waiter'], False)
+    """
+    core = model.core if isinstance(model, Model) else model
+    if not all(hasattr(core, f) for f in ("task_attach", "abort_all", "tasks")):
+        raise TypeError("run_threads() runs against a Model (or its .core), not %s"
+                        % type(model).__name__)
+    if not isinstance(fns, dict) or not all(isinstance(n, str) and callable(f)
+                                            for n, f in fns.items()):
+        raise TypeError("fns must be a dict of thread name -> callable, not %r" % (fns,))
+    for what, value in (("timeout", timeout), ("start_gap", start_gap)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise TypeError("%s must be a number of seconds >= 0, not %r" % (what, value))
     run = ThreadRun()
     threads = {}
     t0 = time.monotonic()

@@ -34,7 +34,22 @@ _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
 
 
 class Variant:
-    """A variant file, read and composed."""
+    """A variant file, read and composed: its header's fields (name, kind, base,
+    commit, summary, scenarios) and, read off its composed source, what code
+    each operation runs.
+
+    >>> from pagecore import get_variant
+    >>> v = get_variant("shipped-5.10")
+    >>> v.kind, v.vs.base
+    ('writeback', 'get-put')
+    >>> v.wait_kind(), get_variant("original").wait_kind()
+    ('while', 'if')
+    >>> # loop-in-wait changes the wait only: its end of writeback is original's, to the byte
+    >>> ops = ["end_page_writeback"]
+    >>> a, b = get_variant("loop-in-wait"), get_variant("original")
+    >>> a.implementation(ops) == b.implementation(ops)
+    True
+    """
 
     def __init__(self, vs):
         self.vs = vs
@@ -61,6 +76,8 @@ class Variant:
         return self.scenarios + self.liveness
 
     def composed(self):
+        """The one translation unit compiled: library, bases and this file
+        (pagecore/model/compose.py)."""
         if self._composed is None:
             self._composed = compose.compose(self.vs, variants=_pool())
         return self._composed
@@ -110,7 +127,22 @@ class Variant:
             parts.append("%s=%s" % (op, h.hexdigest()[:12]))
         return " ".join(parts) or "same"
 
+    def source_key(self):
+        """A digest of all the C this variant runs: its composed source (its
+        file, its bases' and the library's, pagecore/model/compose.py) and
+        the model's headers.  Two variants, or one variant before and after
+        an edit, with the same key run the same code."""
+        if getattr(self, "_source_key", None) is None:
+            from pagecore import registry
+            from pagecore.model.build import _headers_digest
+
+            h = hashlib.sha256(self.composed().text.encode())
+            _headers_digest(h, registry.INCLUDE_DIR)
+            self._source_key = h.hexdigest()
+        return self._source_key
+
     def defined_in(self, name):
+        """The file whose definition of function @name the composed source keeps."""
         return self.composed().defined.get(name)
 
     def wait_kind(self):
@@ -129,6 +161,7 @@ class Variant:
         return "if"
 
     def as_dict(self):
+        """The variant as `pagecore variants --json` lists it."""
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
                 "commit": self.commit, "path": compose.display_path(self.path),
                 "builtin": self.builtin, "sha256": self.sha256,
@@ -207,7 +240,16 @@ def is_file(name):
 
 
 def get_variant(name):
-    """The variant @name, or the variant file at path @name (ending in .c)."""
+    """The variant @name, or the variant file at path @name (ending in .c).
+
+    >>> from pagecore import get_variant
+    >>> get_variant("folio-6.7").commit.split(" ")[0]
+    '2580d554585c'
+    >>> get_variant("docs/examples/my-fix.c")     # a path: read and composed
+    Traceback (most recent call last):
+    ...
+    pagecore._errors.PagecoreError: no variant file docs/examples/my-fix.c
+    """
     if isinstance(name, Variant):
         return name
     if is_file(name):

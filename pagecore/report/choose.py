@@ -177,7 +177,7 @@ def paired_gap(a, b):
         # the harness's own error of this pair (results.calibrate), as a variance
         err = w * ra.mean * max(ra.harness_err, rb.harness_err)
         if err:
-            unpaired.append((0.0, err * err, 1e6))
+            unpaired.append((0.0, err * err, math.inf))
         if common_workers(ra, rb):
             by_suite.setdefault(ra.suite, []).append((w, ra, rb))
         else:
@@ -226,7 +226,7 @@ class Choice:
     verified: bool
     baseline: Ranked = None
     baseline_name: str = ""
-
+    baseline_note: str = ""     # why the baseline is not the one asked for
     def gaps(self):
         return [gap(a, b) for a, b in zip(self.ranked, self.ranked[1:])]
 
@@ -250,6 +250,7 @@ class Choice:
         return {
             "machine": self.machine, "kind": self.kind, "mix": self.mix,
             "verified": self.verified, "baseline": self.baseline_name,
+            "baseline_note": self.baseline_note or None,
             "winner": self.winner().variant if self.winner() else None,
             "tie": [rk.variant for rk in tied] if len(tied) > 1 else [],
             "ranking": [{"rank": i + 1, "variant": rk.variant, "cost_ns": rk.cost * 1e9,
@@ -329,7 +330,14 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_st
                 used[k] = w
             else:
                 dropped.append((k, f"not measured on {m.name}"))
-        c = Choice(m.name, kind, used, dropped, [], [], rs.has_verify, baseline_name=baseline)
+        base, note = baseline, ""
+        if base not in variants:
+            # never an empty column against a variant that was not measured here
+            base = variants[0]
+            note = (f"{baseline} was not measured on {m.name}: the paired differences are "
+                    f"against {base}, the first {kind} variant measured there")
+        c = Choice(m.name, kind, used, dropped, [], [], rs.has_verify, baseline_name=base,
+                   baseline_note=note)
         choices.append(c)
         if not used:
             continue
@@ -343,7 +351,7 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_st
                 c.excluded.append((v, reason, None))
                 continue
             rk = Ranked(v, parts, state, reason)
-            if v == baseline:
+            if v == base:
                 c.baseline = rk
             if v in excluded_by:
                 c.excluded.append((v, (f"{reason}; " if state == "racy" else "")
@@ -362,12 +370,14 @@ def choose(rs, mix=None, kind="writeback", baseline=None, exclude=(), exclude_st
 
 def reasoning(c, table=None):
     """The argument behind a ranking, one sentence per line (shared by report and CLI)."""
-    lines = []
+    lines = [c.baseline_note + "."] if c.baseline_note else []
     if not c.mix:
-        return [f"No term of the mix was measured on {c.machine}: nothing to rank."]
+        return lines + [f"No term of the mix was measured on {c.machine}: nothing to rank."]
     if not c.verified:
         lines.append("No verification results: the ranking below includes variants that may "
-                     "be racy. Run `pagecore verify --json results/<machine>/verify.json`.")
+                     "be racy. `pagecore bench` verifies what has no verdict (and keeps it for the "
+                     "variant's source); or `pagecore verify --json "
+                     "results/<machine>/verify.json`.")
     if not c.ranked:
         lines.append("No variant passes every scenario on the measured terms: nothing to "
                      "recommend.")
@@ -388,13 +398,15 @@ def reasoning(c, table=None):
         d = g.diff
         if g.same_source:
             verdict = "the same source in every term: a tie whatever was measured"
+        elif g.tie and not math.isfinite(d.hi - d.lo):
+            verdict = "a tie: one process cannot tell them apart"
         elif g.tie:
             verdict = "a tie: the 95% interval of the difference includes zero"
         else:
             verdict = "a significant difference"
-        s = (f"{g.cheaper.variant} is {_ns(d.mean)} ({g.pct:.1f}%, 95% CI "
-             f"{fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns) cheaper than {g.dearer.variant}, "
-             f"{verdict}. The gap is mostly `{g.main_key}` ({_ns(g.main_part)} of it).")
+        s = (f"{g.cheaper.variant} is {_ns(d.mean)} ({g.pct:.1f}%, {_ci(d)}) cheaper than "
+             f"{g.dearer.variant}, {verdict}. The gap is mostly `{g.main_key}` "
+             f"({_ns(g.main_part)} of it).")
         if g.flip and not g.same_source:
             k, w, at = g.flip
             s += (f" The order flips if the weight of `{k}` {'rises' if at > w else 'falls'} "
@@ -409,10 +421,10 @@ def reasoning(c, table=None):
         pct = d.mean / base.cost * 100 if base.cost else 0.0
         price = (f"at a cost of {_ns(d.mean)} ({pct:+.1f}%)" if d.mean >= 0
                  else f"and is {_ns(-d.mean)} ({pct:+.1f}%) cheaper")
-        sure = "within noise" if d.includes_zero else "significant"
+        sure = ("" if not math.isfinite(d.hi - d.lo) else
+                ", within noise" if d.includes_zero else ", significant")
         lines.append(f"{rk.variant} {buys} {price} per operation of the mix against "
-                     f"{c.baseline_name} (paired 95% CI {fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns, "
-                     f"{sure}).")
+                     f"{c.baseline_name} (paired: {_ci(d)}{sure}).")
     starving = [rk.variant for rk in c.ranked if table and _starves(rk.variant, table)]
     if starving:
         lines.append("{} {} a slow waiter in writeback-starvation (not a race, so ranked); "
@@ -422,6 +434,13 @@ def reasoning(c, table=None):
     for v, reason, _ in c.excluded:
         lines.append(f"{v} is excluded: {reason}.")
     return lines
+
+
+def _ci(d):
+    """A difference's 95% interval in words; one process gives none."""
+    if not math.isfinite(d.hi - d.lo):
+        return "no 95% CI, one process per variant gives no spread to judge by"
+    return f"95% CI {fmt_ns(d.lo)} to {fmt_ns(d.hi)} ns"
 
 
 def _starves(variant, table):

@@ -4,6 +4,8 @@ import math
 
 
 def fmt_ns(seconds):
+    if not math.isfinite(seconds):
+        return "?"      # an interval one process cannot give
     ns = seconds * 1e9
     if abs(ns) >= 1000:
         return f"{ns:,.0f}"
@@ -15,7 +17,12 @@ def fmt_ns(seconds):
 
 
 def fmt_cost(r):
-    return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%"
+    """`45.2 ±0.8%`: the mean and the spread between processes; ⚠ where pyperf check calls
+    the benchmark unstable (report/stability.py)."""
+    mark = " ⚠" if getattr(r, "unstable", ()) else ""
+    if r.n < 2:
+        return f"{fmt_ns(r.mean)} ±?{mark}"
+    return f"{fmt_ns(r.mean)} ±{r.rsd * 100:.1f}%{mark}"
 
 
 def fmt_slope(b, se):

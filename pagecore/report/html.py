@@ -24,12 +24,24 @@ class Cell:
     cls: str = ""
     details: tuple = ()
     timeline: object = None     # an explore counterexample, drawn under the evidence
+    sub: str = ""               # a second, smaller line (Markdown: in parentheses)
+    link: str = ""              # the anchor of what the cell stands on (HTML only)
+
+
+# A fold (details) whose Markdown is larger than this is left to the HTML page, with a line
+# that says so, unless the report is asked for in full: report.md stays small enough to read.
+MD_FOLD_BYTES = 8000
 
 
 class Doc:
-    def __init__(self, title):
+    """The report as blocks, laid out by render_markdown() and render_html().
+
+    full: Markdown keeps every fold whatever its size (pagecore report --full)."""
+
+    def __init__(self, title, full=False):
         self.title = title
         self.blocks = []
+        self.full = full
 
     def heading(self, level, text, anchor=None):
         self.blocks.append(("heading", level, text, anchor or _slug(text)))
@@ -41,20 +53,38 @@ class Doc:
         if items:
             self.blocks.append(("bullets", list(items)))
 
-    def table(self, headers, rows, align=None, caption=""):
+    def table(self, headers, rows, align=None, caption="", cls=""):
         # align per column: "left", "right" (numbers) or "wrap" (left, long text that may
-        # wrap in HTML; every other cell keeps to one line)
+        # wrap in HTML; every other cell keeps to one line); cls: the table's CSS class
         align = list(align or ["left"] * len(headers))
-        self.blocks.append(("table", list(headers), [list(r) for r in rows], align, caption))
+        self.blocks.append(("table", list(headers), [list(r) for r in rows], align, caption,
+                            cls))
 
     def image(self, filename, alt, caption=""):
         self.blocks.append(("image", filename, alt, caption))
 
-    def details(self, summary, doc):
-        self.blocks.append(("details", summary, doc))
+    def details(self, summary, doc, anchor=None, brief=None):
+        """A fold: open in HTML on a click.  Markdown shows @brief (a Doc) in its place
+        when given, else the fold itself when it is small (MD_FOLD_BYTES) or the report
+        is full, else a line that says the HTML page has it."""
+        self.blocks.append(("details", summary, doc, anchor, brief))
 
     def pre(self, text):
         self.blocks.append(("pre", text))
+
+    def stories(self, items):
+        """Evidence stories: [(lines, count, where)], each told once with its count."""
+        if items:
+            self.blocks.append(("stories", list(items)))
+
+    def timeline(self, tl):
+        """An explore counterexample drawn as a timeline, a column per CPU."""
+        self.blocks.append(("timeline", tl))
+
+    def markdown_only(self, doc):
+        """Blocks the Markdown shows in place of folds it leaves to the HTML page (none
+        when the report is full: the folds themselves are there)."""
+        self.blocks.append(("markdown", doc))
 
 
 def _slug(text):
@@ -107,11 +137,18 @@ def render_markdown(doc):
     from tabulate import tabulate
 
     out = ["# " + _md_inline(doc.title), ""]
-    _md_blocks(doc.blocks, out, tabulate)
+    _md_blocks(doc.blocks, out, tabulate, doc.full)
     return "\n".join(out).rstrip() + "\n"
 
 
-def _md_blocks(blocks, out, tabulate):
+def _md_cell(c):
+    text = _cell_text(c)
+    if isinstance(c, Cell) and c.sub:
+        text += " (%s)" % c.sub
+    return _md_escape_cell(_md_inline(text))
+
+
+def _md_blocks(blocks, out, tabulate, full=False):
     for b in blocks:
         kind = b[0]
         if kind == "heading":
@@ -124,10 +161,10 @@ def _md_blocks(blocks, out, tabulate):
         elif kind == "bullets":
             out += ["- " + _md_inline(item) for item in b[1]] + [""]
         elif kind == "table":
-            headers, rows, align, caption = b[1:]
+            headers, rows, align, caption, _ = b[1:]
             if caption:
                 out += [_md_inline(caption, block=True), ""]
-            body = [[_md_escape_cell(_md_inline(_cell_text(c))) for c in r] for r in rows]
+            body = [[_md_cell(c) for c in r] for r in rows]
             out += [tabulate(body, headers=[_md_escape_cell(_md_inline(h)) for h in headers],
                              tablefmt="github", disable_numparse=True,
                              colalign=["left" if a == "wrap" else a for a in align]), ""]
@@ -147,12 +184,31 @@ def _md_blocks(blocks, out, tabulate):
             out += [f"![{_md_plain(b[2])}]({b[1]})"]
             out += (["", f"*{_md_inline(b[3])}*"] if b[3] else []) + [""]
         elif kind == "details":
-            out += [f"<details><summary>{html.escape(b[1], quote=False)}</summary>", ""]
-            _md_blocks(b[2].blocks, out, tabulate)
-            out += ["</details>", ""]
+            summary, inner, _, brief = b[1:]
+            if brief is not None and not full:
+                _md_blocks(brief.blocks, out, tabulate)
+                continue
+            fold = [f"<details><summary>{html.escape(summary, quote=False)}</summary>", ""]
+            _md_blocks(inner.blocks, fold, tabulate, full)
+            fold += ["</details>", ""]
+            if full or len("\n".join(fold).encode()) <= MD_FOLD_BYTES:
+                out += fold
+            else:
+                out += [f"*{_md_inline(summary)}: folded in report.html (`pagecore report "
+                        "--full` writes it here too).*", ""]
         elif kind == "pre":
             fence = _md_fence(b[1])
             out += [fence, b[1].rstrip("\n"), fence, ""]
+        elif kind == "stories":
+            for lines, count, where in b[1]:
+                told = f" (told {count} times: {'; '.join(where)})" if count > 1 else ""
+                out.append("- " + _md_inline(lines[0]) + _md_plain(told))
+                out += ["  - " + _md_inline(x) for x in lines[1:]]
+            out.append("")
+        elif kind == "timeline":
+            out += ["```"] + _timeline_lines(b[1]) + ["```", ""]
+        elif kind == "markdown" and not full:
+            _md_blocks(b[1].blocks, out, tabulate, full)
 
 
 # -- HTML ---------------------------------------------------------------------------------
@@ -174,6 +230,7 @@ table.timeline td, table.timeline th { border: 1px solid #dde1e6; padding: 2px 6
 table.timeline td.st { color: #555; }
 table.timeline span.op { color: #2a5db0; }
 table.timeline tr.fail td { background: #fbe3e4; font-weight: 600; }
+table.timeline tr.failstep td { background: #fdf0f0; border-top: 2px solid #c0392b; }
 td.disagree { background: #fff1d6 !important; }
 pre { font: 13px/1.45 Menlo, Consolas, monospace; background: #f0f2f5; padding: 10px 12px;
       overflow-x: auto; border-radius: 4px; }
@@ -206,6 +263,13 @@ figure { margin: 14px 0 24px; }
 figure img { max-width: 100%; border: 1px solid #e3e6ea; }
 figcaption { color: #555; font-size: 13.5px; }
 nav ul { columns: 2; font-size: 14px; }
+table.matrix td { white-space: normal; max-width: 330px; }
+table.matrix td a { color: inherit; text-decoration: none; border-bottom: 1px dotted #777; }
+span.sub { color: #555; font-size: 12px; }
+details.ev { margin: 2px 0 8px; }
+details.ev > ul { margin: 4px 0; }
+span.count { color: #2856a3; font-weight: 600; }
+td.unstable, span.unstable { color: #a15c00; }
 """
 
 
@@ -241,6 +305,10 @@ def _html_cell(c, align, tag="td"):
     classes = {"right": ["r"], "wrap": ["w"]}.get(align, [])
     inner = _inline(text)
     if isinstance(c, Cell):
+        if c.link:
+            inner = f'<a href="#{_attr(c.link)}">{inner}</a>'
+        if c.sub:
+            inner += f'<br><span class="sub">{_inline(c.sub)}</span>'
         if c.cls:
             classes.append(c.cls)
         if c.details or c.timeline:
@@ -262,11 +330,12 @@ def _html_blocks(blocks, out, basedir):
         elif kind == "bullets":
             out.append("<ul>{}</ul>".format("".join(f"<li>{_inline(i)}</li>" for i in b[1])))
         elif kind == "table":
-            headers, rows, align, caption = b[1:]
+            headers, rows, align, caption, tcls = b[1:]
             if caption:
                 # above the scroll box, so a wide table does not carry it off the page
                 out.append(f'<p class="cap">{_inline(caption)}</p>')
-            out.append('<div class="tw"><table>')
+            out.append('<div class="tw"><table{}>'.format(
+                f' class="{_attr(tcls)}"' if tcls else ""))
             out.append("<thead><tr>{}</tr></thead><tbody>".format("".join(
                 _html_cell(h, a, "th") for h, a in zip(headers, align))))
             for r in rows:
@@ -282,11 +351,25 @@ def _html_blocks(blocks, out, basedir):
                 out.append(f"<figcaption>{_inline(b[3])}</figcaption>")
             out.append("</figure>")
         elif kind == "details":
-            out.append(f"<details><summary>{_inline(b[1])}</summary>")
-            _html_blocks(b[2].blocks, out, basedir)
+            summary, inner, anchor, _ = b[1:]
+            ident = f' id="{_attr(anchor)}" class="ev"' if anchor else ""
+            out.append(f"<details{ident}><summary>{_inline(summary)}</summary>")
+            _html_blocks(inner.blocks, out, basedir)
             out.append("</details>")
         elif kind == "pre":
             out.append(f"<pre>{html.escape(b[1])}</pre>")
+        elif kind == "stories":
+            items = []
+            for lines, count, where in b[1]:
+                told = (f' <span class="count">×{count}</span> <span class="sub">'
+                        f'({_inline("; ".join(where))})</span>' if count > 1 else "")
+                rest = ("<ul>{}</ul>".format("".join(f"<li>{_inline(x)}</li>"
+                                                     for x in lines[1:]))
+                        if len(lines) > 1 else "")
+                items.append(f"<li>{_inline(lines[0])}{told}{rest}</li>")
+            out.append('<ul class="stories">{}</ul>'.format("".join(items)))
+        elif kind == "timeline":
+            out.append(_timeline_html(b[1]))
 
 
 # -- an explore counterexample as kernel developers draw races ----------------------------
@@ -294,7 +377,8 @@ def _html_blocks(blocks, out, basedir):
 def _timeline_lines(tl):
     from pagecore.verify.timeline import render_timeline
 
-    return render_timeline(tl)
+    # a report is read on any screen: a fixed width, not the terminal's of who wrote it
+    return render_timeline(tl, 110)
 
 
 def _state_text(st):
@@ -303,14 +387,33 @@ def _state_text(st):
 
 
 def _timeline_html(tl):
-    """One column per CPU, one row per step (the kernel function it ran and the
-    pages' flags and refcounts after it), the failing checks at the bottom."""
+    """One column per CPU, cpu0 first, one row per step (the kernel function it ran and
+    the pages' flags and refcounts after it); a failing check right under the step where
+    it fired, that step marked."""
+    from pagecore.verify.timeline import cpu_order
+
     esc = html.escape
     cpus = tl.get("cpus") or []
+    order = cpu_order(cpus)
+    col_of = {t: k for k, t in enumerate(order)}
     out = ['<div class="tl"><table class="timeline"><thead><tr><th>step</th>']
-    out += [f"<th>{esc(c)}</th>" for c in cpus]
+    out += [f"<th>{esc(cpus[t])}</th>" for t in order]
     out.append("<th>state after the step</th></tr></thead><tbody>")
+    checks = {}
+    for chk in tl.get("checks", []):
+        checks.setdefault(chk.get("step"), []).append(chk)
     last_op = {}
+
+    def check_row(chk):
+        cells = [""] * len(cpus)
+        text = esc(chk.get("text", "")) + (f" ({esc(chk['site'])})" if chk.get("site") else "")
+        if chk.get("cpu") in cpus:
+            cells[col_of[cpus.index(chk["cpu"])]] = text
+        else:
+            cells = [text] + [""] * (len(cpus) - 1)
+        return '<tr class="fail"><td>!!</td>{}<td>fails in step {}</td></tr>'.format(
+            "".join(f"<td>{c}</td>" for c in cells), esc(str(chk.get("step"))))
+
     for row in tl.get("rows", []):
         t = row.get("task")
         cells = [""] * len(cpus)
@@ -321,21 +424,17 @@ def _timeline_html(tl):
             last_op[t] = row.get("op")
             text = f"<span class=\"op\">{esc(row.get('op', ''))}</span><br>{text}"
         if isinstance(t, int) and 0 <= t < len(cpus):
-            cells[t] = text
+            cells[col_of[t]] = text
         state = ("; ".join(f"{esc(k)} {esc(_state_text(v))}"
                            for k, v in row.get("state", {}).items())
                  if row.get("changed") else "")
-        out.append("<tr><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
-            esc(str(row.get("step"))), "".join(f"<td>{c}</td>" for c in cells), state))
-    for chk in tl.get("checks", []):
-        cells = [""] * len(cpus)
-        text = esc(chk.get("text", "")) + (f" ({esc(chk['site'])})" if chk.get("site") else "")
-        if chk.get("cpu") in cpus:
-            cells[cpus.index(chk["cpu"])] = text
-        else:
-            cells = [text] + [""] * (len(cpus) - 1)
-        out.append('<tr class="fail"><td>!!</td>{}<td>at step {}</td></tr>'.format(
-            "".join(f"<td>{c}</td>" for c in cells), chk.get("step")))
+        mine = checks.pop(row.get("step"), [])
+        out.append("<tr{}><td class=\"r\">{}</td>{}<td class=\"st\">{}</td></tr>".format(
+            ' class="failstep"' if mine else "", esc(str(row.get("step"))),
+            "".join(f"<td>{c}</td>" for c in cells), state))
+        out.extend(check_row(chk) for chk in mine)
+    for step in list(checks):
+        out.extend(check_row(chk) for chk in checks[step])
     for h in tl.get("hang") or []:
         out.append('<tr class="fail"><td></td><td colspan="{}">{}: {}</td></tr>'.format(
             len(cpus) + 1, esc(h.get("cpu", "")), esc("finished" if h.get("done") else

@@ -11,9 +11,16 @@ import math
 DPI = 110
 BOOKMARK = 64   # WAITQUEUE_WALK_BREAK_CNT: the walk parks a bookmark after 64 entries
 
-# a qualitative palette long enough for every variant in pagecore.model.variants
-_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-            "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939"]
+# Sixteen colours picked greedily for the largest least distance between any two (CIE76
+# Delta E >= 29 for every pair), none lighter than L* 70 so that each reads on white: one per
+# built-in variant, and pagecore and plain-c, so that a variant keeps its colour in every
+# figure and no two lines of a figure look alike.  Markers and dashes tell them apart too.
+# In the order of the built-ins (pagecore/variants/, by name): the two palest go to the
+# dirty-path variants, which are drawn as bars, in the machines' colours, never as lines.
+_PALETTE = ["#1f77b4", "#d62728", "#66a61e", "#c49c94", "#fc8d62", "#7a0177", "#005a32",
+            "#f0027f", "#a6761d", "#ff7f00", "#e377c2", "#843c39", "#000000", "#636363",
+            "#6b6ecf", "#7b4173"]
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p", "d", "8", "H", "1"]
 _MACHINE = ["#3b6fb6", "#e08a2c", "#4a9c5d", "#9b59b6", "#c0392b", "#7f8c8d"]
 
 
@@ -32,20 +39,56 @@ def _plt():
     return plt
 
 
-def variant_color(variant):
+def _variant_index(variant):
     from pagecore.model.variants import VARIANTS
 
-    names = list(VARIANTS) + ["pagecore", "plain-c"]
+    names = [n for n, v in VARIANTS.items() if v.builtin] + ["pagecore", "plain-c"]
     if variant in names:
-        return _PALETTE[names.index(variant) % len(_PALETTE)]
-    return _PALETTE[sum(map(ord, variant)) % len(_PALETTE)]
+        return names.index(variant)
+    # a variant file of one's own: the colours the built-ins leave, then any
+    return len(names) + sum(map(ord, variant))
+
+
+def variant_color(variant):
+    return _PALETTE[_variant_index(variant) % len(_PALETTE)]
+
+
+def variant_marker(variant):
+    return _MARKERS[_variant_index(variant) % len(_MARKERS)]
+
+
+def _wrap_title(text, width):
+    """A panel title on lines of at most @width characters, broken after `_`, `,` or a
+    space, so that neighbouring panels' titles never run into each other."""
+    import re
+
+    parts = re.findall(r"[^_, ]+[_, ]*", text) or [text]
+    lines, cur = [], ""
+    for p in parts:
+        if cur and len(cur) + len(p.rstrip()) > width:
+            lines.append(cur.rstrip())
+            cur = ""
+        cur += p
+    lines.append(cur.rstrip())
+    return "\n".join(lines)
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+    """The figure as a PNG of at most 256 colours (a chart has a few dozen, and their
+    antialiased edges): a third of the bytes, the same to the eye, and report.html inlines
+    every figure."""
+    import io
 
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, bbox_inches="tight", format="png")
     plt.close(fig)
+    buf.seek(0)
+    im = Image.open(buf).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                 dither=Image.Dither.NONE)
+    im.save(path, format="PNG", optimize=True)
     return path
 
 
@@ -101,8 +144,9 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
                 tick.set_color("#a31515")
         ax.invert_yaxis()
         ax.set_xlim(0, top * 1.18)
-        ax.set_xlabel("ns/op (bars: mean, whiskers: 95% CI)")
-        ax.set_title(ptitle)
+        # short: a neighbour's label sits beside it; the figure says what bars and whiskers are
+        ax.set_xlabel("ns/op")
+        ax.set_title(ptitle)        # wrapped to its panel's width once laid out
         ax.grid(axis="y", visible=False)
     handles = [Patch(color=_MACHINE[j % len(_MACHINE)], label=m) for j, m in enumerate(machines)]
     if any(v in racy for _, rows in panels for v, _ in rows):
@@ -110,9 +154,23 @@ def cost_bars(path, title, panels, machines, racy=(), baseline=None, ncols=2):
                              label="racy (fails verification)"))
     fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
                bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
+    fig.suptitle(title + "  (bars: mean ns/op, whiskers: 95% CI)", x=0.01, ha="left",
+                 fontweight="bold", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    _fit_titles(fig, axes, [t for t, _ in panels])
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
+
+
+def _fit_titles(fig, axes, titles):
+    """Wrap each panel's title to the width its panel got once laid out (long variant names
+    on the axis leave the panels narrow), so that neighbours' titles never meet."""
+    r = fig.canvas.get_renderer()
+    for ax, title in zip(axes, titles):
+        width = ax.get_window_extent(r).width
+        size = ax.title.get_fontsize() * fig.dpi / 72.0
+        # a bold character is about 0.7 em wide at most in the default font
+        ax.set_title(_wrap_title(title, max(8, int(width / (0.7 * size)))))
 
 
 def _short(ns):
@@ -124,7 +182,10 @@ def _short(ns):
 def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     """Cost against chain length, log-log, with each variant's straight-line fit.
 
-    panels: [(panel title, {variant: [(chain, mean_ns, ci_ns)]}, {variant: (b, a, se_b)})]
+    panels: [(panel title, {variant: [(chain, mean_ns, ci_ns)]}, {variant: (b, a, ci_b)})],
+    ci_b the half-width of the slope's 95% interval, as the report's table gives it.  A fit
+    is drawn over the chain lengths measured only, and only where it is above zero: on a log
+    axis a line through the points must not dive off them.
     """
     import numpy as np
 
@@ -134,35 +195,65 @@ def hashchain(path, title, panels, racy=(), ylabel="ns/op"):
     # one panel a row, legend beside it: with every variant the legend would hide the data
     fig, axes = _grid(plt, len(panels), 1, w=11.0, h=3.8)
     for ax, (ptitle, series, fits) in zip(axes, panels):
-        xmax = max(c for pts in series.values() for c, _, _ in pts)
+        xs_all = [c for pts in series.values() for c, _, _ in pts]
+        xmin, xmax = min(xs_all), max(xs_all)
+        lo = [m - ci for pts in series.values() for _, m, ci in pts if m - ci > 0]
+        lo += [m for pts in series.values() for _, m, _ in pts if m > 0]
+        hi = [m + ci for pts in series.values() for _, m, ci in pts]
         for variant, pts in series.items():
             col = variant_color(variant)
             bad = variant in racy
             xs = [p[0] for p in pts]
-            ax.errorbar(xs, [p[1] for p in pts], yerr=[p[2] for p in pts], fmt="o", ms=3.5,
-                        color=col, capsize=2, elinewidth=1, alpha=0.6 if bad else 1.0)
-            b, a, se = fits[variant]
-            fx = np.concatenate([[0.0], np.geomspace(0.5, max(xmax, 1), 200)])
-            ax.plot(fx, a + b * fx, "--" if bad else "-", color=col, lw=1.3,
-                    alpha=0.6 if bad else 0.9,
-                    label=f"{variant}{' (racy)' if bad else ''}: {fmt_slope(b, se)} ns/entry")
+            ax.errorbar(xs, [p[1] for p in pts], yerr=[p[2] for p in pts],
+                        fmt=variant_marker(variant), ms=4, color=col, capsize=2, elinewidth=1)
+            b, a, ci = fits[variant]
+            # A straight line in chain length is not one on log axes: where the fit's
+            # intercept is below zero it plunges at short chains, far from what was measured
+            # there.  It is drawn from the shortest chain from which on it stays within a
+            # factor of 2 of every point measured, and nowhere else.
+            x0 = _fit_holds_from(pts, a, b)
+            fx = np.unique(np.concatenate([[x0], np.geomspace(max(x0, 0.5), max(xmax, 1),
+                                                              200), [xmax]]))
+            fx = fx[(fx >= x0) & (fx <= xmax)]
+            fy = a + b * fx
+            keep = fy > 0
+            ax.plot(fx[keep], fy[keep], "--" if bad else "-", color=col, lw=1.3,
+                    label=f"{variant}{' (racy)' if bad else ''}: {fmt_slope(b, ci)} ns/entry")
         ax.set_xscale("symlog", linthresh=1, linscale=0.4)
         ax.set_yscale("log")
-        ticks = [t for t in (0, 1, 4, 16, 64, 256, 1024, 4096, 16384) if t <= xmax * 1.01]
+        ticks = [t for t in (0, 1, 4, 16, 64, 256, 1024, 4096, 16384, 65536)
+                 if xmin <= t <= xmax * 1.01]
         ax.set_xticks(ticks, [str(t) for t in ticks])
-        ax.set_xlim(-0.2, xmax * 1.4)
-        ax.axvline(BOOKMARK, color="#555", ls=":", lw=1.2)
-        ax.text(BOOKMARK * 1.06, 0.97, f"bookmark after {BOOKMARK} entries",
-                transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="#444")
+        ax.set_xlim(xmin - 0.2 if xmin <= 0 else xmin / 1.4, xmax * 1.4)
+        if lo and hi:
+            ax.set_ylim(min(lo) / 1.5, max(hi) * 1.5)
+        if xmin <= BOOKMARK <= xmax:
+            ax.axvline(BOOKMARK, color="#555", ls=":", lw=1.2)
+            ax.text(BOOKMARK * 1.06, 0.97, f"bookmark after {BOOKMARK} entries",
+                    transform=ax.get_xaxis_transform(), va="top", fontsize=8, color="#444")
         ax.set_xlabel("other waiters in the same hash bucket (chain length, log scale)")
         ax.set_ylabel(ylabel + " (log scale)")
         ax.set_title(ptitle)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  title="least-squares fit: cost = a + b x chain\nb in ns per colliding entry",
+                  title="least-squares fit: cost = a + b x chain\nb in ns per colliding entry, "
+                        "± its 95% interval",
                   title_fontsize=8, alignment="left")
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, path)
+
+
+def _fit_holds_from(pts, a, b):
+    """The shortest chain measured from which on the line a + b x is within a factor of 2
+    of every mean measured (the longest chain when it holds nowhere)."""
+    pts = sorted(pts)
+    start = pts[-1][0]
+    for c, m, _ in reversed(pts):
+        y = a + b * c
+        if m <= 0 or not (m / 2 <= y <= m * 2):
+            break
+        start = c
+    return start
 
 
 def scaling(path, title, panels, racy=()):
@@ -187,8 +278,8 @@ def scaling(path, title, panels, racy=()):
         for variant, pts in series.items():
             bad = variant in racy
             h = ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts],
-                            fmt="o-" if not bad else "o--", ms=3.5, lw=1.5, capsize=2,
-                            color=variant_color(variant), alpha=0.6 if bad else 1.0)
+                            fmt=variant_marker(variant) + ("--" if bad else "-"), ms=4.5,
+                            lw=1.5, capsize=2, color=variant_color(variant))
             handles.setdefault(variant + (" (racy)" if bad else ""), h)
         if nproc:
             ax.axvline(nproc, color="#555", ls=":", lw=1.2)
@@ -210,11 +301,13 @@ def scaling(path, title, panels, racy=()):
     return _save(fig, path)
 
 
-def wait_times(path, title, series, bound_ms=None):
+def wait_times(path, title, series, bound_ms=None, run_ms=None):
     """The slow waiter's wait times in writeback-starvation, one row per variant: every
     wait as a dot over a box of its quartiles, on a log scale (a starved wait lasts as long
     as the writers run, three orders of magnitude past one that is not).  series: (variant,
-    [ms, ...], starved) in display order; starved rows are drawn dashed and labelled."""
+    [ms, ...], starved) in display order; starved rows are drawn dashed and labelled.
+    @run_ms: how long the writers ran; a wait still going then ended there, and the plot
+    says so at that line."""
     plt = _plt()
     series = [(v, ms, st) for v, ms, st in series if ms]
     fig, ax = plt.subplots(figsize=(10.0, 0.45 * max(len(series), 2) + 1.2))
@@ -254,7 +347,14 @@ def wait_times(path, title, series, bound_ms=None):
     if bound_ms:
         ax.axvline(bound_ms, color="#555", linestyle=":", linewidth=1)
         ax.text(bound_ms, ys[0] + 0.45, " bound %g ms" % bound_ms, fontsize=8, color="#555",
-                va="bottom")
+                va="bottom", ha="right")
+    if run_ms:
+        ax.axvline(run_ms, color="#a31515", linestyle="--", linewidth=1)
+        ax.text(run_ms, ys[0] + 0.45, " the writers stopped (%g s): waits cut here" %
+                (run_ms / 1000), fontsize=8, color="#a31515", va="bottom", ha="left")
+        left, right = ax.get_xlim()
+        ax.set_xlim(left, max(right, run_ms * 8))
+    ax.set_ylim(-0.7, len(series) - 0.1)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)
     return _save(fig, path)

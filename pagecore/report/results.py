@@ -24,6 +24,30 @@ FLOOR_BASELINE = "plain-c"
 DEFAULT_BASELINE = {"writeback": "original", "dirty": "cpdfio-2.6.19"}
 
 
+def baselines(rs, given=None):
+    """{kind: baseline} and the notes that say where a default was not measured.
+
+    @given (a variant name, or {kind: name}) is the baseline of its kind; a kind it does not
+    name takes its pre-fix kernel (DEFAULT_BASELINE) when that was measured, else the first
+    variant of that kind measured, and a note says so."""
+    given = given if isinstance(given, dict) else (
+        {_variant_kind(given): given} if given else {})
+    measured = rs.variants()
+    out, notes = {}, []
+    for kind, default in DEFAULT_BASELINE.items():
+        mine = [v for v in measured if _variant_kind(v) == kind]
+        if given.get(kind):
+            out[kind] = given[kind]
+        elif default in mine or not mine:
+            out[kind] = default
+        else:
+            out[kind] = mine[0]
+            notes.append(f"`{default}` was not measured: {kind} changes are against "
+                         f"`{mine[0]}`, the first {kind} variant measured (`--baseline` picks "
+                         "another).")
+    return out, notes
+
+
 @dataclass
 class Result:
     machine: str
@@ -40,13 +64,16 @@ class Result:
     # the harness's own error of a paired ratio in this suite and run (1 sigma), measured on
     # variants that run identical source (calibrate())
     harness_err: float = 0.0
+    # what `pyperf check` says of it: ((kind, text), ...), empty when nothing
+    unstable: tuple = ()
 
     def __post_init__(self):
         s = self.samples
         self.n = len(s)
         self.mean, self.ci = mean_ci(s)
         self.sd = statistics.stdev(s) if self.n > 1 else 0.0
-        self.se = self.sd / math.sqrt(self.n)
+        # one sample has no spread to judge by: its error is unknown, not zero
+        self.se = self.sd / math.sqrt(self.n) if self.n > 1 else math.inf
 
     @property
     def rsd(self):
@@ -364,7 +391,7 @@ def _load_suite(rs, machine, path, data):
         m.results[name] = Result(machine, name, *parsed, samples=tuple(samples),
                                  events=parse_events(meta.get("pagecore_events")),
                                  by_worker=by_worker, impl=impl if isinstance(impl, str) else None,
-                                 cpus=tuple(cpus))
+                                 cpus=tuple(cpus), unstable=tuple(_checks(bench)))
         loaded += 1
         for k in ("hostname", "cpu_count", "cpu_model_name", "platform", "python_version"):
             if k in meta and k not in m.meta:
@@ -386,6 +413,15 @@ def _load_suite(rs, machine, path, data):
 # than its process's median sentinel was taken while the CPU was slowed (a preemption, the
 # host): the value says nothing about the code and is left out.
 SENTINEL_SLOW = 1.5
+
+
+def _checks(bench):
+    from pagecore.report.stability import pyperf_checks
+
+    try:
+        return pyperf_checks(bench)
+    except (ValueError, ZeroDivisionError, TypeError, AttributeError):
+        return []      # a benchmark pyperf itself could not check
 
 
 def _sentinel_limits(suite):

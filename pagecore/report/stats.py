@@ -121,20 +121,26 @@ class Diff:
         return self.lo <= 0 <= self.hi
 
     def as_dict(self, scale=1e9):
-        return {"diff": self.mean * scale, "lo": self.lo * scale, "hi": self.hi * scale,
-                "n": self.n}
+        """In ns; a bound the data cannot give (one process: no spread to judge by) is None."""
+        def ns(x):
+            return x * scale if math.isfinite(x) else None
+        return {"diff": ns(self.mean), "lo": ns(self.lo), "hi": ns(self.hi), "n": int(self.n)}
 
 
 def combine(terms):
     """A sum of independent estimates, each (mean, variance of the mean, degrees of freedom),
-    as a Diff with a Welch-Satterthwaite 95% interval."""
+    as a Diff with a Welch-Satterthwaite 95% interval.  A term of infinite variance (a
+    single process: its spread is unknown) makes the interval unbounded; a term of infinite
+    degrees of freedom (a known error) counts in the interval but not in n, the processes."""
     total = math.fsum(t[0] for t in terms)
     var = math.fsum(t[1] for t in terms)
-    n = max((t[2] + 1 for t in terms), default=0)
+    n = max((int(t[2]) + 1 for t in terms if math.isfinite(t[2])), default=0)
+    if math.isinf(var):
+        return Diff(total, -math.inf, math.inf, n)
     if var <= 0:
         return Diff(total, total, total, n)
     dfs = math.fsum(t[1] * t[1] / t[2] for t in terms if t[1] > 0)
-    half = t95(var * var / dfs if dfs else 1) * math.sqrt(var)
+    half = t95(var * var / dfs if dfs else math.inf) * math.sqrt(var)
     return Diff(total, total - half, total + half, n)
 
 

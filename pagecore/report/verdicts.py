@@ -5,6 +5,7 @@ liveness (starved or live) from writeback-starvation alone, whose `starved`
 never makes a variant racy.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from pagecore.report.formats import _fmt_count
@@ -65,6 +66,36 @@ def verdicts(rs):
     return out
 
 
+def add_cached(rs):
+    """Give each measured variant that has no verdict in @rs the verdicts the cache holds for
+    its current source (pagecore.verify.cache), and say so in rs.notes; the variants given."""
+    from pagecore.model.variants import VARIANTS
+    from pagecore.verify.matrix import MODES
+
+    try:
+        from pagecore.verify import cache
+
+        have = {row["variant"] for _, row in rs.verify_rows()}
+        todo = [v for v in rs.variants() if v in VARIANTS and v not in have]
+        found = {}
+        for v in todo:
+            rows = [r for s in VARIANTS[v].all_scenarios for mode in MODES
+                    for r in [cache.best(v, s, mode)] if r is not None]
+            if rows:
+                found[v] = rows
+    except ImportError:     # no compiled harness to key verdicts by: nothing to add
+        return []
+    for v, rows in found.items():
+        m = next(m for m in rs.machines.values() if any(r.variant == v
+                                                          for r in m.results.values()))
+        m.verify.extend(rows)
+    if found:
+        rs.notes.append("Verdicts of {} come from the cache of verdicts ({}): kept by `pagecore "
+                        "verify` or `bench` for the variant's current source, not from these "
+                        "results.".format(", ".join(found), cache.root()))
+    return list(found)
+
+
 def expected_scenarios(variant, table):
     from pagecore.model.variants import VARIANTS
 
@@ -109,6 +140,86 @@ def liveness(rs, variant, table=None):
             worst["wait_max_ms"], worst.get("max_resleeps", "?")) if worst else "")
         return "starved", "starves a slow waiter in " + ", ".join(starved) + how
     return "live", "no slow waiter starved in " + ", ".join(cells)
+
+
+# What tells one run from another in a story and nothing else: task ids, page numbers,
+# page generations, the worker a stress record came from.
+_RUN_DETAIL = [(re.compile(r"\(pid \d+\)"), "(pid #)"), (re.compile(r"\bpage \d+\b"), "page #"),
+               (re.compile(r"\bgeneration \d+( -> \d+)?"), "generation #"),
+               (re.compile(r"\bworker-\d+\b"), "worker-#"), (re.compile(r"\bpid=\d+"), "pid=#")]
+
+
+def _normal(line, mode=None):
+    if mode == "stress":
+        # a stress record is told for whichever task, page and generation it hit
+        return re.sub(r"\b\d+\b", "#", line)
+    for pat, rep in _RUN_DETAIL:
+        line = pat.sub(rep, line)
+    return line
+
+
+def _chunks(row):
+    """A verify row's evidence as stories: an interleaving with its steps, a record in
+    words, the explorer's account; the raw bug-log records are left out (the lines before
+    them say the same in words, with the flags by name)."""
+    ev = row.get("evidence") or []
+    ev = ev if isinstance(ev, list) else [ev]
+    # replay ends its evidence with one line per interleaving (what it came to)
+    n_out = row.get("outcomes") if isinstance(row.get("outcomes"), int) else 0
+    body, tail = (ev[:len(ev) - n_out], ev[len(ev) - n_out:]) if n_out else (ev, [])
+    out, cur = [], None
+    for item in body:
+        if isinstance(item, dict):
+            if "kind" in item:
+                continue
+            item = ", ".join(f"{k}={_fmt_count(v)}" for k, v in item.items())
+            out.append([item])
+            cur = None
+            continue
+        item = str(item)
+        if item.startswith("interleaving: ") or (row.get("mode") == "explore"
+                                                  and item.startswith("reach: ")):
+            cur = [item]
+            out.append(cur)
+        elif cur is not None and (row.get("mode") in ("replay", "explore")):
+            cur.append(item)
+        else:
+            out.append([item])
+    if tail:
+        out.append(["what each interleaving came to:"] + [str(x) for x in tail])
+    return out
+
+
+def stories(verdict):
+    """The distinct stories in the evidence of @verdict's rows (every machine and mode), in
+    the order first told: [(lines, count, where)], count the number of times it was told
+    (the same story with other task ids or page numbers is the same story), where the
+    machines and modes that told it."""
+    seen = {}
+    for machine, row in verdict.rows:
+        for chunk in _chunks(row):
+            key = tuple(_normal(x, row.get("mode")) for x in chunk)
+            if key not in seen:
+                seen[key] = [chunk, 0, []]
+            seen[key][1] += 1
+            w = f"{machine}, {row.get('mode', '?')}"
+            if w not in seen[key][2]:
+                seen[key][2].append(w)
+    return [tuple(v) for v in seen.values()]
+
+
+def counts_lines(verdict):
+    """One line per row: where it ran, and its counts."""
+    out = []
+    for machine, row in verdict.rows:
+        counts = row.get("counts")
+        head = "**{}, {}**".format(machine, row.get("mode", "?"))
+        if row.get("cached"):
+            head += " (a verdict kept for this source)"
+        if isinstance(counts, dict) and counts:
+            head += ": " + ", ".join(f"{k}={_fmt_count(v)}" for k, v in counts.items())
+        out.append(head)
+    return out
 
 
 def evidence_lines(verdict):

@@ -92,7 +92,32 @@ class _Task:
 
 
 class Interleaving:
-    """A scripted interleaving of model operations on real threads; see the module."""
+    """A scripted interleaving of model operations on real threads (the steps are
+    listed in the module's docstring).  It needs the instrumented build.
+
+    The race of c2407cf7d22d: cpu1 ends a writeback and is paused after the
+    clear, before the wake; cpu2 starts a new writeback; cpu3 waits on it and
+    is released by cpu1's stale wake with the new writeback in flight.
+
+    >>> from pagecore import Interleaving, Model
+    >>> m = Model("original", instrumented=True)
+    >>> page = m.new_page()
+    >>> m.start_writeback(page)
+    >>> with Interleaving(m) as s:
+    ...     _ = s.start("cpu1", m.core.end_page_writeback_, page, park_at="ewb_after_clear")
+    ...     cpu1_parked = s.parked("cpu1", "ewb_after_clear")
+    ...     _ = s.start("cpu2", m.core.write_cache_pages_in, page, 0, "start")
+    ...     cpu2_done = s.done("cpu2")
+    ...     _ = s.start("cpu3", m.core.write_cache_pages_in, page, 0, "wait")
+    ...     cpu3_asleep = s.asleep("cpu3", bit=m.PG_writeback)
+    ...     s.release("ewb_after_clear")
+    ...     cpu1_done = s.done("cpu1")
+    ...     _ = s.start("cpu2-end", m.core.end_page_writeback_, page)
+    >>> cpu1_parked, cpu2_done, cpu3_asleep, cpu1_done
+    (True, True, True, True)
+    >>> s.outcome.failures
+    ['bug_on']
+    """
 
     def __init__(self, model, step=STEP, watchdog=5.0):
         self.m = model
@@ -128,7 +153,10 @@ class Interleaving:
             for t in self.tasks.values():
                 t.go.set()
                 if t.thread is not None:
-                    t.thread.join(5.0)
+                    # not join(): a signal (SIGTERM is raised in the main thread) can cut
+                    # Thread.start() short after the thread began, and join() then refuses
+                    # it; the task's own event says when it is out of the model
+                    t.finished.wait(5.0)
             if all(not t.thread.is_alive() for t in self.tasks.values() if t.thread):
                 self.core.clear_abort()
         return False
@@ -136,6 +164,7 @@ class Interleaving:
     # -- helpers -----------------------------------------------------------
 
     def note(self, text):
+        """Add a line of the script's own to the log."""
         self.log.append(text)
 
     def _task(self, name):
@@ -341,9 +370,11 @@ class Interleaving:
         self.note("release %s%s" % (point, " (%s)" % name if name else ""))
 
     def result(self, name):
+        """What task @name's call returned (None while it runs)."""
         return self._task(name).result
 
     def finished(self, name):
+        """Whether task @name's call has returned."""
         return self._task(name).finished.is_set()
 
     def _result(self, t):
@@ -393,6 +424,7 @@ class Interleaving:
         return out
 
     def describe_bugs(self):
+        """The model's checks that fired during the interleaving, in words."""
         return [describe_bug(r, self._bits) for r in (self.outcome or self.finish()).bug_log]
 
 

@@ -47,6 +47,39 @@ def safety_failures(row):
     return [f for f in row.get("failures") or [] if f != STARVED]
 
 
+def exit_status(rows, gated):
+    """The exit status of a verify run (pagecore._errors): EXIT_FOUND when a
+    variant of @gated has a safety failure, else EXIT_INCONCLUSIVE when a cell
+    of one gave no verdict, else EXIT_OK."""
+    from pagecore._errors import EXIT_FOUND, EXIT_INCONCLUSIVE, EXIT_OK
+
+    mine = [r for r in rows if r.get("variant") in set(gated or ())]
+    if any(safety_failures(r) for r in mine):
+        return EXIT_FOUND
+    if any(r.get("inconclusive") and not r.get("failures") for r in mine):
+        return EXIT_INCONCLUSIVE
+    return EXIT_OK
+
+
+def exit_reason(rows, gated):
+    """One line: which gated variants failed, or gave no verdict, where."""
+    mine = [r for r in rows if r.get("variant") in set(gated or ())]
+    bad = {}
+    for r in mine:
+        if safety_failures(r):
+            bad.setdefault(r["variant"], []).append(
+                "%s (%s)" % (r["scenario"], ", ".join(safety_failures(r))))
+    if bad:
+        return "safety failure: " + "; ".join("%s in %s" % (v, ", ".join(dict.fromkeys(c)))
+                                              for v, c in bad.items())
+    unsure = {}
+    for r in mine:
+        if r.get("inconclusive") and not r.get("failures"):
+            unsure.setdefault(r["variant"], []).append(r["scenario"])
+    return "inconclusive: " + "; ".join("%s in %s" % (v, ", ".join(dict.fromkeys(c)))
+                                        for v, c in unsure.items())
+
+
 def liveness_of(rows):
     """'starved', 'live', or None when no row measured liveness."""
     live = [r for r in rows if r.get("scenario") in LIVENESS_SCENARIOS
@@ -77,7 +110,8 @@ def run_cell(variant, scenario, args, progress=None):
     if args.mode == "replay":
         from pagecore.verify.replay import replay
 
-        return replay(variant, scenario, step=args.step)
+        return replay(variant, scenario, step=args.step,
+                      steps=bool(getattr(args, "verbose", False)))
     if args.mode == "explore":
         from pagecore.verify.explore import explore
 
@@ -112,7 +146,8 @@ def write_json(path, results, interrupted=False):
         raise PagecoreError("--json %s: %s" % (path, e.strerror or e)) from None
 
 
-def _cell_text(r):
+def cell_text(r):
+    """A cell of the matrix in a few words: its failures, or clean, or inconclusive."""
     if r.get("inconclusive") and not r["failures"]:
         return "inconclusive"
     lv = r.get("liveness")
@@ -149,7 +184,7 @@ def print_matrix(results, variants, scenarios, args, elapsed):
             verdict = "inconclusive"
         else:
             verdict = "clean" if safety else "-"
-        row = [v] + [_cell_text(c) if c else "-" for c in cells] + [verdict]
+        row = [v] + [cell_text(c) if c else "-" for c in cells] + [verdict]
         if args.mode == "stress":
             row.insert(-1, "{:,}".format(sum(c["counts"].get("ops", 0) for c in done)))
         elif args.mode == "explore":
@@ -209,7 +244,7 @@ def print_evidence(results, verbose=False):
             continue
         print()
         print("%s / %s (%s): %s" % (r["variant"], r["scenario"], r["mode"],
-                                    ", ".join(r["failures"]) or _cell_text(r)))
+                                    ", ".join(r["failures"]) or cell_text(r)))
         counts = ", ".join("%s=%s" % kv for kv in r["counts"].items())
         print("  counts: %s" % counts)
         for item in r["evidence"]:
@@ -218,10 +253,18 @@ def print_evidence(results, verbose=False):
             elif isinstance(item, dict) and "kind" not in item:
                 # the stress summary; bug-log records are already in words above
                 print("  " + ", ".join("%s=%s" % kv for kv in item.items()))
+        for run in r.get("interleavings") or []:
+            if run["failures"]:
+                continue        # its steps are in the evidence above
+            print("  interleaving: %s: clean" % run["title"])
+            for line in run["log"]:
+                print("    " + line)
         if r.get("counterexample"):
+            import shutil
+
             from pagecore.verify.timeline import render_timeline
 
             tl = r["counterexample"]
             print("  shortest failing schedule (%s), one column per CPU:" % tl["setup"])
-            for line in render_timeline(tl):
+            for line in render_timeline(tl, shutil.get_terminal_size((120, 24)).columns - 2):
                 print("  " + line)

@@ -49,6 +49,7 @@ class VerifyOptions:
     io_us: int = None
     gap_us: int = None
     starve_seconds: float = None
+    verbose: bool = False       # replay keeps the steps of every interleaving, clean ones too
 
     def __post_init__(self):
         for k, v in _defaults().items():
@@ -86,12 +87,6 @@ def plan(args):
         raise PagecoreError("--jobs must be > 0")
     if args.times < 1:
         raise PagecoreError("--times must be > 0")
-    if args.save_schedules:
-        d = args.save_schedules
-        if not os.path.isdir(d):
-            raise PagecoreError("--save-schedules %s: not a directory" % d)
-        if not os.access(d, os.W_OK | os.X_OK):
-            raise PagecoreError("--save-schedules %s: not writable" % d)
     from pagecore.model.variants import VARIANTS
 
     variants = list(args.variant) or list(VARIANTS)
@@ -140,7 +135,27 @@ def plan(args):
             ", ".join(scenarios),
             "; ".join("%s applies to %s" % (v, ", ".join(VARIANTS[v].all_scenarios))
                       for v in variants)))
+    _check_save_schedules(args)
     return variants, scenarios, cells, skipped
+
+
+def _check_save_schedules(args):
+    """--save-schedules DIR: made if it does not exist yet (as -o is), once every other
+    option is known good, so that bad input leaves nothing behind."""
+    if args.save_schedules is not None:
+        d = args.save_schedules
+        if not d.strip():
+            raise PagecoreError("--save-schedules needs a directory")
+        if not os.path.isdir(d):
+            if os.path.exists(d):
+                raise PagecoreError("--save-schedules %s: not a directory" % d)
+            try:
+                os.makedirs(d)      # as -o does: a directory named is made
+            except OSError as e:
+                raise PagecoreError("--save-schedules %s: cannot create: %s"
+                                    % (d, e.strerror)) from None
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PagecoreError("--save-schedules %s: not writable" % d)
 
 
 def _runnable(mode):
@@ -165,15 +180,19 @@ def _check_starvation(args):
         "io_us": "--io-us", "gap_us": "--gap-us", "seconds": "--starve-seconds"})
 
 
-
-
 def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=None,
-               starve_seconds=None, progress=None):
+               starve_seconds=None, progress=None, cache=True):
     """Every cell of @variants in every mode, appended to @rows as each ends
     (so that an interrupted run keeps what finished): explore first, then
     replay and stress, except where explore found a hang (the cell is racy
     already; replay and stress would only wait for their watchdogs); the
-    liveness scenario once, it is the same run in either mode."""
+    liveness scenario once, it is the same run in either mode.
+
+    With @cache, a cell that has a verdict for the variant's current source
+    under a plan that reaches as far (pagecore.verify.cache) is not run again:
+    its kept row is appended, marked "cached", and @progress says how many
+    cells of each mode were found there and which are run."""
+    from pagecore.verify import cache as vcache
     from pagecore.verify import matrix
     from pagecore.verify.explore import explore_cells
 
@@ -186,17 +205,48 @@ def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=Non
                              max_schedules=max_schedules if explore else None,
                              starve_seconds=starve_seconds)
         _, _, cells, _ = plan(opts)
+        cells = [(v, sc) for v, sc in cells if (v, sc) not in hung
+                 and (mode != "stress" or sc not in matrix.LIVENESS_SCENARIOS)]
+        todo = []
+        for v, sc in cells:
+            row = vcache.lookup(v, sc, mode, vcache.plan(opts, sc)) if cache else None
+            if row is None:
+                todo.append((v, sc))
+                continue
+            rows.append(row)
+            if explore and "hang" in (row.get("failures") or []):
+                hung.add((v, sc))
+        if cache and cells:
+            say("%s: %s" % (mode, _cached_text(cells, todo)))
+
+        def keep(r, opts=opts):
+            r["source"] = vcache.key(r["variant"])
+            if cache:
+                vcache.store(r, vcache.plan(opts, r["scenario"]))
+            rows.append(r)
+
         if explore:
-            for i, r in enumerate(explore_cells(cells, opts.preemptions, opts.max_schedules), 1):
+            for i, r in enumerate(explore_cells(todo, opts.preemptions, opts.max_schedules), 1):
                 say("explore [%d/%d] %s / %s: %s"
-                    % (i, len(cells), r["variant"], r["scenario"], r["reach"]))
-                rows.append(r)
+                    % (i, len(todo), r["variant"], r["scenario"], r["reach"]))
+                keep(r)
                 if "hang" in (r.get("failures") or []):
                     hung.add((r["variant"], r["scenario"]))
             continue
-        cells = [(v, sc) for v, sc in cells if (v, sc) not in hung
-                 and (mode == "replay" or sc not in matrix.LIVENESS_SCENARIOS)]
-        for i, (v, sc) in enumerate(cells, 1):
-            say("%s [%d/%d] %s / %s" % (mode, i, len(cells), v, sc))
-            rows.append(matrix.run_cell(v, sc, opts))
+        for i, (v, sc) in enumerate(todo, 1):
+            r = matrix.run_cell(v, sc, opts)
+            say("%s [%d/%d] %s / %s: %s" % (mode, i, len(todo), v, sc, matrix.cell_text(r)))
+            keep(r)
     return rows
+
+
+def _cached_text(cells, todo):
+    """How many cells have a verdict for their variant's current source, and
+    which variants are verified now."""
+    n = len(cells) - len(todo)
+    if not todo:
+        return "all %d cells have a verdict for their variant's current source (cached)" % n
+    names = list(dict.fromkeys(v for v, _ in todo))
+    return "%d of %d cells have a verdict for their variant's current source (cached); " \
+           "verifying %d cell%s of %s" % (n, len(cells), len(todo), "" if len(todo) == 1
+                                          else "s", ", ".join(names))

@@ -333,8 +333,10 @@ SCENARIOS = {
 }
 
 
-def replay(variant, scenario, step=STEP):
-    """Every interleaving of @scenario against @variant: one verify result."""
+def replay(variant, scenario, step=STEP, steps=False):
+    """Every interleaving of @scenario against @variant: one verify result.
+    With @steps, "interleavings" holds every interleaving's steps, the clean
+    ones' too (`pagecore verify -v` prints them)."""
     runs = SCENARIOS[scenario](variant, step)
     failures, counts = [], {"runs": len(runs), "ops": sum(r.outcome.ops for r in runs)}
     for r in runs:
@@ -350,6 +352,9 @@ def replay(variant, scenario, step=STEP):
     out = {"variant": variant, "scenario": scenario, "mode": "replay",
            "failures": failures, "counts": counts,
            "evidence": evidence + notes if failures else notes}
+    if steps:
+        out["interleavings"] = [{"title": r.title, "failures": r.failures, "log": r.log}
+                                for r in runs]
     # The windows a variant file places itself (pagecore_window()): one the
     # scripts pause at that the file never places cannot open, and a clean
     # cell whose file places none of them is not clean but unknown.
@@ -368,6 +373,9 @@ def replay(variant, scenario, step=STEP):
         notes.append(line)
         if out["evidence"] is not notes:
             out["evidence"].append(line)
+    # the last lines of the evidence say what each interleaving came to (the report
+    # tells them apart from the stories before them)
+    out["outcomes"] = len(notes)
     errors = [e for r in runs for e in r.errors]
     if armed and not (armed & placed) and not failures:
         out["inconclusive"] = ("no window the interleavings pause at is placed (%s): mark "

@@ -234,11 +234,38 @@ def _flags_text(st):
                             " free" if st["free"] else "")
 
 
-def render_timeline(tl, width=36):
-    """The timeline as text: a column per CPU, a row per step."""
+def cpu_order(cpus):
+    """The columns' order: cpu0, cpu1, ... by number (a setup lists its tasks
+    in the order they are made, the bystander cpu0 sometimes last)."""
+    import re
+
+    def key(i):
+        m = re.match(r"(\D*)(\d+)(.*)$", cpus[i])
+        return (m.group(1), int(m.group(2)), m.group(3)) if m else (cpus[i], -1, "")
+    return sorted(range(len(cpus)), key=key)
+
+
+def render_timeline(tl, columns=None):
+    """The timeline as text, @columns wide (default: the terminal's, $COLUMNS):
+    a column per CPU, cpu0 first, a row per step, the pages' state after it
+    on the right; a failing check comes right under the step where it fired,
+    marked `!!`."""
+    import shutil
+
     cpus = tl["cpus"]
-    head = "step " + "".join(c[:width - 1].ljust(width) for c in cpus) + "state after the step"
-    lines = [head, "-" * len(head)]
+    order = cpu_order(cpus)
+    col_of = {t: k for k, t in enumerate(order)}
+    total = columns or shutil.get_terminal_size((120, 24)).columns
+    states = ["; ".join("%s %s" % (k, _flags_text(v)) for k, v in row["state"].items())
+              for row in tl["rows"] if row["changed"]]
+    state_w = min(max([len(x) for x in states] + [16]), max(16, total // 4))
+    width = max(12, (total - 5 - state_w) // max(1, len(cpus)))
+    head = "step " + "".join(cpus[t][:width - 1].ljust(width) for t in order) + \
+        "state after the step"
+    lines = [head[:max(total, 5 + width * len(cpus))].rstrip(), "-" * min(len(head), total)]
+    checks = {}
+    for chk in tl["checks"]:
+        checks.setdefault(chk["step"], []).append(chk)
     last_op = {}
     for row in tl["rows"]:
         cells = [""] * len(cpus)
@@ -246,25 +273,33 @@ def render_timeline(tl, width=36):
         if last_op.get(row["task"]) != row["op"]:
             last_op[row["task"]] = row["op"]
             text = "%s: %s" % (row["op"], text)
-        cells[row["task"]] = text
+        cells[col_of[row["task"]]] = text
         state = "; ".join("%s %s" % (k, _flags_text(v)) for k, v in row["state"].items()) \
             if row["changed"] else ""
-        lines.extend(_wrap_row(row["step"], cells, width, state))
-    for chk in tl["checks"]:
-        cells = [""] * len(cpus)
-        where = cpus.index(chk["cpu"]) if chk.get("cpu") in cpus else None
-        text = "%s%s" % (chk["text"], " (%s)" % chk["site"] if chk.get("site") else "")
-        if where is None:
-            lines.append("  !! " + text)
-        else:
-            cells[where] = text
-            lines.extend(_wrap_row("!!", cells, width, "at step %d" % chk["step"]))
+        mine = checks.pop(row["step"], [])
+        step = "%s%s" % ("!!" if mine else "", row["step"])
+        lines.extend(_wrap_row(step, cells, width, state, state_w))
+        for chk in mine:
+            lines.extend(_check_lines(chk, cpus, col_of, width, state_w))
+    for step in sorted(checks):     # past the last row: a hang, or a check at the end
+        for chk in checks[step]:
+            lines.extend(_check_lines(chk, cpus, col_of, width, state_w))
     if tl.get("hang"):
         for h in tl["hang"]:
             lines.append("     %s: %s" % (h["cpu"], "finished" if h["done"] else
                                           "blocked at %s%s" % (h["at"], " in %s" % h["where"]
                                                                if h["where"] else "")))
     return lines
+
+
+def _check_lines(chk, cpus, col_of, width, state_w):
+    """A failing check, under its step, in the column of the CPU that hit it."""
+    text = "%s%s" % (chk["text"], " (%s)" % chk["site"] if chk.get("site") else "")
+    if chk.get("cpu") not in cpus:
+        return ["  !! %s (step %d)" % (text, chk["step"])]
+    cells = [""] * len(cpus)
+    cells[col_of[cpus.index(chk["cpu"])]] = text
+    return _wrap_row("!!", cells, width, "^ fails in step %d" % chk["step"], state_w)
 
 
 def _step_text(row):
@@ -275,18 +310,20 @@ def _step_text(row):
     return does
 
 
-def _wrap_row(step, cells, width, state):
+def _wrap_row(step, cells, width, state, state_w=None):
     import textwrap
 
-    cols = [textwrap.wrap(c, width - 2, break_long_words=False, break_on_hyphens=False)
-            or [""] for c in cells]
-    nl = max(len(c) for c in cols)
+    # a name longer than its column is broken at the column's edge: a narrow terminal
+    # keeps its columns aligned
+    cols = [textwrap.wrap(c, width - 1, break_on_hyphens=False) or [""] for c in cells]
+    st = textwrap.wrap(state, state_w, break_on_hyphens=False) if state_w and state else \
+        [state]
+    nl = max([len(c) for c in cols] + [len(st)])
     out = []
     for k in range(nl):
         line = (str(step).rjust(4) + " " if k == 0 else "     ")
         line += "".join((c[k] if k < len(c) else "").ljust(width) for c in cols)
-        if k == 0:
-            line += state
+        line += st[k] if k < len(st) else ""
         out.append(line.rstrip())
     return out
 
