@@ -68,6 +68,10 @@ def expected_names():
           for v in WB for n in (0, 65) for e in ("warm", "cold")]
     hc += ["hashchain/ipages_hold/wake-under-i_pages/bits=8/chain=%d/entries=%s" % (n, e)
            for n in (0, 65) for e in ("warm", "cold")]
+    hc += ["hashchain/lock_hold/%s/lock=%s/waiter=%s/bits=8%s" % (v, lock, w, tail)
+           for v in WB for lock, w, tail in (("i_pages", "none", ""),
+                                             ("i_pages", "queued", "/collide=4"),
+                                             ("bucket", "queued", "/collide=4"))]
     dirty = ["dirty/cpdfio_writepage/%s/state=%s" % (v, s) for v in DIRTY
              for s in ("unmapped", "mapped_clean", "mapped_dirty")]
     return {"floor": floor, "hotpath": hot, "contention": cont, "hashchain": hc,
@@ -97,6 +101,9 @@ def test_suite_file(smoke, suite):
         assert rmeta["pagecore_impl"]
         assert len(rmeta["pagecore_cpus"].split()) == 1
         assert float(rmeta["pagecore_sentinel_ns"]) > 0
+        if "/lock_hold/" in name:
+            # holds per operation, read off the instrumented run
+            assert float(meta["pagecore_holds"]) > 0, name
 
 
 def test_events_stored_are_the_sources(smoke):

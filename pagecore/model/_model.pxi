@@ -4,7 +4,7 @@
 # pagecore/kernel/ and one file per variant under pagecore/variants/, built
 # into a shared object per variant (pagecore/model/build.py) that configure()
 # loads.  harness.h adds what the harness owns: the page allocator, the
-# watchdog's way out of a sleep, the i_pages hold timer, the queued waiters
+# watchdog's way out of a sleep, the lock hold timer, the queued waiters
 # of the timed loops.
 
 from libc.stdlib cimport calloc, free, malloc
@@ -203,15 +203,20 @@ cdef extern from "pagecore/harness.h" nogil:
     const pc_ops *pc_variant_open(const char *path, const char **err)
     void pc_variant_select(const pc_ops *ops)
 
-    # the watchdog's way out; the i_pages hold timer
+    # the watchdog's way out; the lock hold timer
     ctypedef void (*pc_unwindable_fn)(void *arg) noexcept nogil
     int pc_call_unwindable(pc_unwindable_fn fn, void *arg)
-    struct pc_ipages_hold:
+    enum pc_hold_class:
+        PC_HOLD_NONE
+        PC_HOLD_I_PAGES
+        PC_HOLD_BUCKET
+    struct pc_lock_hold:
         int on
+        int depth
         int64_t t0
         int64_t ns
         long holds
-    pc_ipages_hold pc_ipages_hold_timer "pc_ipages_hold"
+    pc_lock_hold pc_lock_hold_timer "pc_lock_hold"
 
     # queued waiters of the timed loops
     int PC_QWAIT_WRITEBACK

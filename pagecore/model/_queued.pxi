@@ -52,7 +52,9 @@ cdef long _distinct_bucket_pages(page **out, long want, int mid) except -1:
     return k
 
 
-cdef object _bench_queued(long loops, int op, long chain, bint cold):
+cdef object _bench_queued(long loops, int op, long chain, bint cold,
+                          int hold_cls=PC_HOLD_I_PAGES):
+    global last_holds, last_hold_ops
     cdef page *pages[NCHUNK]
     cdef chain_block *blocks[NCHUNK]
     cdef pc_qwaiter *qw = NULL
@@ -64,8 +66,9 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
     cdef int failed = 0
     _need_loops(loops)
     _need_chain(chain)
-    _need_model(1, 1)
+    _need_model(2, 1)
     want = NCHUNK if chain == 0 else max(1, min(<long>NCHUNK, QUEUED_CHAIN_BUDGET // chain))
+    _keep_tagged(A.npages - 1)
     k = _distinct_bucket_pages(pages, want, 0)
     qw = <pc_qwaiter *>calloc(k, sizeof(pc_qwaiter))
     tasks = <task_struct *>calloc(k, sizeof(task_struct))
@@ -122,7 +125,7 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
                 pc_evict_done()
             if op == OP_IPAGES_HOLD:
                 for j in range(n):
-                    ns += ipages_hold_once(pages[j], pair, &holds)
+                    ns += lock_hold_once(pages[j], hold_cls, pair, &holds)
             else:
                 t0 = pc_region_begin()
                 if op == OP_UNLOCK_PAGE:
@@ -151,9 +154,11 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
     if failed:
         raise RuntimeError("a queued waiter was not queued, or its wake did not wake it "
                            "and let it return")
-    if op == OP_IPAGES_HOLD and holds == 0:
-        raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
-                            % current_variant)
+    if op == OP_IPAGES_HOLD:
+        last_holds, last_hold_ops = holds, loops
+        if holds == 0 and hold_cls == PC_HOLD_I_PAGES:
+            raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
+                                % current_variant)
     return _secs(ns)
 
 
@@ -187,6 +192,16 @@ def bench_ipages_hold_queued(long loops, long chain=0, bint cold=False):
     waiter behind @chain other entries (@cold: evicted before each chunk);
     the variant's own hold_ns per operation, less a clock pair."""
     return _bench_queued(loops, OP_IPAGES_HOLD, chain, cold)
+
+
+def bench_lock_hold_queued(long loops, long chain=0, bint cold=False, lock="i_pages"):
+    """The time end_page_writeback() holds the locks of class @lock
+    ("i_pages" or "bucket") while it wakes one queued, not yet sleeping
+    waiter behind @chain other entries (@cold: evicted before each chunk),
+    as bench_end_page_writeback_queued_waiter() runs it; a clock pair less
+    per hold.  In the instrumented build the events counted are those
+    inside the holds.  last_lock_holds() says how many holds there were."""
+    return _bench_queued(loops, OP_IPAGES_HOLD, chain, cold, _hold_class(lock))
 
 
 def bench_walk_colliding(long loops, long chain, bint cold=False):

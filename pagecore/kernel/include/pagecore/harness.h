@@ -1,7 +1,7 @@
 /*
  * pagecore/kernel/include/pagecore/harness.h: what the harness (the Cython
  * module) defines around the variants it loads: the page allocator, the
- * watchdog's way out of a sleep, the i_pages hold timer, the loader of a
+ * watchdog's way out of a sleep, the lock hold timer, the loader of a
  * variant's shared object, the queued waiters of the timed loops, and the
  * harness's own wrappers of end_page_writeback() and
  * wait_on_page_writeback().  Never included by a variant.
@@ -168,20 +168,39 @@ static int pc_call_unwindable(void (*fn)(void *), void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* The i_pages hold timer (pagecore/mm.h, xa_lock())                   */
+/* The lock hold timer (pagecore/mm.h, xa_lock() and the irq locks)    */
 /* ------------------------------------------------------------------ */
 
-PC_SHARED struct pc_ipages_hold pc_ipages_hold;
+PC_SHARED struct pc_lock_hold pc_lock_hold;
 
-PC_SHARED_FN void pc_ipages_hold_begin(void)
+static inline int pc_hold_class(int cls, const void *lock)
 {
-    pc_ipages_hold.t0 = pc_region_begin();
+    const char *l = (const char *)lock;
+
+    if (cls != PC_HOLD_OTHER)
+        return cls;
+    if (page_wait_table && l >= (const char *)page_wait_table &&
+        l < (const char *)(page_wait_table + (1UL << PAGE_WAIT_TABLE_BITS)))
+        return PC_HOLD_BUCKET;
+    return PC_HOLD_OTHER;
 }
 
-PC_SHARED_FN void pc_ipages_hold_end(void)
+PC_SHARED_FN void pc_lock_hold_begin(int cls, const void *lock)
 {
-    pc_ipages_hold.ns += pc_region_end(pc_ipages_hold.t0);
-    pc_ipages_hold.holds++;
+    if (pc_hold_class(cls, lock) != pc_lock_hold.on)
+        return;
+    if (pc_lock_hold.depth++ == 0)
+        pc_lock_hold.t0 = pc_region_begin();
+}
+
+PC_SHARED_FN void pc_lock_hold_end(int cls, const void *lock)
+{
+    if (pc_hold_class(cls, lock) != pc_lock_hold.on || pc_lock_hold.depth == 0)
+        return;
+    if (--pc_lock_hold.depth == 0) {
+        pc_lock_hold.ns += pc_region_end(pc_lock_hold.t0);
+        pc_lock_hold.holds++;
+    }
 }
 
 /* ------------------------------------------------------------------ */

@@ -366,45 +366,75 @@ static inline int mapping_use_writeback_tags(struct address_space *mapping)
 }
 
 /*
- * The i_pages lock.  The hashchain suite's ipages_hold asks how long one
- * end of writeback holds it (the wake walk of wake-under-i_pages runs under
- * it): while pc_ipages_hold.on is set, each hold is timed from just inside
- * the lock to just before the unlock.  Otherwise this costs one
- * well-predicted branch per lock and unlock, in every variant alike.
+ * How long a lock is held, and what runs inside the hold.  The hashchain
+ * suite's ipages_hold and bucket_hold ask it of one end of writeback: while
+ * pc_lock_hold.on names a class of lock (the mapping's i_pages lock, or a
+ * bucket of the page wait table), each hold of a lock of that class is
+ * timed from just inside the lock to just before its unlock, and in the
+ * instrumented build the events counted inside the hold are the region's
+ * (pagecore/team.h).  Otherwise this costs one well-predicted branch per
+ * lock and unlock of those locks, in every variant alike.
  */
-struct pc_ipages_hold {
-    int on;
+enum pc_hold_class {
+    PC_HOLD_NONE,
+    PC_HOLD_I_PAGES,        /* xa_lock(&mapping->i_pages) */
+    PC_HOLD_BUCKET,         /* a page_waitqueue()'s lock */
+    PC_HOLD_OTHER,          /* an irq-safe spinlock to classify by its address */
+};
+struct pc_lock_hold {
+    int on;                 /* the class timed now, PC_HOLD_NONE when off */
+    int depth;
     int64_t t0;
     int64_t ns;
     long holds;
 };
-PC_SHARED struct pc_ipages_hold pc_ipages_hold;
-#define pc_ipages_hold_begin PC_SYM(pc_ipages_hold_begin)
-#define pc_ipages_hold_end PC_SYM(pc_ipages_hold_end)
-PC_SHARED_FN void pc_ipages_hold_begin(void);
-PC_SHARED_FN void pc_ipages_hold_end(void);
+PC_SHARED struct pc_lock_hold pc_lock_hold;
+#define pc_lock_hold_begin PC_SYM(pc_lock_hold_begin)
+#define pc_lock_hold_end PC_SYM(pc_lock_hold_end)
+PC_SHARED_FN void pc_lock_hold_begin(int cls, const void *lock);
+PC_SHARED_FN void pc_lock_hold_end(int cls, const void *lock);
 
 static inline void xa_lock(struct xarray *xa)
 {
     spin_lock(&xa->xa_lock);
-    if (unlikely(READ_ONCE(pc_ipages_hold.on)))
-        pc_ipages_hold_begin();
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_begin(PC_HOLD_I_PAGES, &xa->xa_lock);
 }
 
 static inline void xa_unlock(struct xarray *xa)
 {
-    if (unlikely(READ_ONCE(pc_ipages_hold.on)))
-        pc_ipages_hold_end();
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_end(PC_HOLD_I_PAGES, &xa->xa_lock);
     spin_unlock(&xa->xa_lock);
+}
+
+/*
+ * The kernel takes the wait table's bucket locks (and the other locks an
+ * interrupt may want) with the irq-saving forms; the model cannot mask
+ * interrupts, so these are the spinlock itself, with the hold timer's hook
+ * (which tells a bucket from the rest by its address).
+ */
+static inline void pc_spin_lock_irq(spinlock_t *lock)
+{
+    spin_lock(lock);
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_begin(PC_HOLD_OTHER, lock);
+}
+
+static inline void pc_spin_unlock_irq(spinlock_t *lock)
+{
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_end(PC_HOLD_OTHER, lock);
+    spin_unlock(lock);
 }
 #define xa_lock_irqsave(xa, flags) ((void)(flags), xa_lock(xa))
 #define xa_unlock_irqrestore(xa, flags) ((void)(flags), xa_unlock(xa))
 #define xa_lock_irq(xa) xa_lock(xa)
 #define xa_unlock_irq(xa) xa_unlock(xa)
-#define spin_lock_irqsave(lock, flags) ((void)(flags), spin_lock(lock))
-#define spin_unlock_irqrestore(lock, flags) ((void)(flags), spin_unlock(lock))
-#define spin_lock_irq(lock) spin_lock(lock)
-#define spin_unlock_irq(lock) spin_unlock(lock)
+#define spin_lock_irqsave(lock, flags) ((void)(flags), pc_spin_lock_irq(lock))
+#define spin_unlock_irqrestore(lock, flags) ((void)(flags), pc_spin_unlock_irq(lock))
+#define spin_lock_irq(lock) pc_spin_lock_irq(lock)
+#define spin_unlock_irq(lock) pc_spin_unlock_irq(lock)
 
 /* xa_load() under the lock, __xa_store() of a page or NULL */
 static inline struct page *xa_load(struct xarray *xa, unsigned long index)

@@ -14,7 +14,7 @@
 
 /* Bumped whenever struct pc_ops or a shared structure changes, so that a
    stale cached object is refused, not called. */
-#define PC_OPS_ABI 1
+#define PC_OPS_ABI 2
 
 struct pc_ops {
     unsigned int abi;

@@ -46,7 +46,7 @@
 #define sysctl_page_lock_unfairness PC_SYM(sysctl_page_lock_unfairness)
 #define pc_wt PC_SYM(pc_wt)
 #define pc_dirty PC_SYM(pc_dirty)
-#define pc_ipages_hold PC_SYM(pc_ipages_hold)
+#define pc_lock_hold PC_SYM(pc_lock_hold)
 /* Functions. */
 #define pc_task_attach PC_SYM(pc_task_attach)
 #define pc_bug_op PC_SYM(pc_bug_op)
