@@ -576,6 +576,7 @@ cdef _need_chain(long chain):
 
 
 cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
+    global pc_chain_cold
     cdef waiter_ctl c
     cdef pc_helper h
     cdef pc_pin pin
@@ -629,6 +630,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
             if cold and block != NULL:
                 evict_chain(block)
                 pc_evict_done()
+                pc_chain_cold = 1
             if op == OP_IPAGES_HOLD:
                 ns += lock_hold_once(p, PC_HOLD_I_PAGES, pair, &holds)
             else:
@@ -638,6 +640,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
                 else:
                     end_page_writeback(p)
                 ns += pc_region_end(t0) - pair
+            pc_chain_cold = 0
             if not _wait_acked(&c, rnd):
                 failed = 1
                 break

@@ -53,7 +53,8 @@ cdef extern from "pagecore/harness.h" nogil:
         spinlock_t xa_lock
         page **xa_slots
         unsigned long xa_nslots
-        long nr_marked[3]
+
+    struct inode
 
     struct address_space:
         xarray i_pages
@@ -61,6 +62,7 @@ cdef extern from "pagecore/harness.h" nogil:
         long nrpages
         spinlock_t private_lock
         spinlock_t i_mmap_lock
+        inode *host
         int id
 
     struct page:
@@ -69,7 +71,6 @@ cdef extern from "pagecore/harness.h" nogil:
         unsigned int pc_gen
         address_space *mapping
         unsigned long index
-        unsigned int xa_marks
         int pc_free
         page *pc_next_free
         unsigned long private
@@ -101,6 +102,7 @@ cdef extern from "pagecore/harness.h" nogil:
 
     int sysctl_page_lock_unfairness
     int PAGE_WAIT_TABLE_BITS
+    int pc_chain_cold
     wait_queue_head *page_wait_table
 
     struct pc_wait_tracker:
@@ -162,6 +164,7 @@ cdef extern from "pagecore/harness.h" nogil:
     address_space *page_mapping(page *p)
     bint mapping_use_writeback_tags(address_space *m)
     bint mapping_tagged(address_space *m, int tag)
+    bint xa_get_mark(xarray *xa, unsigned long index, int mark)
     void xa_lock(xarray *xa)
     void xa_unlock(xarray *xa)
 
@@ -234,6 +237,18 @@ cdef extern from "pagecore/harness.h" nogil:
     bint pc_qwaiter_start(pc_qwaiter *q)
     bint pc_qwaiter_finish(pc_qwaiter *q)
     void pc_qwaiter_abandon(pc_qwaiter *q)
+
+    # the statistics' machine and the mappings (pagecore/vmstat.h, harness.h)
+    void pc_vm_reset()
+    int pc_mapping_init(address_space *m, inode *i, unsigned long nslots, int id)
+    void pc_mapping_free(address_space *m)
+    long pc_mapping_marked(const address_space *m, int mark)
+    struct pc_vm_info "pc_vm":
+        int cpus
+        int counter_batch
+        int stat_threshold
+    pc_vm_info pc_vm
+    size_t sizeof_inode "sizeof(struct inode)"
 
     # the touch check's geometry (runtime.h)
     size_t pc_touch_size

@@ -54,7 +54,7 @@ cdef long _distinct_bucket_pages(page **out, long want, int mid) except -1:
 
 cdef object _bench_queued(long loops, int op, long chain, bint cold,
                           int hold_cls=PC_HOLD_I_PAGES):
-    global last_holds, last_hold_ops
+    global last_holds, last_hold_ops, pc_chain_cold
     cdef page *pages[NCHUNK]
     cdef chain_block *blocks[NCHUNK]
     cdef pc_qwaiter *qw = NULL
@@ -123,6 +123,7 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold,
                 for j in range(n):
                     evict_chain(blocks[j])
                 pc_evict_done()
+                pc_chain_cold = 1
             if op == OP_IPAGES_HOLD:
                 for j in range(n):
                     ns += lock_hold_once(pages[j], hold_cls, pair, &holds)
@@ -135,6 +136,7 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold,
                     for j in range(n):
                         end_page_writeback(pages[j])
                 ns += pc_region_end(t0) - pair
+            pc_chain_cold = 0
             # every waiter woken, and back from its wait: not timed
             for j in range(n):
                 if not pc_qwaiter_finish(&qw[j]):
@@ -211,6 +213,7 @@ def bench_walk_colliding(long loops, long chain, bint cold=False):
     Warm: one timed region over all operations.  @cold: the entries are
     evicted before each operation (not timed), each operation timed alone,
     less one clock-pair cost.  The entries are freed on return."""
+    global pc_chain_cold
     cdef page *p
     cdef chain_block *block = NULL
     cdef long i
@@ -228,9 +231,11 @@ def bench_walk_colliding(long loops, long chain, bint cold=False):
                 if block != NULL:
                     evict_chain(block)
                 pc_evict_done()
+                pc_chain_cold = 1
                 t0 = pc_region_begin()
                 wake_up_page_bit(p, PG_writeback)
                 ns += pc_region_end(t0) - pair
+                pc_chain_cold = 0
         else:
             t0 = pc_region_begin()
             for i in range(loops):

@@ -33,7 +33,7 @@ DEFAULT_LIVENESS = {"writeback": ("writeback-starvation",), "dirty": ()}
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _TAG = re.compile(r"([A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):(?:[ \t]+(.*))?\Z")
-_PAIR = re.compile(r"([a-z_][a-z0-9_]*)=(\d+)\Z")
+_PAIR = re.compile(r"([a-z_][a-z0-9_]*)=(\d+(?:\.\d+)?)\Z")
 # Comments and literals, left to right: a quote inside a comment is no string.
 _LEXEMES = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"' + r"|'(?:[^'\\\n]|\\.)*'", re.S)
 _STORAGE = re.compile(r"(?:\s*\b(?:static|inline|__always_inline)\b)+")
@@ -199,7 +199,7 @@ def _expect(path, line, value, expect):
         if m.group(1) not in known:
             _fail(path, line, "Expect: unknown event %r (known: %s)"
                   % (m.group(1), ", ".join(known)))
-        counts[m.group(1)] = int(m.group(2))
+        counts[m.group(1)] = float(m.group(2)) if "." in m.group(2) else int(m.group(2))
     expect[suite] = counts
 
 

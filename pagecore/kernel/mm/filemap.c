@@ -385,12 +385,14 @@ void wait_on_page_writeback(struct page *page)
  * The page cache.  add_to_page_cache() and delete_from_page_cache() do what
  * __add_to_page_cache_locked() and __delete_from_page_cache() do to a page
  * and its mapping, under the i_pages lock as they do; the page cache holds
- * one reference.
+ * one reference, and the page is charged to a memory cgroup.
  */
 void add_to_page_cache(struct page *page, struct address_space *mapping, unsigned long index)
 {
 	unsigned long flags;
 
+	/* mem_cgroup_charge(): the model's file pages are the root cgroup's */
+	WRITE_ONCE(page->mem_cgroup, root_mem_cgroup);
 	get_page(page);
 	xa_lock_irqsave(&mapping->i_pages, flags);
 	page->index = index;
