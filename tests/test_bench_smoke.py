@@ -57,6 +57,10 @@ def expected_names():
              "cacheline_bounce")
     floor = ["floor/%s/%s" % (c, col) for c in plain for col in ("pagecore", "plain-c")]
     floor.append("floor/wake_sleeping_thread/pagecore")
+    # the calibration set of the unit costs (pagecore.report.predict)
+    floor += ["floor/%s/pagecore" % c for c in (
+        "lock_rmw", "percpu_add", "percpu_cmpxchg", "fold", "call", "xa_mark", "cold_line",
+        "walk", "wake_running", "start_writeback")]
     if (os.cpu_count() or 1) < 2:
         floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (

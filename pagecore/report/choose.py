@@ -464,41 +464,19 @@ def ranking_table(c):
 
 # -- predicted from the floor -------------------------------------------------------------
 
-# The floor benchmark whose cost stands for one event of each kind.  A barrier counted here is
-# smp_mb__after_atomic() after a locked RMW: a compiler barrier on x86, so it costs nothing of
-# its own; a wakeup of a task that has not slept is a store and the full barrier of
-# try_to_wake_up (a locked RMW's cost); the waker's futex wake of a sleeping task is counted as
-# the waiter's sleep.
-EVENT_UNITS = {
-    "atomic_rmw": "floor/locked_rmw",
-    "cmpxchg": "floor/cmpxchg",
-    "lock": "floor/spinlock",
-    "walked": "floor/walk_entry",
-    "wakeups": "floor/locked_rmw",
-    "sleeps": "floor/wake_sleeping_thread",
-    "barrier": None,
-}
-LOOP_UNIT = "floor/empty_loop"
-
-
 def unit_costs(rs, machine=None):
-    """Seconds per event from the floor suite (pagecore's own loops): {event: cost}, plus
-    'loop' for the loop itself.  Events whose unit was not measured cost nothing."""
-    floor = {}
-    for r in rs.results("floor"):
-        if r.variant == "pagecore" and (machine is None or r.machine == machine):
-            floor["floor/" + r.case] = r.mean
-    if "floor/locked_rmw" not in floor:
-        raise PagecoreError("no floor results (floor/locked_rmw/pagecore): run "
-                            "`pagecore bench --suite floor` on that machine")
-    units = {ev: floor.get(key, 0.0) if key else 0.0 for ev, key in EVENT_UNITS.items()}
-    units["loop"] = floor.get(LOOP_UNIT, 0.0)
-    return units
+    """Seconds per event of each kind, and LOOP for the loop itself, fitted to the floor suite
+    (pagecore.report.predict): {kind: seconds}.  Kinds no floor case exercises cost nothing."""
+    from pagecore.report.predict import fit_units
+
+    return fit_units(rs, machine).cost
 
 
 def predict(events, units):
-    """Σ events × unit cost, seconds per operation."""
-    return units["loop"] + math.fsum(n * units.get(ev, 0.0) for ev, n in (events or {}).items())
+    """Σ events × unit cost (and the loop's own), seconds per operation."""
+    from pagecore.report import predict as _p
+
+    return _p.predict(events, units)
 
 
 def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
@@ -507,7 +485,9 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
     (@floor_rs): each term's events, as counted here, times that machine's unit costs.
     Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
     and the excluded [(variant, reason)]; with @exclude_starving, as choose()."""
-    units = unit_costs(floor_rs)
+    from pagecore.report.predict import fit_units
+
+    units = fit_units(floor_rs).cost
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
     table = verdicts(rs)

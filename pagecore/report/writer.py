@@ -726,30 +726,16 @@ def _section_aa(doc, rs):
 
 
 def _section_predicted(doc, rs):
-    from pagecore.report.checks import predictions
+    from pagecore.report.costs import section_predicted
 
-    preds = predictions(rs)
-    if not preds:
-        return
-    doc.heading(2, "Predicted from the floor, beside measured", "predicted")
-    doc.para("predicted = Σ events × the unit cost of each event, the unit costs from this "
-             "run's floor suite (locked RMW, cmpxchg, spinlock round trip, one colliding entry "
-             "walked, the wake of a sleeping thread, the loop itself). A residual beyond the "
-             "measurement's 95% interval is flagged: the operation costs something the events "
-             "do not count (loads of cold lines, branches, the clock). `pagecore choose "
-             "--predict FLOOR.json` ranks the fixes for a machine from its floor suite alone.")
-    rows = []
-    for p in sorted(preds, key=lambda p: (p.result.machine, p.result.case,
-                                          _order_variants([p.result.variant]))):
-        r = p.result
-        rows.append([r.case, r.variant, fmt_events(r.events), fmt_ns(p.predicted),
-                     fmt_ns(r.mean), f"{p.residual * 1e9:+.2f}",
-                     Cell("beyond noise", "unverified") if p.flagged else ""])
-    t = Doc("")
-    t.table(["case", "variant", "events/op", "predicted ns", "measured ns", "residual ns", ""],
-            rows, ["left", "left", "wrap", "right", "right", "right", "left"])
-    n = sum(p.flagged for p in preds)
-    doc.details(f"Hot path: {len(preds)} benchmarks, {n} residuals beyond noise", t)
+    section_predicted(doc, rs)
+
+
+def _section_costs(doc, rs, choices):
+    from pagecore.report.costs import section_lock_holds, section_term_shares
+
+    section_term_shares(doc, choices)
+    section_lock_holds(doc, rs)
 
 
 def _section_method(doc, rs):
@@ -804,6 +790,7 @@ def build(rs, d, baseline, mix, exclude_starving=False):
         doc.bullets(rs.notes)
     _section_machines(doc, rs)
     _section_choosing(doc, rs, choices, mix, table, baseline)
+    _section_costs(doc, rs, choices)
     _section_matrix(doc, rs, table, d)
     _section_aa(doc, rs)
     _section_predicted(doc, rs)

@@ -54,6 +54,7 @@ cdef extern from "pagecore/atomic.h" nogil:
     enum pc_event:
         PC_EV_WAKEUPS
         PC_EV_SLEEPS
+        PC_EV_COLD
         PC_EV_NR
     const char *pc_event_names[]
 

@@ -563,4 +563,7 @@ static void pc_qwaiter_abandon(struct pc_qwaiter *q)
     q->task->state = TASK_RUNNING;
 }
 
+/* The floor suite's calibration loops' bodies. */
+#include "calibrate.h"
+
 #endif /* PAGECORE_HARNESS_H */
