@@ -57,8 +57,14 @@ CASES = {
              "a percpu_counter's fold: its raw spinlock, the shared count, the per-CPU part "
              "taken back"),
     "call": ("bench_call", 1,
-             "a call through a table of functions, a page as its argument, to one that does "
-             "nothing: the harness's call of a variant"),
+             "a call through a table of functions, a page as its argument, to a kernel "
+             "function that does nothing: the harness's call of a variant"),
+    "call_rmw": ("bench_call_rmw", 1,
+                 "a call through the table of a function doing one locked RMW on a page's "
+                 "flags, the next of 64 pages each time: unlock_page()'s shape"),
+    "fcall": ("bench_fcall", 1,
+              "a direct call of a function that is never inlined, a page as its argument: "
+              "a call between the kernel's functions, as the composed model makes them"),
     "xa_mark": ("bench_xa_mark", 1,
                 "the writeback mark set and cleared in an xarray leaf that another page keeps "
                 "marked: two writes of the node's line"),
@@ -78,7 +84,9 @@ CASES = {
 }
 
 # cases that run the model (a configured original); their loop's extra arguments
-MODEL_CASES = {"percpu_add": (), "percpu_cmpxchg": (), "fold": (), "call": (), "xa_mark": (),
+MODEL_CASES = {"percpu_add": (), "percpu_cmpxchg": (), "fold": (), "call": (), "call_rmw": (),
+               "fcall": (),
+               "xa_mark": (),
                "walk": (16,), "start_writeback": ()}
 
 # what bench/floor.c can time too

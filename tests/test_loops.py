@@ -92,8 +92,8 @@ def test_queued_waiter_small_pool():
     # fewer pages than a chunk: smaller chunks, the same counts
     ev = counts("bench_end_page_writeback_queued_waiter", "get-put", 100, npages=3)
     # (three slots, one leaf, which the page kept under writeback keeps marked)
-    assert as_stated(ev, dict(atomic_rmw=4, barrier=1, lock=2, walked=1, wakeups=1, percpu=10,
-                              xa_mark=1, call=1))
+    assert as_stated(ev, dict(atomic_rmw=4, barrier=1, lock=2, walked=1, wakeups=1, percpu=8,
+                              percpu_cmpxchg=2, xa_mark=1, call=1, fcall=17))
 
 
 # ---- unlock_page with one queued exclusive waiter ----------------------------
@@ -103,7 +103,10 @@ def test_unlock_page_queued_waiter(variant):
     # the unlock's byte op and ClearPageWaiters; 5.9 (and pre-5.8) only test
     # the bit for a first-attempt exclusive waiter
     ev = counts("bench_unlock_page_queued_waiter", variant, 200)
-    assert ev == only(atomic_rmw=2, lock=1, walked=1, wakeups=1, call=1)
+    # unlock_page() and the walk's entry (6.7: and its folio-compat wrapper;
+    # pre-5.8: and autoremove_wake_function(), which its wake function calls)
+    assert ev == only(atomic_rmw=2, lock=1, walked=1, wakeups=1, call=1,
+                      fcall=3 if variant in ("folio-6.7", "pre-5.8") else 2)
 
 
 def test_unlock_page_queued_waiter_58_hands_off():
@@ -112,7 +115,7 @@ def test_unlock_page_queued_waiter_58_hands_off():
     _core_instr.region_events_reset()
     _core_instr.bench_unlock_page_queued_waiter(130)
     ev = {k: v / 130 for k, v in _core_instr.region_events().items()}
-    assert ev == only(atomic_rmw=3, lock=1, walked=1, wakeups=1, call=1)
+    assert ev == only(atomic_rmw=3, lock=1, walked=1, wakeups=1, call=1, fcall=2)
 
 
 # ---- ipages_hold with a queued waiter ----------------------------------------
@@ -128,7 +131,7 @@ def test_ipages_hold_queued_is_the_variant_less_its_lock(chain):
         assert hold[k] == whole[k], k
     assert hold["lock"] == whole["lock"] - 1
     assert hold["call"] == 0 and whole["call"] == 1
-    assert hold["percpu"] == 4 and whole["percpu"] == 10
+    assert hold["percpu"] == 4 and whole["percpu"] == 8 and whole["percpu_cmpxchg"] == 2
 
 
 @pytest.mark.parametrize("variant, bucket_percpu", [
@@ -136,7 +139,7 @@ def test_ipages_hold_queued_is_the_variant_less_its_lock(chain):
     ("folio-6.7", 0), ("original", 0),
     # 6.7's __folio_end_writeback() runs under the bucket lock, statistics
     # and all
-    ("clear-under-waitqueue-lock", 10), ("clear-under-waitqueue-lock-cmpxchg", 10)])
+    ("clear-under-waitqueue-lock", 8), ("clear-under-waitqueue-lock-cmpxchg", 8)])
 def test_bucket_hold_shows_what_runs_under_it(variant, bucket_percpu):
     hold = counts("bench_lock_hold_queued", variant, 64, 4, cold=True, lock="bucket")
     assert hold["walked"] == 5 and hold["wakeups"] == 1 and hold["cold"] == 4
@@ -149,6 +152,7 @@ def test_no_waiter_holds():
     hold = counts("bench_lock_hold_no_waiters", "original", 128, lock="i_pages")
     assert hold["atomic_rmw"] == 1 and hold["percpu"] == 4 and hold["lock"] == 0
     assert _core_instr.last_lock_holds() == (128, 128)
+    _core.configure("original")
     assert _core.bench_lock_hold_no_waiters(64, lock="bucket") == 0
 
 
@@ -193,8 +197,9 @@ def test_walk_colliding(chain, cold):
     # the bucket lock, the walk, ClearPageWaiters (no match: key.page_match 0)
     ev = counts("bench_walk_colliding", "original", 50, chain, cold=cold)
     # a breather after every 65 entries walked
+    # (wake_up_page_bit() is static, as in 5.10; the walk's entry is not)
     assert ev == only(atomic_rmw=1, lock=1 + (max(chain, 1) - 1) // 65, walked=chain, call=1,
-                      cold=chain if cold else 0)
+                      fcall=1 + (max(chain, 1) - 1) // 65, cold=chain if cold else 0)
     assert all_buckets_empty(_core_instr)
 
 

@@ -11,6 +11,8 @@ cdef extern from "pagecore/harness.h" nogil:
     void pc_cal_percpu_cmpxchg()
     void pc_cal_fold(percpu_counter *fbc)
     void pc_cal_call(page *p)
+    void pc_cal_call_rmw(page *p)
+    void pc_cal_fcall(page *p)
     int pc_cal_wake_running(task_struct *t)
     void pc_cal_xa_mark(xarray *xa, unsigned long index)
     void pc_cal_lock_rmw(spinlock_t *lock, unsigned long *word)
@@ -52,7 +54,7 @@ def bench_percpu_add(long loops):
 
 def bench_percpu_cmpxchg(long loops):
     """A cmpxchg without lock prefix on a per-CPU byte, its old value read
-    first, as mod_zone_state() does: `percpu`."""
+    first, as mod_zone_state() does: `percpu_cmpxchg`."""
     cdef long i
     cdef int64_t t0, ns
     _need_loops(loops)
@@ -84,8 +86,9 @@ def bench_fold(long loops):
 
 
 def bench_call(long loops):
-    """A call through a table of functions, the page as argument, to one
-    that does nothing: what the harness's call of a variant costs: `call`."""
+    """A call through a table of functions, the page as argument, to a
+    kernel function that does nothing: what the harness's call of a variant
+    costs, `call` and the function's own `fcall`."""
     cdef page *p
     cdef long i
     cdef int64_t t0, ns
@@ -96,6 +99,42 @@ def bench_call(long loops):
         t0 = pc_region_begin()
         for i in range(loops):
             pc_cal_call(p)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_call_rmw(long loops):
+    """unlock_page()'s shape: a call through the table, as the harness's
+    into a variant, of a function that does one locked RMW on the page's
+    flags; each call on the next of 64 pages."""
+    cdef page *pages[NCHUNK]
+    cdef long i, k
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    _need_model(NCHUNK, 1)
+    for k in range(NCHUNK):
+        pages[k] = _cache_page(0, k)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            pc_cal_call_rmw(pages[i & (NCHUNK - 1)])
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_fcall(long loops):
+    """A direct call of a function that is never inlined, the page as its
+    argument: a call between the kernel's functions (`fcall`)."""
+    cdef page *p
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    _need_model(1, 1)
+    p = _cache_page(0, 0)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            pc_cal_fcall(p)
         ns = pc_region_end(t0)
     return _secs(ns)
 

@@ -339,6 +339,30 @@ def _strip_storage(sig):
     return out
 
 
+_NOINLINE = "__attribute__((__noinline__)) "
+
+
+def _is_static(sig_lines):
+    """Whether a definition is written `static` (or `static inline`): a function the kernel
+    keeps to its file, which the compiler may inline there."""
+    m = _STORAGE.match(_code("\n".join(sig_lines)))
+    return bool(m and re.search(r"\bstatic\b", m.group()))
+
+
+def _count_entry(lines, d):
+    """A function written without `static` is one the kernel calls from other files, where no
+    compiler inlines it: composed, it is never inlined (its prototype says noinline) and each
+    call into it counts one `fcall` (PAGECORE_FENTRY(), pagecore/mm.h), after the `{` that
+    opens its body, on the same line, so that line numbers stay."""
+    for k in (d.sig_end, d.sig_end + 1):
+        if k > d.end:
+            return
+        code = _code(lines[k]).rstrip()
+        if code.endswith("{") and (k > d.sig_end or code.count("{") == 1):
+            lines[k] = lines[k].rstrip() + " PAGECORE_FENTRY();"
+            return
+
+
 def _prototype(sig_lines, one_line):
     text = _code("\n".join(sig_lines), literals=False)
     if one_line:
@@ -468,9 +492,12 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
             if level < top[d.name]:
                 lines[d.start:d.end + 1] = [""] * (d.end + 1 - d.start)
                 continue
+            external = not _is_static(lines[d.start:d.sig_end + 1])
             lines[d.start:d.sig_end + 1] = _strip_storage(lines[d.start:d.sig_end + 1])
+            if external:
+                _count_entry(lines, d)
             defined[d.name] = display_path(path)
-            protos[d.name] = d.prototype
+            protos[d.name] = (_NOINLINE if external else "") + d.prototype
         if lines and lines[-1] == "":
             lines.pop()
         body.append("#line 1 %s\n%s\n" % (_c_string(display_path(path)), "\n".join(lines)))
@@ -483,6 +510,8 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
     if vs.page_flags == "6.6":
         head.append("#define PAGECORE_PAGE_FLAGS_6_6 1")
     head.append('#include "pagecore/mm.h"')
+    # a library of another include directory (the tests') may not count calls
+    head += ["#ifndef PAGECORE_FENTRY", "#define PAGECORE_FENTRY() ((void)0)", "#endif"]
     head += ["%s;" % " ".join(t.split()) for t in tags]
     head += list(protos.values())
     text = "\n".join(head) + "\n" + "".join(body) + '#include "pagecore/ops_table.h"\n'

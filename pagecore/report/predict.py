@@ -31,24 +31,30 @@ from pagecore._errors import PagecoreError
 # The floor cases that calibrate, and their events per operation where a results file does not
 # record them (files written before the floor counted its events).  A floor case left out here
 # measures something no event counts (a cache line handed between CPUs, a futex syscall with
-# no task to wake) and does not enter the fit.
+# no task to wake), or measures an event as the kernel's paths never run it: locked_rmw is one
+# locked RMW after another on one line, each waiting for the last, which the bar compares with
+# plain C; the fit prices an RMW among other work (call_rmw, lock_rmw, walk, start_writeback).
 CALIBRATION = {
     "empty_loop": {},
-    "locked_rmw": {"atomic_rmw": 1},
     "cmpxchg": {"cmpxchg": 1},
     "spinlock": {"lock": 1},
     "lock_rmw": {"lock": 1, "atomic_rmw": 1},
     "percpu_add": {"percpu": 1},
-    "percpu_cmpxchg": {"percpu": 1},
+    "percpu_cmpxchg": {"percpu_cmpxchg": 1},
     "fold": {"fold": 1, "percpu": 1},
-    "call": {"call": 1},
+    "call": {"call": 1, "fcall": 1},
+    "call_rmw": {"call": 1, "fcall": 1, "atomic_rmw": 1},
+    "fcall": {"fcall": 1},
     "xa_mark": {"xa_mark": 2},
     "cold_line": {"cold": 1},
-    "walk": {"walked": 16, "lock": 1, "atomic_rmw": 1, "call": 1},
+    "walk": {"walked": 16, "lock": 1, "atomic_rmw": 1, "call": 1, "fcall": 1},
     "wake_running": {"wakeups": 1},
     "wake_sleeping_thread": {"wakeups": 1, "sleeps": 1},
     "start_writeback": None,        # a kernel path: only its recorded events say
 }
+# Rows that enter the fit only where no row of the calibration set prices their kind (a floor
+# suite from before the calibration set: its locked RMW is then the RMW's only price).
+FALLBACK = {"locked_rmw": {"atomic_rmw": 1}}
 LOOP = "loop"
 BOOTSTRAP = 200
 ALPHA = 0.05
@@ -88,19 +94,22 @@ def predict(events, cost):
 
 
 def _floor_rows(rs, machine):
-    rows = []
+    rows, spare = [], []
     for r in rs.results("floor"):
         if r.variant != "pagecore" or (machine is not None and r.machine != machine):
             continue
-        if r.case not in CALIBRATION:
+        table = CALIBRATION if r.case in CALIBRATION else FALLBACK
+        if r.case not in table:
             continue
-        ev = r.events if r.events is not None else CALIBRATION[r.case]
+        ev = r.events if r.events is not None else table[r.case]
         if ev is None:
             continue
         ev = {k: v for k, v in ev.items() if v}
         if r.case != "empty_loop" and not ev:
             continue
-        rows.append((r.case, ev, r))
+        (rows if table is CALIBRATION else spare).append((r.case, ev, r))
+    covered = {k for _, ev, _ in rows for k in ev}
+    rows += [row for row in spare if not set(row[1]) <= covered]
     return rows
 
 
@@ -225,9 +234,19 @@ class Prediction:
         return "" if self.holds else not_counted(self.result.case)
 
 
+def drift(rs, machine, suite, reference="floor"):
+    """How much slower the machine ran while @suite ran than while @reference did, as the
+    sentinels timed beside every value saw it (1.0 where either has none): the floor's units,
+    times this, are that suite's."""
+    m = rs.machines[machine]
+    a, b = m.sentinel.get(reference), m.sentinel.get(suite)
+    return b / a if a and b else 1.0
+
+
 def predictions(rs, suites=("hotpath",), units=None):
     """Per benchmark of @suites with events: its prediction from the floor suite of the same
-    machine (or @units), beside the measurement.  [] where a machine has no floor to fit."""
+    machine (or @units), scaled by the machine's drift between the floor and that suite, beside
+    the measurement.  [] where a machine has no floor to fit."""
     out = []
     for m in rs.machines:
         u = units
@@ -239,8 +258,9 @@ def predictions(rs, suites=("hotpath",), units=None):
         for r in rs.results():
             if r.machine != m or r.suite not in suites or r.events is None:
                 continue
+            k = drift(rs, m, r.suite) if units is None else 1.0
             lo, hi = u.interval(r.events)
-            out.append(Prediction(r, u.predict(r.events), lo, hi))
+            out.append(Prediction(r, k * u.predict(r.events), k * lo, k * hi))
     return out
 
 

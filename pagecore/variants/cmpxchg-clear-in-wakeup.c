@@ -6,8 +6,8 @@
  *         fs/ext4/inode.c:LINE!"
  * Summary: PG_writeback cleared by cmpxchg when !PG_waiters, else at the end
  *          of wake_up_page_bit under the bucket lock
- * Expect: end_page_writeback_no_waiters call=1 cmpxchg=1 lock=1 percpu=10 xa_mark=1.015625
- * Expect: end_page_writeback_queued_waiter atomic_rmw=2 call=1 lock=2 percpu=10 wakeups=1 walked=1 xa_mark=1.015625
+ * Expect: end_page_writeback_no_waiters call=1 cmpxchg=1 fcall=15 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 call=1 fcall=16 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * The sketch, as written: "we could make the rule be that the bit isn't
  * actually cleared before calling wake_up_page() at all": if PG_waiters is

@@ -6,8 +6,8 @@
  *         VM_BUG_ON(PageTail) and BUG_ON(PageWriteback)"
  * Summary: i_pages lock; TestClearPageWriteback; get_page if PageWaiters;
  *          unlock; wake_up_page_bit; put_page
- * Expect: end_page_writeback_no_waiters atomic_rmw=1 call=1 lock=1 percpu=10 xa_mark=1.015625
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 lock=2 percpu=10 wakeups=1 walked=1 xa_mark=1.015625
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 call=1 fcall=15 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=16 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * The patch as first posted: "the patch below does get_page() when
  * PageWaiters there, and put_page() after wake_up_page_bit() at the end.

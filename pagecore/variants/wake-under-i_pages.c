@@ -5,8 +5,8 @@
  * Source: Hugh Dickins, 4 Jan 2021 (not merged)
  * Summary: clear and wake_up_page_bit while still holding i_pages lock; no
  *          reference; the wake walk runs under i_pages lock
- * Expect: end_page_writeback_no_waiters atomic_rmw=1 call=1 lock=1 percpu=10 xa_mark=1.015625
- * Expect: end_page_writeback_queued_waiter atomic_rmw=2 call=1 lock=2 percpu=10 wakeups=1 walked=1 xa_mark=1.015625
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 call=1 fcall=15 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 call=1 fcall=16 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * The alternative Hugh's patch names and sets aside: "It would be safe to
  * wake_up_page() after TestClearPageWriteback() while still holding

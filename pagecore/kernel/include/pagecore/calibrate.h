@@ -68,20 +68,52 @@ static inline void pc_cal_fold(struct percpu_counter *fbc)
  */
 struct pc_cal_ops {
     void (*op)(struct page *page);
+    void (*rmw)(struct page *page);
 };
 
+/* a kernel function entered from the harness: counted as every one is */
 static noinline void pc_cal_nothing(struct page *page)
 {
+    PAGECORE_FENTRY();
     __asm__ __volatile__("" : : "r"(page) : "memory");
 }
 
-static const struct pc_cal_ops pc_cal_table = {pc_cal_nothing};
+/* unlock_page()'s shape: one locked RMW on the page's flags, nothing else */
+static noinline void pc_cal_rmw(struct page *page)
+{
+    PAGECORE_FENTRY();
+    clear_bit(PG_reclaim, &page->flags);
+}
+
+static const struct pc_cal_ops pc_cal_table = {pc_cal_nothing, pc_cal_rmw};
 static const struct pc_cal_ops *volatile pc_cal_cur = &pc_cal_table;
 
 static inline void pc_cal_call(struct page *page)
 {
     pc_ev(PC_EV_CALL);
     pc_cal_cur->op(page);
+}
+
+static inline void pc_cal_call_rmw(struct page *page)
+{
+    pc_ev(PC_EV_CALL);
+    pc_cal_cur->rmw(page);
+}
+
+/*
+ * A direct call of a kernel function that is never inlined, as the
+ * composer makes every one written without `static`: its body counts the
+ * call (PAGECORE_FENTRY()) and does nothing with its argument.
+ */
+static noinline void pc_cal_callee(struct page *page)
+{
+    PAGECORE_FENTRY();
+    __asm__ __volatile__("" : : "r"(page) : "memory");
+}
+
+static inline void pc_cal_fcall(struct page *page)
+{
+    pc_cal_callee(page);
 }
 
 /* try_to_wake_up() of a task that set its state and has not slept yet. */

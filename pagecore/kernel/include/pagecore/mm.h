@@ -40,6 +40,13 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #define noinline __attribute__((noinline))
+/*
+ * A function of the model's kernel code written without `static` is one the
+ * kernel calls from its other files, where no compiler inlines it: the
+ * composer declares it noinline and opens its body with this count of one
+ * call between the kernel's functions (`fcall`, instrumented build).
+ */
+#define PAGECORE_FENTRY() pc_ev(PC_EV_FCALL)
 #define __read_mostly
 #define EXPORT_SYMBOL(sym) extern int pc_export_##sym
 #define EXPORT_SYMBOL_GPL(sym) EXPORT_SYMBOL(sym)

@@ -41,7 +41,8 @@
  *    irqsave locks do not pay for it; preempt_count is not kept (a spin_lock
  *    is the lock alone), in every variant alike.
  *
- * Events (registry.def): a write to a per-CPU line is `percpu`; a batch
+ * Events (registry.def): a write to a per-CPU line is `percpu` (a
+ * this_cpu_cmpxchg() `percpu_cmpxchg`); a batch
  * handed to its shared total is one `fold`, which stands for that step's
  * atomic adds and its lock round trip (neither is counted again, so `lock`
  * and `atomic_rmw` stay those of the path); a mark set or cleared in an
@@ -126,11 +127,11 @@ static inline char *pc_this_cpu_area(void)
 /*
  * this_cpu_cmpxchg(): a cmpxchg without the lock prefix (x86's
  * CONFIG_HAVE_CMPXCHG_LOCAL): atomic against an interrupt on this CPU,
- * which is all a per-CPU word needs.  One `percpu` event per attempt.
+ * which is all a per-CPU word needs.  One `percpu_cmpxchg` per attempt.
  */
 static inline long pc_cmpxchg_local_s8(s8 *p, long old, long new_)
 {
-    pc_ev(PC_EV_PERCPU);
+    pc_ev(PC_EV_PERCPU_CMPXCHG);
 #if defined(__x86_64__) || defined(__i386__)
     {
         s8 o = (s8)old;
