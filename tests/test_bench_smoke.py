@@ -69,7 +69,7 @@ def expected_names():
         "unlock_page_no_waiters", "unlock_page_one_waiter", "unlock_page_sleeping_waiter")
         for v in WB]
     cont = ["contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n)
-            for s in ("shared", "distinct") for v in WB for n in (1, 2)]
+            for s in ("shared", "distinct", "bucket") for v in WB for n in (1, 2)]
     hc = ["hashchain/end_page_writeback/%s/bits=8/chain=%d/entries=%s" % (v, n, e)
           for v in WB for n in (0, 65) for e in ("warm", "cold")]
     hc += ["hashchain/ipages_hold/wake-under-i_pages/bits=8/chain=%d/entries=%s" % (n, e)

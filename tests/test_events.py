@@ -220,6 +220,17 @@ def test_contention_distinct_pages(threads):
                               xa_mark=6, call=5, fcall=31))
 
 
+@pytest.mark.parametrize("variant", ["original", "clear-under-waitqueue-lock-cmpxchg"])
+def test_contention_bucket_every_end_has_a_waiter(variant):
+    # each thread's own page and waiter, every page in one bucket
+    _core_instr.configure(variant, 8, _core_instr.cycle_pool(2, "bucket"), 16)
+    _core_instr.region_events_reset()
+    _core_instr.bench_writeback_cycles(N, 2, "bucket")
+    ev = {k: v / (N * 2) for k, v in _core_instr.region_events().items()}
+    assert ev["wakeups"] == 1 and ev["walked"] >= 1 and ev["sleeps"] == 0
+    assert ev["call"] == 3     # set, end, and the waiter's wait_on_page_writeback()
+
+
 def test_contention_shared_page_finishes():
     _core.configure("loop-in-wait", 8, 256, 16)
     _core.set_bench_timeout(60)
