@@ -117,6 +117,9 @@ _TERM_NOTES = {
     "hotpath/wait_on_page_writeback_clear": "fsync/truncate finding writeback done",
     "hotpath/end_page_writeback_sleeping_waiter": "a waiter to wake",
     "hashchain/end_page_writeback/bits=8/chain=4": "the wake walks a shared bucket",
+    "hashchain/end_page_writeback/bits=8/chain=4/entries=cold":
+        "a waiter to wake, behind the other sleeping tasks' entries in its bucket",
+    "hotpath/unlock_page_no_waiters": "write_cache_pages unlocking each page it started",
     "dirty/cpdfio_writepage/state=unmapped": "writepage of an unmapped page",
     "dirty/cpdfio_writepage/state=mapped_clean": "mapped, PTEs clean",
     "dirty/cpdfio_writepage/state=mapped_dirty": "mapped, written through a PTE",
