@@ -10,7 +10,7 @@ import pytest
 from pagecore.report import choose
 from pagecore.report.compare import compare_runs
 from pagecore.report.predict import fit_units, predict, predictions, summary
-from pagecore.report.results import Machine, Result, ResultSet
+from pagecore.report.results import Result, ResultSet
 
 NS = 1e-9
 
