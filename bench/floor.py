@@ -65,6 +65,9 @@ CASES = {
     "fcall": ("bench_fcall", 1,
               "a direct call of a function that is never inlined, a page as its argument: "
               "a call between the kernel's functions, as the composed model makes them"),
+    "tailcall": ("bench_tailcall", 1,
+                 "a direct call of a wrapper that jumps into a function that is never inlined: "
+                 "mm/folio-compat.c's page-named wrappers of the folio functions"),
     "xa_mark": ("bench_xa_mark", 1,
                 "the writeback mark set and cleared in an xarray leaf that another page keeps "
                 "marked: two writes of the node's line"),
@@ -85,7 +88,7 @@ CASES = {
 
 # cases that run the model (a configured original); their loop's extra arguments
 MODEL_CASES = {"percpu_add": (), "percpu_cmpxchg": (), "fold": (), "call": (), "call_rmw": (),
-               "fcall": (),
+               "fcall": (), "tailcall": (),
                "xa_mark": (),
                "walk": (16,), "start_writeback": ()}
 

@@ -60,7 +60,7 @@ def expected_names():
     # the calibration set of the unit costs (pagecore.report.predict)
     floor += ["floor/%s/pagecore" % c for c in (
         "lock_rmw", "percpu_add", "percpu_cmpxchg", "fold", "call", "call_rmw", "fcall",
-        "xa_mark", "cold_line", "walk", "wake_running", "start_writeback")]
+        "tailcall", "xa_mark", "cold_line", "walk", "wake_running", "start_writeback")]
     if (os.cpu_count() or 1) < 2:
         floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (
@@ -119,7 +119,8 @@ def test_events_stored_are_the_sources(smoke):
     assert ev.startswith("atomic_rmw=1 barrier=1 call=1 cmpxchg=0 cold=0 fcall=16 fold=")
     # (one operation per value here: its end empties the xarray leaf, so the
     # mark goes from the leaf's parent too)
-    assert ev.endswith(" lock=1 percpu=8 percpu_cmpxchg=2 sleeps=0 wakeups=0 walked=0 xa_mark=2")
+    assert ev.endswith(" lock=1 percpu=8 percpu_cmpxchg=2 sleeps=0 tailcall=0 wakeups=0 walked=0 "
+                       "xa_mark=2")
     ev = hot["hotpath/end_page_writeback_no_waiters/get-put"].get_metadata()["pagecore_events"]
     assert "atomic_rmw=3 " in ev
 

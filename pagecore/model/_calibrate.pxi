@@ -13,6 +13,7 @@ cdef extern from "pagecore/harness.h" nogil:
     void pc_cal_call(page *p)
     void pc_cal_call_rmw(page *p)
     void pc_cal_fcall(page *p)
+    void pc_cal_tailcall(page *p)
     int pc_cal_wake_running(task_struct *t)
     void pc_cal_xa_mark(xarray *xa, unsigned long index)
     void pc_cal_lock_rmw(spinlock_t *lock, unsigned long *word)
@@ -135,6 +136,24 @@ def bench_fcall(long loops):
         t0 = pc_region_begin()
         for i in range(loops):
             pc_cal_fcall(p)
+        ns = pc_region_end(t0)
+    return _secs(ns)
+
+
+def bench_tailcall(long loops):
+    """A direct call of a wrapper that is never inlined and jumps into
+    another such function, the page as its argument: mm/folio-compat.c's
+    wrappers (`tailcall`, and the wrapped function's `fcall`)."""
+    cdef page *p
+    cdef long i
+    cdef int64_t t0, ns
+    _need_loops(loops)
+    _need_model(1, 1)
+    p = _cache_page(0, 0)
+    with nogil:
+        t0 = pc_region_begin()
+        for i in range(loops):
+            pc_cal_tailcall(p)
         ns = pc_region_end(t0)
     return _secs(ns)
 

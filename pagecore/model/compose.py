@@ -349,17 +349,36 @@ def _is_static(sig_lines):
     return bool(m and re.search(r"\bstatic\b", m.group()))
 
 
-def _count_entry(lines, d):
+# a body that is one call of another function, its value returned or none: `{ return f(...); }`
+_WRAPPER = re.compile(r"\{\s*(?:return\s+)?([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;\s*\}\Z")
+
+
+def _is_wrapper(lines, d, k, external):
+    """Whether the body opened on line @k is one call of another function and nothing else
+    (mm/folio-compat.c's wrappers), a function that is never inlined (@external): the
+    compiler ends the wrapper with a jump to it, no call and no return of its own.  A wrapper
+    of a static function has that function's body inlined into it, and is a call like others."""
+    body = _code("\n".join(lines[k:d.end + 1]))
+    m = _WRAPPER.match(body[body.index("{"):].strip())
+    return bool(m and m.group(1) in external and m.group(1) != d.name)
+
+
+def _count_entry(lines, d, external=()):
     """A function written without `static` is one the kernel calls from other files, where no
     compiler inlines it: composed, it is never inlined (its prototype says noinline) and each
     call into it counts one `fcall` (PAGECORE_FENTRY(), pagecore/mm.h), after the `{` that
-    opens its body, on the same line, so that line numbers stay."""
+    opens its body, on the same line, so that line numbers stay.  A wrapper, whose body is one
+    call of another function, counts a `tailcall` instead (PAGECORE_FENTRY_TAIL()): it is
+    entered by a call like any other, but it leaves by a jump into the function it wraps,
+    which returns for both."""
     for k in (d.sig_end, d.sig_end + 1):
         if k > d.end:
             return
         code = _code(lines[k]).rstrip()
         if code.endswith("{") and (k > d.sig_end or code.count("{") == 1):
-            lines[k] = lines[k].rstrip() + " PAGECORE_FENTRY();"
+            tail = _is_wrapper(lines, d, k, external)
+            lines[k] = lines[k].rstrip() + (" PAGECORE_FENTRY_TAIL();" if tail
+                                            else " PAGECORE_FENTRY();")
             return
 
 
@@ -486,18 +505,20 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
     # the highest layer that defines each name (levels only grow along the list)
     top = {d.name: level for (level, _, _), ds in zip(layers, defs) for d in ds}
     defined, protos, body = {}, {}, []
+    # the functions composed never inlined: those the top layer defining them writes without static
+    external = {d.name for (level, _, lines), ds in zip(layers, defs) for d in ds
+                if level == top[d.name] and not _is_static(lines[d.start:d.sig_end + 1])}
     for (level, path, lines), ds in zip(layers, defs):
         lines = list(lines)
         for d in ds:
             if level < top[d.name]:
                 lines[d.start:d.end + 1] = [""] * (d.end + 1 - d.start)
                 continue
-            external = not _is_static(lines[d.start:d.sig_end + 1])
             lines[d.start:d.sig_end + 1] = _strip_storage(lines[d.start:d.sig_end + 1])
-            if external:
-                _count_entry(lines, d)
+            if d.name in external:
+                _count_entry(lines, d, external)
             defined[d.name] = display_path(path)
-            protos[d.name] = (_NOINLINE if external else "") + d.prototype
+            protos[d.name] = (_NOINLINE if d.name in external else "") + d.prototype
         if lines and lines[-1] == "":
             lines.pop()
         body.append("#line 1 %s\n%s\n" % (_c_string(display_path(path)), "\n".join(lines)))
@@ -511,7 +532,8 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
         head.append("#define PAGECORE_PAGE_FLAGS_6_6 1")
     head.append('#include "pagecore/mm.h"')
     # a library of another include directory (the tests') may not count calls
-    head += ["#ifndef PAGECORE_FENTRY", "#define PAGECORE_FENTRY() ((void)0)", "#endif"]
+    head += ["#ifndef PAGECORE_FENTRY", "#define PAGECORE_FENTRY() ((void)0)",
+             "#define PAGECORE_FENTRY_TAIL() ((void)0)", "#endif"]
     head += ["%s;" % " ".join(t.split()) for t in tags]
     head += list(protos.values())
     text = "\n".join(head) + "\n" + "".join(body) + '#include "pagecore/ops_table.h"\n'

@@ -32,12 +32,13 @@ from pagecore._errors import PagecoreError
 # record them (files written before the floor counted its events).  A floor case left out here
 # measures something no event counts (a cache line handed between CPUs, a futex syscall with
 # no task to wake), or measures an event as the kernel's paths never run it: locked_rmw is one
-# locked RMW after another on one line, each waiting for the last, which the bar compares with
-# plain C; the fit prices an RMW among other work (call_rmw, lock_rmw, walk, start_writeback).
+# locked RMW after another on one line, each waiting for the last, and spinlock a lock taken
+# and dropped with nothing held, which the bars compare with plain C; the kernel holds its
+# locks across work, and the fit prices an RMW and a lock among other work (call_rmw,
+# lock_rmw, walk, fold, start_writeback).
 CALIBRATION = {
     "empty_loop": {},
     "cmpxchg": {"cmpxchg": 1},
-    "spinlock": {"lock": 1},
     "lock_rmw": {"lock": 1, "atomic_rmw": 1},
     "percpu_add": {"percpu": 1},
     "percpu_cmpxchg": {"percpu_cmpxchg": 1},
@@ -45,6 +46,7 @@ CALIBRATION = {
     "call": {"call": 1, "fcall": 1},
     "call_rmw": {"call": 1, "fcall": 1, "atomic_rmw": 1},
     "fcall": {"fcall": 1},
+    "tailcall": {"tailcall": 1, "fcall": 1},
     "xa_mark": {"xa_mark": 2},
     "cold_line": {"cold": 1},
     "walk": {"walked": 16, "lock": 1, "atomic_rmw": 1, "call": 1, "fcall": 1},
@@ -54,7 +56,7 @@ CALIBRATION = {
 }
 # Rows that enter the fit only where no row of the calibration set prices their kind (a floor
 # suite from before the calibration set: its locked RMW is then the RMW's only price).
-FALLBACK = {"locked_rmw": {"atomic_rmw": 1}}
+FALLBACK = {"locked_rmw": {"atomic_rmw": 1}, "spinlock": {"lock": 1}}
 LOOP = "loop"
 BOOTSTRAP = 200
 ALPHA = 0.05
@@ -180,8 +182,8 @@ NOT_COUNTED = {
                                     "decide",
     "one_waiter": "the queued waiter's entry, task and stack lines, which the waker loads and "
                   "the coroutine touched last",
-    "unlock_page": "a locked RMW on each of 64 pages in turn, which overlaps its neighbours "
-                   "where the floor's back-to-back RMW on one line cannot",
+    "unlock_page": "a locked RMW on each of 64 pages in turn, and how much of the loop's own "
+                   "work and the calls it overlaps, which no count says",
     "writeback_cycle": "the start of writeback's own work beside the end's: calls between the "
                        "statistics' functions and the loads of their shared lines",
     "end_page_writeback": "calls between the statistics' functions and loads of the shared "

@@ -10,8 +10,8 @@
  *          tag and bit in one i_pages hold; PG_waiters: bucket lock, 6.7's
  *          clear under it, walk and wake under the same hold; folio_put;
  *          `if (PageWriteback)` wait
- * Expect: end_page_writeback_no_waiters atomic_rmw=2 call=1 cmpxchg=1 fcall=17 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=19 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
+ * Expect: end_page_writeback_no_waiters atomic_rmw=2 call=1 cmpxchg=1 fcall=16 lock=1 percpu=8 percpu_cmpxchg=2 tailcall=1 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=18 lock=2 percpu=8 percpu_cmpxchg=2 tailcall=1 wakeups=1 walked=1 xa_mark=1.015625
  *
  * Each of the two mails, modelled as written, leaves a window (see
  * cmpxchg-clear-in-wakeup.c and clear-under-waitqueue-lock.c): the 2020

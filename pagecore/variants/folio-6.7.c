@@ -7,8 +7,8 @@
  *          (PG_writeback bit 1); unlock; folio_wake_bit without bookmarks;
  *          folio_put
  * Page-flags: 6.6
- * Expect: end_page_writeback_no_waiters atomic_rmw=3 call=1 fcall=18 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=19 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
+ * Expect: end_page_writeback_no_waiters atomic_rmw=3 call=1 fcall=17 lock=1 percpu=8 percpu_cmpxchg=2 tailcall=1 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=18 lock=2 percpu=8 percpu_cmpxchg=2 tailcall=1 wakeups=1 walked=1 xa_mark=1.015625
  *
  * v6.7's mm/page-writeback.c and mm/filemap.c, with the compatibility
  * wrappers of mm/folio-compat.c that the model's callers go through, and

@@ -116,6 +116,22 @@ static inline void pc_cal_fcall(struct page *page)
     pc_cal_callee(page);
 }
 
+/*
+ * mm/folio-compat.c's shape: a wrapper that is never inlined, whose body is
+ * one call of another such function; entered by a call, left by a jump
+ * into the function it wraps (a `tailcall`, and that function's `fcall`).
+ */
+static noinline void pc_cal_wrapper(struct page *page)
+{
+    PAGECORE_FENTRY_TAIL();
+    return pc_cal_callee(page);
+}
+
+static inline void pc_cal_tailcall(struct page *page)
+{
+    pc_cal_wrapper(page);
+}
+
 /* try_to_wake_up() of a task that set its state and has not slept yet. */
 static inline int pc_cal_wake_running(struct task_struct *t)
 {

@@ -44,9 +44,13 @@
  * A function of the model's kernel code written without `static` is one the
  * kernel calls from its other files, where no compiler inlines it: the
  * composer declares it noinline and opens its body with this count of one
- * call between the kernel's functions (`fcall`, instrumented build).
+ * call between the kernel's functions (`fcall`, instrumented build).  A
+ * wrapper, whose body is one call of another function (mm/folio-compat.c's),
+ * opens with PAGECORE_FENTRY_TAIL() instead: the compiler leaves it by a jump
+ * into the function it wraps, so the call into it is a `tailcall`.
  */
 #define PAGECORE_FENTRY() pc_ev(PC_EV_FCALL)
+#define PAGECORE_FENTRY_TAIL() pc_ev(PC_EV_TAILCALL)
 #define __read_mostly
 #define EXPORT_SYMBOL(sym) extern int pc_export_##sym
 #define EXPORT_SYMBOL_GPL(sym) EXPORT_SYMBOL(sym)
