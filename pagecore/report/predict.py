@@ -186,8 +186,9 @@ NOT_COUNTED = {
                    "work and the calls it overlaps, which no count says",
     "writeback_cycle": "the start of writeback's own work beside the end's: calls between the "
                        "statistics' functions and the loads of their shared lines",
-    "end_page_writeback": "calls between the statistics' functions and loads of the shared "
-                          "lines they read (the memcg, the bdi, the zone), which no event counts",
+    "end_page_writeback": "the end of writeback of 64 pages in turn (their struct pages, their "
+                          "slots and marks in the xarray leaf), where writeback_cycle runs the "
+                          "same code on one page: no event counts what the pages' lines cost",
 }
 
 
