@@ -229,3 +229,31 @@ def test_workload_mix_refuses_what_is_no_workload(bad):
 
     with pytest.raises(PagecoreError):
         choose.workload_mix(**bad)
+
+
+# -- wrappers: counted as tail calls, and followed where a case's source is compared ----------
+
+def test_a_wrapper_is_its_one_call():
+    from pagecore.model import compose
+
+    assert compose.wrapped("void unlock_page(struct page *page)\n{\n"
+                           "\treturn folio_unlock(page_folio(page));\n}") == "folio_unlock"
+    assert compose.wrapped("void f(struct page *p)\n{\n\ta(p);\n\tb(p);\n}") is None
+    assert compose.wrapped("int g(int x)\n{\n\treturn x + 1;\n}") is None
+
+
+def test_the_entry_alone_follows_a_wrapper():
+    # unlock_page() with nobody waiting: 6.7 runs folio_unlock() through mm/folio-compat.c's
+    # wrapper, the 5.10 variants their own unlock_page(); the A/A groups must not mix them
+    from pagecore.model.variants import VARIANTS
+
+    def impl(v, op):
+        return VARIANTS[v].implementation([op])
+
+    assert impl("folio-6.7", "unlock_entry") == impl("loop-break-on-mapping-change",
+                                                     "unlock_entry")
+    assert impl("folio-6.7", "unlock_entry") != impl("original", "unlock_entry")
+    assert impl("original", "unlock_entry") == impl("shipped-5.10", "unlock_entry")
+    # the wait: 6.7's wrapper leads to folio_wait_writeback(), which the mapping-break
+    # proposal changes
+    assert impl("folio-6.7", "wait_entry") != impl("loop-break-on-mapping-change", "wait_entry")

@@ -353,6 +353,15 @@ def _is_static(sig_lines):
 _WRAPPER = re.compile(r"\{\s*(?:return\s+)?([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;\s*\}\Z")
 
 
+def wrapped(text):
+    """The function a wrapper's definition @text calls, its whole body being that one call
+    (mm/folio-compat.c's); None for any other definition."""
+    body = _code(text)
+    i = body.find("{")
+    m = _WRAPPER.match(body[i:].strip()) if i >= 0 else None
+    return m.group(1) if m else None
+
+
 def _is_wrapper(lines, d, k, external):
     """Whether the body opened on line @k is one call of another function and nothing else
     (mm/folio-compat.c's wrappers), a function that is never inlined (@external): the
