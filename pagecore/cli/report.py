@@ -149,8 +149,9 @@ def _cmd_compare(args):
         print("- " + sh.text())
     unknown = f", {counts['unknown']} unknown (one run)" if counts["unknown"] else ""
     print(f"{len(rows)} benchmarks: {counts['slower']} slower, {counts['faster']} faster, "
-          f"{counts['not significant']} not significant{unknown} (95%, against the machine's "
-          "shift and the run-level spread)")
+          f"{counts['not significant']} not significant{unknown} (a 5% false discovery rate "
+          "over them all, against the machine's shift, each case's other variants and the "
+          "run-level spread)")
     return 0
 
 
