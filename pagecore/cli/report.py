@@ -147,7 +147,8 @@ def _cmd_compare(args):
                    colalign=("left", "right", "right", "right", "left"), disable_numparse=True))
     for sh in shifts:
         print("- " + sh.text())
-    unknown = f", {counts['unknown']} unknown (one run)" if counts["unknown"] else ""
+    unknown = (f", {counts['unknown']} not tested (one run, or a floor case the host's placement "
+               "of its threads decides)" if counts["unknown"] else "")
     print(f"{len(rows)} benchmarks: {counts['slower']} slower, {counts['faster']} faster, "
           f"{counts['not significant']} not significant{unknown} (a 5% false discovery rate "
           "over them all, against the machine's shift, each case's other variants and the "
