@@ -46,9 +46,11 @@ import time
 
 import pyperf
 
+from pagecore import registry
 from pagecore.model.machine import cpu_count  # noqa: F401  (the suites import it from here)
 
-EVENT_NAMES = ("atomic_rmw", "barrier", "cmpxchg", "lock", "sleeps", "wakeups", "walked")
+# every event of registry.def, in name order
+EVENT_NAMES = tuple(sorted(registry.events()))
 
 # Wall clock the instrumented count of one benchmark may take, at most.
 COUNT_WALL = 0.05
@@ -120,7 +122,7 @@ class Case:
 
     def __init__(self, prefix, fn, variants, description, args=(), params=(), inner_loops=1,
                  ops_per_loop=None, pin=True, ops=None, events_from=None,
-                 size_by_value=False):
+                 size_by_value=False, count_meta=None):
         self.prefix = prefix
         self.fn = fn
         self.variants = list(variants)
@@ -137,6 +139,9 @@ class Case:
         # Size loops by the value alone: the call's wall-clock overhead (a process start,
         # for the plain C program) is outside what is timed and too noisy to subtract.
         self.size_by_value = size_by_value
+        # (instr, operations) -> {metadata key: value}, read off the instrumented build after
+        # the events were counted (the lock-hold cases: holds per operation)
+        self.count_meta = count_meta
 
     def name(self, variant):
         return "/".join([self.prefix, variant] + ["%s=%s" % kv for kv in self.params])
@@ -329,7 +334,7 @@ class Suite:
                 md = dict(metadata)
                 md.update({
                     "name": name, "loops": p["loops"], "description": case.describe(v),
-                    "date": date, "pagecore_events": events[name],
+                    "date": date, "pagecore_events": events[name][0],
                     "pagecore_impl": case.impl(v), "pagecore_worker": k,
                     "pagecore_cpu": got["cpu"] if got["cpu"] is not None else "any",
                     "pagecore_cpus": " ".join(str(x[1]) for x in vals),
@@ -337,6 +342,7 @@ class Suite:
                     "pagecore_order": " ".join(str(x[3]) for x in vals),
                     "pagecore_placement": res["placement"],
                 })
+                md.update(events[name][1])
                 if case.inner_loops != 1:
                     md["inner_loops"] = case.inner_loops
                 values = [max(MIN_VALUE, x[0]) for x in vals]
@@ -403,7 +409,9 @@ class Suite:
             n = max(1, min(loops, int(COUNT_WALL / wall_per_loop)))
         instr.region_events_reset()
         fn(n, instr, variant, *args)
-        return format_events(instr.region_events(), n * case.ops_per_loop)
+        ops = n * case.ops_per_loop
+        meta = case.count_meta(instr, ops) if case.count_meta else {}
+        return format_events(instr.region_events(), ops), meta
 
 
 # -- a worker process ---------------------------------------------------------------------

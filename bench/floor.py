@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from _harness import Case, Suite, cpu_count
+from _harness import Case, Suite, configure, cpu_count
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,7 +41,56 @@ CASES = {
                              "FUTEX_WAKE of a thread asleep on the word, on another CPU: what "
                              "a wake of a sleeping waiter adds to the waker; per operation "
                              "the thread is seen asleep first, only the wake call is timed"),
+    # The calibration set: one kind of event per loop (or two, as the kernel's code has them
+    # together), from the primitives the model's kernel code is made of, so that the floor
+    # alone prices every kind of event the suites count (pagecore.report.predict).
+    "lock_rmw": ("bench_lock_rmw", 1,
+                 "spin_lock, one fully ordered locked RMW, spin_unlock: a lock held across an "
+                 "RMW, as the i_pages lock is"),
+    "percpu_add": ("bench_percpu_add", 1,
+                   "this_cpu_add(): an add without lock prefix on the current task's per-CPU "
+                   "line, found through the task as every per-CPU access of the model"),
+    "percpu_cmpxchg": ("bench_percpu_cmpxchg", 1,
+                       "this_cpu_cmpxchg() of a per-CPU byte, its old value read first, as "
+                       "mod_zone_state() does: a cmpxchg without lock prefix"),
+    "fold": ("bench_fold", 1,
+             "a percpu_counter's fold: its raw spinlock, the shared count, the per-CPU part "
+             "taken back"),
+    "call": ("bench_call", 1,
+             "a call through a table of functions, a page as its argument, to a kernel "
+             "function that does nothing: the harness's call of a variant"),
+    "call_rmw": ("bench_call_rmw", 1,
+                 "a call through the table of a function doing one locked RMW on a page's "
+                 "flags, the next of 64 pages each time: unlock_page()'s shape"),
+    "fcall": ("bench_fcall", 1,
+              "a direct call of a function that is never inlined, a page as its argument: "
+              "a call between the kernel's functions, as the composed model makes them"),
+    "tailcall": ("bench_tailcall", 1,
+                 "a direct call of a wrapper that jumps into a function that is never inlined: "
+                 "mm/folio-compat.c's page-named wrappers of the folio functions"),
+    "xa_mark": ("bench_xa_mark", 1,
+                "the writeback mark set and cleared in an xarray leaf that another page keeps "
+                "marked: two writes of the node's line"),
+    "cold_line": ("bench_cold_line", 1,
+                  "a chase through 32 lines, each on a page of its own and evicted from the "
+                  "caches first (not timed): per line, one load from memory"),
+    "walk": ("bench_walk_colliding", 1,
+             "wake_up_page_bit() (the library's, 5.10) of a page with no waiter, in a bucket "
+             "of 16 warm entries of other pages: the bucket lock, the walk, ClearPageWaiters"),
+    "wake_running": ("bench_wake_running", 1,
+                     "try_to_wake_up() of a task that set its state and has not slept: the "
+                     "fence and the state's cmpxchg, no futex"),
+    "start_writeback": ("bench_start_writeback", 1,
+                        "set_page_writeback() of a page cache page, the library's (5.10) "
+                        "__test_set_page_writeback() with its statistics: a kernel path no "
+                        "other suite times alone"),
 }
+
+# cases that run the model (a configured original); their loop's extra arguments
+MODEL_CASES = {"percpu_add": (), "percpu_cmpxchg": (), "fold": (), "call": (), "call_rmw": (),
+               "fcall": (), "tailcall": (),
+               "xa_mark": (),
+               "walk": (16,), "start_writeback": ()}
 
 # what bench/floor.c can time too
 PLAIN_C = ("empty_loop", "locked_rmw", "cmpxchg", "spinlock", "wake_no_waiter",
@@ -55,10 +104,13 @@ def bench_floor(loops, core, variant, case, exe):
         if out.returncode != 0:
             raise RuntimeError("%s %s: %s" % (exe, case, out.stderr.strip()))
         return float(out.stdout)
-    return getattr(core, CASES[case][0])(loops)
+    return bench_pagecore(loops, core, variant, case, exe)
 
 
 def bench_pagecore(loops, core, variant, case, exe):
+    if case in MODEL_CASES:
+        configure(core, "original")
+        return getattr(core, CASES[case][0])(loops, *MODEL_CASES[case])
     return getattr(core, CASES[case][0])(loops)
 
 

@@ -13,6 +13,12 @@ measured twice: `entries=warm`, the entries left in the caches by the previous o
 `entries=cold`, every entry evicted from the caches before each operation (not timed).  The
 waiter itself is queued but not yet asleep, so no futex syscall blurs the walk.
 
+lock_hold: how long one end of writeback holds each lock class, per variant, and what it does
+inside (the events counted in the instrumented build within the holds): the mapping's i_pages
+lock with nobody waiting, and with one queued waiter behind 4 cold entries of other pages (the
+default mix's hash-chain term), and the bucket lock in that second case.  A variant that moves
+work under a lock shows it here.  Value: ns held per operation (all holds of the class).
+
 ipages_hold: wake-under-i_pages does that walk while it holds the mapping's i_pages lock,
 which truncation and every writeback start and end on the file need.  Its value is the time
 from spin_lock to spin_unlock of i_pages in that variant, timed by the variant itself (a
@@ -38,6 +44,22 @@ def bench_end_page_writeback(loops, core, variant, bits, chain, cold):
 def bench_ipages_hold(loops, core, variant, bits, chain, cold):
     configure(core, variant, bits)
     return core.bench_ipages_hold_queued(loops, chain, cold)
+
+
+def bench_lock_hold(loops, core, variant, bits, lock, waiter, chain):
+    configure(core, variant, bits)
+    if waiter == "none":
+        return core.bench_lock_hold_no_waiters(loops, lock)
+    return core.bench_lock_hold_queued(loops, chain, True, lock)
+
+
+def hold_meta(instr, ops):
+    holds, n = instr.last_lock_holds()
+    return {"pagecore_holds": "%.3f" % (holds / n if n else 0.0)}
+
+
+# (lock, waiter, colliding cold entries ahead of the waiter)
+HOLDS = (("i_pages", "none", 0), ("i_pages", "queued", 4), ("bucket", "queued", 4))
 
 
 def _ops(chain):
@@ -84,6 +106,21 @@ def main():
                         "entries (%s); PAGE_WAIT_TABLE_BITS=%d; timed by the variant itself "
                         "inside the lock, clock-pair cost subtracted" % (n, e, b),
                         args=(b, n, e == "cold"), params=params))
+    for b in dict.fromkeys(bits):
+        for lock, waiter, n in HOLDS:
+            params = (("lock", lock), ("waiter", waiter), ("bits", b))
+            if waiter != "none":
+                params += (("collide", n),)
+            cases.append(Case(
+                "hashchain/lock_hold", bench_lock_hold, chosen,
+                "ns per end_page_writeback() spent holding the %s lock (every hold of that "
+                "class summed, a clock pair less per hold), %s; PAGE_WAIT_TABLE_BITS=%d; "
+                "events: those inside the holds" % (
+                    "mapping's i_pages" if lock == "i_pages" else "wait-table bucket",
+                    "nobody waiting" if waiter == "none" else
+                    "waking one queued waiter behind %d cold entries of other pages" % n, b),
+                args=(b, lock, waiter, n), params=params,
+                ops=("end_page_writeback", "wake_page_function"), count_meta=hold_meta))
     suite.run(cases)
 
 

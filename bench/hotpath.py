@@ -44,15 +44,15 @@ CASES = {
         "bench_wait_on_page_writeback_clear", ("wait_entry",), True,
         "wait_on_page_writeback() of a page not under writeback: one test of a clear bit, "
         "the same code in every variant but the mapping-break proposal, which reads "
-        "->mapping first"),
+        "->mapping first, and 6.7's, entered through mm/folio-compat.c's wrapper"),
     "writeback_cycle": (
         "bench_writeback_cycle", ("end_page_writeback",), True,
         "set_page_writeback() + end_page_writeback() of one page cache page, no waiters"),
     "unlock_page_no_waiters": (
-        "bench_unlock_page_no_waiters", (), True,
+        "bench_unlock_page_no_waiters", ("unlock_entry",), True,
         "unlock_page() of a page nobody waits on (clear_bit_unlock_is_negative_byte, the "
-        "same code in every variant); 64 pages per timed chunk, each trylocked before the "
-        "chunk (not timed)"),
+        "same code in every variant but 6.7's, entered through mm/folio-compat.c's "
+        "wrapper); 64 pages per timed chunk, each trylocked before the chunk (not timed)"),
     "unlock_page_one_waiter": (
         "bench_unlock_page_queued_waiter", ("wake_page_function",), True,
         "unlock_page() waking one exclusive lock_page() waiter queued on the bucket, its "

@@ -10,8 +10,10 @@ import sys
 import pyperf
 import pytest
 
+from pagecore import registry
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EVENTS = {"atomic_rmw", "barrier", "cmpxchg", "lock", "sleeps", "wakeups", "walked"}
+EVENTS = set(registry.events())
 WB = ["original", "get-put", "wake-under-i_pages"]
 DIRTY = ["cpdfio-2.6.19", "cpdfio-set-page-dirty"]
 
@@ -57,6 +59,10 @@ def expected_names():
              "cacheline_bounce")
     floor = ["floor/%s/%s" % (c, col) for c in plain for col in ("pagecore", "plain-c")]
     floor.append("floor/wake_sleeping_thread/pagecore")
+    # the calibration set of the unit costs (pagecore.report.predict)
+    floor += ["floor/%s/pagecore" % c for c in (
+        "lock_rmw", "percpu_add", "percpu_cmpxchg", "fold", "call", "call_rmw", "fcall",
+        "tailcall", "xa_mark", "cold_line", "walk", "wake_running", "start_writeback")]
     if (os.cpu_count() or 1) < 2:
         floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (
@@ -65,11 +71,15 @@ def expected_names():
         "unlock_page_no_waiters", "unlock_page_one_waiter", "unlock_page_sleeping_waiter")
         for v in WB]
     cont = ["contention/writeback_cycle_%s/%s/threads=%d" % (s, v, n)
-            for s in ("shared", "distinct") for v in WB for n in (1, 2)]
+            for s in ("shared", "distinct", "bucket") for v in WB for n in (1, 2)]
     hc = ["hashchain/end_page_writeback/%s/bits=8/chain=%d/entries=%s" % (v, n, e)
           for v in WB for n in (0, 65) for e in ("warm", "cold")]
     hc += ["hashchain/ipages_hold/wake-under-i_pages/bits=8/chain=%d/entries=%s" % (n, e)
            for n in (0, 65) for e in ("warm", "cold")]
+    hc += ["hashchain/lock_hold/%s/lock=%s/waiter=%s/bits=8%s" % (v, lock, w, tail)
+           for v in WB for lock, w, tail in (("i_pages", "none", ""),
+                                             ("i_pages", "queued", "/collide=4"),
+                                             ("bucket", "queued", "/collide=4"))]
     dirty = ["dirty/cpdfio_writepage/%s/state=%s" % (v, s) for v in DIRTY
              for s in ("unmapped", "mapped_clean", "mapped_dirty")]
     return {"floor": floor, "hotpath": hot, "contention": cont, "hashchain": hc,
@@ -99,13 +109,20 @@ def test_suite_file(smoke, suite):
         assert rmeta["pagecore_impl"]
         assert len(rmeta["pagecore_cpus"].split()) == 1
         assert float(rmeta["pagecore_sentinel_ns"]) > 0
+        if "/lock_hold/" in name:
+            # holds per operation, read off the instrumented run
+            assert float(meta["pagecore_holds"]) > 0, name
 
 
 def test_events_stored_are_the_sources(smoke):
     cwd, _ = smoke
     hot = load(cwd, "hotpath")
     ev = hot["hotpath/end_page_writeback_no_waiters/original"].get_metadata()["pagecore_events"]
-    assert ev == "atomic_rmw=1 barrier=1 cmpxchg=0 lock=1 sleeps=0 wakeups=0 walked=0"
+    assert ev.startswith("atomic_rmw=1 barrier=1 call=1 cmpxchg=0 cold=0 fcall=16 fold=")
+    # (one operation per value here: its end empties the xarray leaf, so the
+    # mark goes from the leaf's parent too)
+    assert ev.endswith(" lock=1 percpu=8 percpu_cmpxchg=2 sleeps=0 tailcall=0 wakeups=0 walked=0 "
+                       "xa_mark=2")
     ev = hot["hotpath/end_page_writeback_no_waiters/get-put"].get_metadata()["pagecore_events"]
     assert "atomic_rmw=3 " in ev
 

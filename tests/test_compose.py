@@ -315,8 +315,12 @@ helper(int a, int b)
     head = out.text.split("#line", 1)[0].split("\n")
     assert head[:4] == ["#define PAGECORE_VARIANT 1", '#define PAGECORE_VARIANT_NAME "top"',
                         "#define PAGECORE_PAGE_FLAGS_6_6 1", '#include "pagecore/mm.h"']
-    assert "int twice(int x);" in head and "int helper(int a, int b);" in head
+    # a function written without `static` is called, never inlined, and counts its calls;
+    # a static one (twice) is the compiler's to inline
+    noinline = "__attribute__((__noinline__)) "
+    assert "int twice(int x);" in head and noinline + "int helper(int a, int b);" in head
     assert "void end_page_writeback(struct page *page);" in head
+    assert "helper(int a, int b)\n{ PAGECORE_FENTRY();" in out.text
     assert out.text.endswith('#include "pagecore/ops_table.h"\n')
     # each layer keeps its file's line count, overridden definitions blanked
     parts = re.split(r'^#line 1 "([^"]*)"\n', out.text, flags=re.M)[1:]

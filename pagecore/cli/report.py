@@ -13,7 +13,7 @@ from pagecore.report.choose import (
     ranking_table,
     reasoning,
 )
-from pagecore.report.compare import compare
+from pagecore.report.compare import compare_runs
 from pagecore.report.formats import fmt_cost
 from pagecore.report.results import load_results
 from pagecore.report.verdicts import add_cached, verdicts
@@ -195,7 +195,7 @@ def _cmd_compare(args):
         if not any(True for _ in rs.results()):
             raise PagecoreError(f"{path}: no benchmark results to compare (only verify results)")
         sides.append(rs)
-    rows = compare(*sides)
+    rows, shifts = compare_runs(*sides)
     out, counts = [], {"slower": 0, "faster": 0, "not significant": 0, "unknown": 0}
     for label, ro, rn, ch in rows:
         verdict = {None: "unknown", False: "not significant"}.get(
@@ -206,9 +206,14 @@ def _cmd_compare(args):
         out.append([label, fmt_cost(ro), fmt_cost(rn), ch.text(), verdict])
     print(tabulate(out, headers=["benchmark", "old ns/op", "new ns/op", "change", "significance"],
                    colalign=("left", "right", "right", "right", "left"), disable_numparse=True))
-    unknown = f", {counts['unknown']} unknown (one run)" if counts["unknown"] else ""
+    for sh in shifts:
+        print("- " + sh.text())
+    unknown = (f", {counts['unknown']} not tested (one run, or a floor case the host's placement "
+               "of its threads decides)" if counts["unknown"] else "")
     print(f"{len(rows)} benchmarks: {counts['slower']} slower, {counts['faster']} faster, "
-          f"{counts['not significant']} not significant{unknown} (Welch's t-test, 95%)")
+          f"{counts['not significant']} not significant{unknown} (a 5% false discovery rate "
+          "over them all, against the machine's shift, each case's other variants and the "
+          "run-level spread)")
     return 0
 
 

@@ -26,6 +26,8 @@ cdef int writers_stop = 0      # writeback_writer_loop(): finish and return
 cdef void *pool_base = NULL
 cdef void *table_base = NULL
 cdef void *mappings_base = NULL
+cdef void *inodes_base = NULL
+cdef char *inodes = NULL
 cdef object current_placement = None
 cdef uint64_t chain_seed = 0
 
@@ -129,7 +131,7 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     global page_wait_table, PAGE_WAIT_TABLE_BITS, mappings, nmappings
     global current_variant, PG_writeback, PG_dirty
     global pool_base, table_base, mappings_base, current_placement, chain_seed
-    global chain_blocks_made
+    global chain_blocks_made, inodes_base, inodes
     cdef long i
     cdef uint64_t rng = 0
     cdef uint64_t *prng = NULL
@@ -163,17 +165,20 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
     free(table_base)
     free(pool_base)
     free(mappings_base)
+    free(inodes_base)
     page_wait_table = NULL
     A.pages = NULL
     mappings = NULL
-    pool_base = table_base = mappings_base = NULL
+    inodes = NULL
+    pool_base = table_base = mappings_base = inodes_base = NULL
     page_wait_table = <wait_queue_head *>_placed(
         &table_base, (1 << table_bits) * sizeof(wait_queue_head), 16, prng)
     A.pages = <page *>_placed(&pool_base, npages * sizeof(page), 64, prng)
     mappings = <address_space *>_placed(&mappings_base, nmappings_ * sizeof(address_space),
                                         16, prng)
+    inodes = <char *>_placed(&inodes_base, nmappings_ * sizeof_inode, 64, prng)
     chain_seed = pc_splitmix64(&rng) if prng != NULL else 0
-    if page_wait_table == NULL or A.pages == NULL or mappings == NULL:
+    if page_wait_table == NULL or A.pages == NULL or mappings == NULL or inodes == NULL:
         A.npages = 0
         raise MemoryError()
     PAGE_WAIT_TABLE_BITS = table_bits
@@ -191,18 +196,13 @@ def configure(variant="original", table_bits=8, npages=256, nmappings_=8,
         A.pages[i].pc_next_free = A.free_list
         A.free_list = &A.pages[i]
         A.nr_free += 1
-    nmappings = nmappings_
+    # a fresh machine: its statistics and locks, each task's per-CPU area
+    pc_vm_reset()
+    nmappings = 0
     for i in range(nmappings_):
-        spin_lock_init(&mappings[i].i_pages.xa_lock)
-        spin_lock_init(&mappings[i].private_lock)
-        spin_lock_init(&mappings[i].i_mmap_lock)
-        mappings[i].i_pages.xa_slots = <page **>calloc(npages, sizeof(page *))
-        if mappings[i].i_pages.xa_slots == NULL:
-            nmappings = <int>i
+        if pc_mapping_init(&mappings[i], <inode *>(inodes + i * sizeof_inode), npages, i) != 0:
             raise MemoryError()
-        mappings[i].i_pages.xa_nslots = npages
-        mappings[i].use_writeback_tags = 1
-        mappings[i].id = i
+        nmappings = <int>i + 1
     pc_variant_select(ops)
     current_variant = v.name
     current_placement = None if placement_seed is None else seed
@@ -217,13 +217,22 @@ cdef void _free_slots() noexcept nogil:
     if mappings == NULL:
         return
     for i in range(nmappings):
-        free(mappings[i].i_pages.xa_slots)
-        mappings[i].i_pages.xa_slots = NULL
-        mappings[i].i_pages.xa_nslots = 0
+        pc_mapping_free(&mappings[i])
 
 
 def variant():
     return current_variant
+
+
+def stat_batches():
+    """How often the statistics fold into their shared totals on this
+    machine (pagecore/vmstat.h): the percpu_counter batches of the
+    bdi_writeback's counters (WB_STAT_BATCH), of the writeout proportions
+    (PROP_BATCH) and percpu_counter_batch, and the vmstat stat_threshold."""
+    cpus = pc_vm.cpus
+    log2 = cpus.bit_length() - 1
+    return {"cpus": cpus, "wb_stat": 8 * (1 + log2), "prop": 8 * (1 + log2),
+            "percpu_counter": pc_vm.counter_batch, "stat_threshold": pc_vm.stat_threshold}
 
 
 def placement():
@@ -299,7 +308,22 @@ def page_info(long pid):
             "gen": p.pc_gen, "free": bool(p.pc_free), "index": p.index,
             "mapping": (-1 if m == NULL or <unsigned long>m == PAGE_POISON_MAPPING
                         else m.id),
-            "marks": p.xa_marks}
+            "marks": _marks(p)}
+
+
+cdef unsigned int _marks(page *p):
+    # this page's marks, as its mapping's xarray holds them (a bit per mark)
+    cdef address_space *m = p.mapping
+    cdef unsigned int out = 0
+    cdef int mark
+    if m == NULL or <unsigned long>m == PAGE_POISON_MAPPING or m.i_pages.xa_slots == NULL:
+        return 0
+    if p.index >= m.i_pages.xa_nslots or m.i_pages.xa_slots[p.index] != p:
+        return 0
+    for mark in range(XA_MAX_MARKS):
+        if xa_get_mark(&m.i_pages, p.index, mark):
+            out |= 1u << mark
+    return out
 
 
 def page_flags(long pid):
@@ -332,8 +356,9 @@ def SetPageReclaim(long pid):
 
 def mapping_info(int mid):
     cdef address_space *m = _mapping(mid)
-    return {"nrpages": m.nrpages, "dirty": m.i_pages.nr_marked[0],
-            "writeback": m.i_pages.nr_marked[1], "towrite": m.i_pages.nr_marked[2],
+    return {"nrpages": m.nrpages, "dirty": pc_mapping_marked(m, PAGECACHE_TAG_DIRTY),
+            "writeback": pc_mapping_marked(m, PAGECACHE_TAG_WRITEBACK),
+            "towrite": pc_mapping_marked(m, PAGECACHE_TAG_TOWRITE),
             "use_writeback_tags": bool(m.use_writeback_tags)}
 
 

@@ -146,7 +146,7 @@ def x_run(bytes prefix, unsigned sleep0=0, int max_steps=2000, bint record=False
     """Run one schedule on the model as configured now (see pc_x_run);
     returns (end, steps): end is done, hang, sleep_blocked, limit or diverged."""
     global pc_x_body, pc_x_pool_lo, pc_x_pool_hi, pc_x_page_size, pc_x_record
-    global pc_x_off_refcount, pc_x_off_gen, pc_x_off_free
+    global pc_x_off_refcount, pc_x_off_gen, pc_x_off_free, pc_current_task
     cdef const char *cnames[8]
     cdef int i, n = len(x_names), end
     cdef const signed char *pre = <const signed char *><char *>prefix
@@ -169,8 +169,13 @@ def x_run(bytes prefix, unsigned sleep0=0, int max_steps=2000, bint record=False
         pc_x_snap_page[i] = _page(pid)
     if pc_x_setup(n, cnames) != 0:
         raise MemoryError()
+    # The scheduler makes each task current in turn and leaves none: this
+    # thread's own task (the setup's, which the statistics' per-CPU data
+    # need) is this thread's again afterwards, not a new one per schedule.
+    was = <uintptr_t>pc_current_task
     with nogil:
         end = pc_x_run(pre, npre, sleep0, max_steps)
+    pc_current_task = <task_struct *>was
     return ("done", "hang", "sleep_blocked", "limit", "diverged")[end], pc_x_nsteps
 
 

@@ -91,6 +91,18 @@ cdef page *_cache_page(int mid, unsigned long index) except NULL:
     return p
 
 
+# Another page of mapping @mid, at @index, kept under writeback for the whole
+# loop: the mapping keeps a writeback tag, so no end of writeback the loop
+# times is the one that clears the mapping's last tag (that one also takes
+# the inode off its superblock's list, sb_clear_inode_writeback()), as in a
+# file with more of its writeback still in flight.  The writeback_cycle
+# loops, one page at a time, time that last end instead.
+cdef page *_keep_tagged(unsigned long index, int mid=0) except NULL:
+    cdef page *p = _cache_page(mid, index)
+    set_page_writeback(p)
+    return p
+
+
 # -------------------------------------------------------------------------
 # floor: the primitives alone, in the same harness.  bench/floor.c runs the
 # same loops as a plain C program for comparison.
@@ -317,14 +329,16 @@ cdef _team_check(int64_t ns):
 def bench_end_page_writeback_no_waiters(long loops):
     """end_page_writeback() of a page cache page nobody waits on.  Chunks of
     NCHUNK pages: set_page_writeback on each (not timed), then
-    end_page_writeback on each (timed)."""
+    end_page_writeback on each (timed).  Another page of the mapping stays
+    under writeback throughout (_keep_tagged)."""
     cdef page *pages[NCHUNK]
     cdef long done = 0, n, k
     cdef int64_t t0, ns = 0
     _need_loops(loops)
-    _need_model(NCHUNK, 1)
+    _need_model(NCHUNK + 1, 1)
     for k in range(NCHUNK):
         pages[k] = _cache_page(0, k)
+    _keep_tagged(NCHUNK)
     with nogil:
         while done < loops:
             n = min(<long>NCHUNK, loops - done)
@@ -493,18 +507,67 @@ cdef inline int _wait_acked(waiter_ctl *c, int rnd) noexcept nogil:
     return 1
 
 
-# How long one end of writeback holds the mapping's i_pages lock (the wake
-# walk of wake-under-i_pages runs under it): the lock itself times each hold
-# while the timer is on (xa_lock(), pagecore/mm.h), less a back-to-back
-# clock pair per hold.  *holds gets the number of holds.
-cdef inline int64_t ipages_hold_once(page *p, int64_t pair, long *holds) noexcept nogil:
-    pc_ipages_hold_timer.ns = 0
-    pc_ipages_hold_timer.holds = 0
-    pc_ipages_hold_timer.on = 1
+# How long one end of writeback holds a lock of class @cls (the mapping's
+# i_pages lock, or a wait-table bucket): the lock itself times each hold
+# while the timer is on (pagecore/mm.h), less a back-to-back clock pair per
+# hold.  *holds gets the number of holds.  In the instrumented build the
+# events counted are those inside the holds.
+cdef inline int64_t lock_hold_once(page *p, int cls, int64_t pair, long *holds) noexcept nogil:
+    pc_lock_hold_timer.ns = 0
+    pc_lock_hold_timer.holds = 0
+    pc_lock_hold_timer.depth = 0
+    pc_lock_hold_timer.on = cls
     end_page_writeback(p)
-    pc_ipages_hold_timer.on = 0
-    holds[0] += pc_ipages_hold_timer.holds
-    return pc_ipages_hold_timer.ns - pair * pc_ipages_hold_timer.holds
+    pc_lock_hold_timer.on = PC_HOLD_NONE
+    holds[0] += pc_lock_hold_timer.holds
+    return pc_lock_hold_timer.ns - pair * pc_lock_hold_timer.holds
+
+
+HOLD_LOCKS = {"i_pages": PC_HOLD_I_PAGES, "bucket": PC_HOLD_BUCKET}
+# holds counted by the last bench_*_hold*() call, and its operations
+cdef long last_holds = 0
+cdef long last_hold_ops = 0
+
+
+cdef int _hold_class(lock) except -1:
+    if lock not in HOLD_LOCKS:
+        raise PagecoreError("lock must be one of %s" % ", ".join(HOLD_LOCKS))
+    return HOLD_LOCKS[lock]
+
+
+def last_lock_holds():
+    """(holds, operations) of the last lock-hold loop: holds per operation
+    is their ratio."""
+    return last_holds, last_hold_ops
+
+
+def bench_lock_hold_no_waiters(long loops, lock="i_pages"):
+    """The time end_page_writeback() of a page nobody waits on holds the
+    locks of class @lock ("i_pages" or "bucket"), as
+    bench_end_page_writeback_no_waiters() runs it; a clock pair less per
+    hold.  No hold at all is 0 s (a variant that takes no bucket lock
+    without waiters)."""
+    global last_holds, last_hold_ops
+    cdef page *pages[NCHUNK + 1]
+    cdef long done = 0, n, k, holds = 0
+    cdef int64_t ns = 0, pair
+    cdef int cls = _hold_class(lock)
+    _need_loops(loops)
+    _need_model(NCHUNK + 1, 1)
+    for k in range(NCHUNK):
+        pages[k] = _cache_page(0, k)
+    _keep_tagged(NCHUNK)
+    with nogil:
+        pair = pc_clock_pair_ns()
+        while done < loops:
+            n = min(<long>NCHUNK, loops - done)
+            for k in range(n):
+                set_page_writeback(pages[k])
+            for k in range(n):
+                ns += lock_hold_once(pages[k], cls, pair, &holds)
+            done += n
+    last_holds, last_hold_ops = holds, loops
+    return _secs(ns)
 
 
 cdef _need_chain(long chain):
@@ -513,6 +576,7 @@ cdef _need_chain(long chain):
 
 
 cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
+    global pc_chain_cold
     cdef waiter_ctl c
     cdef pc_helper h
     cdef pc_pin pin
@@ -525,8 +589,9 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
     cdef long holds = 0
     _need_loops(loops)
     _need_chain(chain)
-    _need_model(1, 1)
+    _need_model(2, 1)
     p = _cache_page(0, 0)
+    _keep_tagged(1)
     if chain:
         block = park_colliding_block(p, chain, PG_writeback)
     memset(&c, 0, sizeof(c))
@@ -565,8 +630,9 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
             if cold and block != NULL:
                 evict_chain(block)
                 pc_evict_done()
+                pc_chain_cold = 1
             if op == OP_IPAGES_HOLD:
-                ns += ipages_hold_once(p, pair, &holds)
+                ns += lock_hold_once(p, PC_HOLD_I_PAGES, pair, &holds)
             else:
                 t0 = pc_region_begin()
                 if op == OP_UNLOCK_PAGE:
@@ -574,6 +640,7 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
                 else:
                     end_page_writeback(p)
                 ns += pc_region_end(t0) - pair
+            pc_chain_cold = 0
             if not _wait_acked(&c, rnd):
                 failed = 1
                 break
@@ -594,9 +661,12 @@ cdef object _bench_with_waiter(long loops, int op, long chain, bint cold):
     if failed:
         raise RuntimeError("the waiter did not sleep or did not come back within %g s"
                            % (bench_timeout_ns * 1e-9))
-    if op == OP_IPAGES_HOLD and holds == 0:
-        raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
-                            % current_variant)
+    if op == OP_IPAGES_HOLD:
+        global last_holds, last_hold_ops
+        last_holds, last_hold_ops = holds, loops
+        if holds == 0:
+            raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
+                                % current_variant)
     return _secs(ns)
 
 

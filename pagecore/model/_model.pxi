@@ -4,7 +4,7 @@
 # pagecore/kernel/ and one file per variant under pagecore/variants/, built
 # into a shared object per variant (pagecore/model/build.py) that configure()
 # loads.  harness.h adds what the harness owns: the page allocator, the
-# watchdog's way out of a sleep, the i_pages hold timer, the queued waiters
+# watchdog's way out of a sleep, the lock hold timer, the queued waiters
 # of the timed loops.
 
 from libc.stdlib cimport calloc, free, malloc
@@ -53,7 +53,8 @@ cdef extern from "pagecore/harness.h" nogil:
         spinlock_t xa_lock
         page **xa_slots
         unsigned long xa_nslots
-        long nr_marked[3]
+
+    struct inode
 
     struct address_space:
         xarray i_pages
@@ -61,6 +62,7 @@ cdef extern from "pagecore/harness.h" nogil:
         long nrpages
         spinlock_t private_lock
         spinlock_t i_mmap_lock
+        inode *host
         int id
 
     struct page:
@@ -69,7 +71,6 @@ cdef extern from "pagecore/harness.h" nogil:
         unsigned int pc_gen
         address_space *mapping
         unsigned long index
-        unsigned int xa_marks
         int pc_free
         page *pc_next_free
         unsigned long private
@@ -101,6 +102,7 @@ cdef extern from "pagecore/harness.h" nogil:
 
     int sysctl_page_lock_unfairness
     int PAGE_WAIT_TABLE_BITS
+    int pc_chain_cold
     wait_queue_head *page_wait_table
 
     struct pc_wait_tracker:
@@ -162,6 +164,7 @@ cdef extern from "pagecore/harness.h" nogil:
     address_space *page_mapping(page *p)
     bint mapping_use_writeback_tags(address_space *m)
     bint mapping_tagged(address_space *m, int tag)
+    bint xa_get_mark(xarray *xa, unsigned long index, int mark)
     void xa_lock(xarray *xa)
     void xa_unlock(xarray *xa)
 
@@ -203,15 +206,20 @@ cdef extern from "pagecore/harness.h" nogil:
     const pc_ops *pc_variant_open(const char *path, const char **err)
     void pc_variant_select(const pc_ops *ops)
 
-    # the watchdog's way out; the i_pages hold timer
+    # the watchdog's way out; the lock hold timer
     ctypedef void (*pc_unwindable_fn)(void *arg) noexcept nogil
     int pc_call_unwindable(pc_unwindable_fn fn, void *arg)
-    struct pc_ipages_hold:
+    enum pc_hold_class:
+        PC_HOLD_NONE
+        PC_HOLD_I_PAGES
+        PC_HOLD_BUCKET
+    struct pc_lock_hold:
         int on
+        int depth
         int64_t t0
         int64_t ns
         long holds
-    pc_ipages_hold pc_ipages_hold_timer "pc_ipages_hold"
+    pc_lock_hold pc_lock_hold_timer "pc_lock_hold"
 
     # queued waiters of the timed loops
     int PC_QWAIT_WRITEBACK
@@ -229,6 +237,18 @@ cdef extern from "pagecore/harness.h" nogil:
     bint pc_qwaiter_start(pc_qwaiter *q)
     bint pc_qwaiter_finish(pc_qwaiter *q)
     void pc_qwaiter_abandon(pc_qwaiter *q)
+
+    # the statistics' machine and the mappings (pagecore/vmstat.h, harness.h)
+    void pc_vm_reset()
+    int pc_mapping_init(address_space *m, inode *i, unsigned long nslots, int id)
+    void pc_mapping_free(address_space *m)
+    long pc_mapping_marked(const address_space *m, int mark)
+    struct pc_vm_info "pc_vm":
+        int cpus
+        int counter_batch
+        int stat_threshold
+    pc_vm_info pc_vm
+    size_t sizeof_inode "sizeof(struct inode)"
 
     # the touch check's geometry (runtime.h)
     size_t pc_touch_size

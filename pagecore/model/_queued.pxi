@@ -52,7 +52,9 @@ cdef long _distinct_bucket_pages(page **out, long want, int mid) except -1:
     return k
 
 
-cdef object _bench_queued(long loops, int op, long chain, bint cold):
+cdef object _bench_queued(long loops, int op, long chain, bint cold,
+                          int hold_cls=PC_HOLD_I_PAGES):
+    global last_holds, last_hold_ops, pc_chain_cold
     cdef page *pages[NCHUNK]
     cdef chain_block *blocks[NCHUNK]
     cdef pc_qwaiter *qw = NULL
@@ -64,11 +66,16 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
     cdef int failed = 0
     _need_loops(loops)
     _need_chain(chain)
-    _need_model(1, 1)
+    _need_model(2, 1)
     want = NCHUNK if chain == 0 else max(1, min(<long>NCHUNK, QUEUED_CHAIN_BUDGET // chain))
+    _keep_tagged(A.npages - 1)
     k = _distinct_bucket_pages(pages, want, 0)
     qw = <pc_qwaiter *>calloc(k, sizeof(pc_qwaiter))
-    tasks = <task_struct *>calloc(k, sizeof(task_struct))
+    # (task_struct holds the task's per-CPU area, on lines of its own)
+    if posix_memalign(<void **>&tasks, 64, k * sizeof(task_struct)) != 0:
+        tasks = NULL
+    else:
+        memset(tasks, 0, k * sizeof(task_struct))
     if posix_memalign(<void **>&stacks, 4096, k * QSTACK) != 0:
         stacks = NULL
     if qw == NULL or tasks == NULL or stacks == NULL:
@@ -120,9 +127,10 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
                 for j in range(n):
                     evict_chain(blocks[j])
                 pc_evict_done()
+                pc_chain_cold = 1
             if op == OP_IPAGES_HOLD:
                 for j in range(n):
-                    ns += ipages_hold_once(pages[j], pair, &holds)
+                    ns += lock_hold_once(pages[j], hold_cls, pair, &holds)
             else:
                 t0 = pc_region_begin()
                 if op == OP_UNLOCK_PAGE:
@@ -132,6 +140,7 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
                     for j in range(n):
                         end_page_writeback(pages[j])
                 ns += pc_region_end(t0) - pair
+            pc_chain_cold = 0
             # every waiter woken, and back from its wait: not timed
             for j in range(n):
                 if not pc_qwaiter_finish(&qw[j]):
@@ -151,9 +160,11 @@ cdef object _bench_queued(long loops, int op, long chain, bint cold):
     if failed:
         raise RuntimeError("a queued waiter was not queued, or its wake did not wake it "
                            "and let it return")
-    if op == OP_IPAGES_HOLD and holds == 0:
-        raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
-                            % current_variant)
+    if op == OP_IPAGES_HOLD:
+        last_holds, last_hold_ops = holds, loops
+        if holds == 0 and hold_cls == PC_HOLD_I_PAGES:
+            raise PagecoreError("ipages_hold: %s's end_page_writeback() took no i_pages lock"
+                                % current_variant)
     return _secs(ns)
 
 
@@ -189,6 +200,16 @@ def bench_ipages_hold_queued(long loops, long chain=0, bint cold=False):
     return _bench_queued(loops, OP_IPAGES_HOLD, chain, cold)
 
 
+def bench_lock_hold_queued(long loops, long chain=0, bint cold=False, lock="i_pages"):
+    """The time end_page_writeback() holds the locks of class @lock
+    ("i_pages" or "bucket") while it wakes one queued, not yet sleeping
+    waiter behind @chain other entries (@cold: evicted before each chunk),
+    as bench_end_page_writeback_queued_waiter() runs it; a clock pair less
+    per hold.  In the instrumented build the events counted are those
+    inside the holds.  last_lock_holds() says how many holds there were."""
+    return _bench_queued(loops, OP_IPAGES_HOLD, chain, cold, _hold_class(lock))
+
+
 def bench_walk_colliding(long loops, long chain, bint cold=False):
     """wake_up_page_bit() of a page with no waiter of its own, in a bucket
     holding @chain entries for other pages: the bucket lock, the walk past
@@ -196,6 +217,7 @@ def bench_walk_colliding(long loops, long chain, bint cold=False):
     Warm: one timed region over all operations.  @cold: the entries are
     evicted before each operation (not timed), each operation timed alone,
     less one clock-pair cost.  The entries are freed on return."""
+    global pc_chain_cold
     cdef page *p
     cdef chain_block *block = NULL
     cdef long i
@@ -213,9 +235,11 @@ def bench_walk_colliding(long loops, long chain, bint cold=False):
                 if block != NULL:
                     evict_chain(block)
                 pc_evict_done()
+                pc_chain_cold = 1
                 t0 = pc_region_begin()
                 wake_up_page_bit(p, PG_writeback)
                 ns += pc_region_end(t0) - pair
+                pc_chain_cold = 0
         else:
             t0 = pc_region_begin()
             for i in range(loops):
@@ -232,17 +256,36 @@ def bench_walk_colliding(long loops, long chain, bint cold=False):
 
 cdef struct cycle_ctl:
     page **pages
-    int shared
+    int mode
+    pc_qwaiter *qw
+
+
+# How the threads of a writeback-cycle run share their pages.
+cdef enum:
+    CYCLE_DISTINCT = 0      # a page each, in a bucket of its own
+    CYCLE_SHARED = 1        # one page for all
+    CYCLE_BUCKET = 2        # a page each with a waiter queued, every page in one bucket
+
+CYCLE_MODES = {"distinct": CYCLE_DISTINCT, "shared": CYCLE_SHARED, "bucket": CYCLE_BUCKET}
 
 
 # The writeback cycle of write_cache_pages() and its completion: lock the
 # page, wait for writeback in flight, start writeback, unlock; then end it,
 # as the I/O completion would.  On one shared page the threads wait for
 # each other's writeback and page lock; on distinct pages nobody waits.
+# The bucket mode: each thread starts writeback on a page of its own, a
+# waiter of its own (a queued waiter, struct pc_qwaiter, run on the
+# thread) queues for it in wait_on_page_writeback(), and the end wakes it;
+# every page hashes to one bucket, so each queue and each wake takes the
+# lock the other threads need, and walks past their waiters.
 cdef void cycle_body(void *arg, int idx, long loops) noexcept nogil:
     cdef cycle_ctl *c = <cycle_ctl *>arg
-    cdef page *p = c.pages[0 if c.shared else idx]
+    cdef page *p
     cdef long i
+    if c.mode == CYCLE_BUCKET:
+        bucket_cycle_body(c, idx, loops)
+        return
+    p = c.pages[0 if c.mode == CYCLE_SHARED else idx]
     for i in range(loops):
         lock_page(p)
         if pc_abort:
@@ -253,24 +296,62 @@ cdef void cycle_body(void *arg, int idx, long loops) noexcept nogil:
         end_page_writeback(p)
 
 
-def bench_writeback_cycles(long loops, int nthreads, bint shared):
+cdef void bucket_cycle_body(cycle_ctl *c, int idx, long loops) noexcept nogil:
+    cdef page *p = c.pages[idx]
+    cdef pc_qwaiter *q = &c.qw[idx]
+    cdef long i
+    q.task.pid = -1 - idx
+    q.page = p
+    for i in range(loops):
+        if pc_abort:
+            break
+        set_page_writeback(p)
+        if not pc_qwaiter_start(q):
+            break                   # the waiter found no writeback: cannot be
+        end_page_writeback(p)
+        if not pc_qwaiter_finish(q):
+            pc_qwaiter_abandon(q)   # not woken: a lost wakeup, left to the count
+            break
+
+
+def cycle_pool(int nthreads, mode):
+    """Pages the pool needs for bench_writeback_cycles(): in the bucket mode
+    enough that @nthreads of them hash to one bucket."""
+    if mode == "bucket":
+        return max(256, 4 * 256 * nthreads)
+    return max(256, 2 * nthreads)
+
+
+def bench_writeback_cycles(long loops, int nthreads, mode):
     """@nthreads threads, @loops writeback cycles each, released together;
-    elapsed time from the release to the last thread's end.  Distinct pages
-    sit in distinct mappings (i_pages locks on lines of their own) and
-    distinct wait-table buckets."""
+    elapsed time from the release to the last thread's end.  @mode (True is
+    "shared", False "distinct"): "shared", one page for all; "distinct", a
+    page each, in distinct mappings (i_pages locks on lines of their own) and
+    distinct wait-table buckets; "bucket", a page each, in a mapping of its
+    own, with a waiter queued on it before each end of writeback, every page
+    in one wait-table bucket (configure the pool with cycle_pool())."""
     cdef cycle_ctl c
     cdef page *pages[1024]
     cdef page *p
     cdef int64_t ns
-    cdef int k = 0
+    cdef int k = 0, want, m
+    cdef pc_qwaiter *qw = NULL
+    cdef task_struct *tasks = NULL
+    cdef char *stacks = NULL
     cdef set seen = set()
+    if mode is True or mode is False:
+        mode = "shared" if mode else "distinct"
+    if mode not in CYCLE_MODES:
+        raise PagecoreError("mode must be one of %s" % ", ".join(CYCLE_MODES))
+    m = CYCLE_MODES[mode]
     _need_loops(loops)
     if not 1 <= nthreads <= 1024:
         raise PagecoreError("threads must be in 1..1024")
-    _need_model(1 if shared else nthreads, 1 if shared else 4 * nthreads - 3)
-    if shared:
+    want = 1 if m == CYCLE_SHARED else nthreads
+    _need_model(want, 1 if m == CYCLE_SHARED else 4 * want - 3)
+    if m == CYCLE_SHARED:
         pages[0] = _cache_page(0, 0)
-    else:
+    elif m == CYCLE_DISTINCT:
         # Distinct wait-table buckets while the pool can spare the pages
         # that collide (they stay allocated until the next configure()).
         while k < nthreads:
@@ -284,10 +365,54 @@ def bench_writeback_cycles(long loops, int nthreads, bint shared):
             add_to_page_cache(p, &mappings[4 * k], 0)
             pages[k] = p
             k += 1
+    else:
+        # One bucket: the first page's; pages of other buckets stay
+        # allocated until the next configure().
+        target = -1
+        while k < want:
+            p = alloc_page()
+            if p == NULL:
+                raise PagecoreError("out of pages: %d pages in one bucket need a pool of "
+                                    "cycle_pool(%d, 'bucket') pages" % (want, nthreads))
+            b = hash_ptr(p, PAGE_WAIT_TABLE_BITS)
+            if target == -1:
+                target = b
+            elif b != target:
+                continue
+            add_to_page_cache(p, &mappings[4 * k], 0)
+            pages[k] = p
+            k += 1
     c.pages = pages
-    c.shared = shared
+    c.mode = m
+    c.qw = NULL
+    if m == CYCLE_BUCKET:
+        qw = <pc_qwaiter *>calloc(nthreads, sizeof(pc_qwaiter))
+        if posix_memalign(<void **>&tasks, 64, nthreads * sizeof(task_struct)) != 0:
+            tasks = NULL
+        if posix_memalign(<void **>&stacks, 4096, nthreads * QSTACK) != 0:
+            stacks = NULL
+        if qw == NULL or tasks == NULL or stacks == NULL:
+            free(qw)
+            free(tasks)
+            free(stacks)
+            raise MemoryError()
+        memset(tasks, 0, nthreads * sizeof(task_struct))
+        for k in range(nthreads):
+            qw[k].task = &tasks[k]
+            qw[k].op = PC_QWAIT_WRITEBACK
+            qw[k].stack = stacks + k * QSTACK
+            qw[k].stack_size = QSTACK
+            qw[k].skew = (k % 64) * 64
+            qw[k].coro.done = 1
+        c.qw = qw
     with nogil:
         ns = pc_team_run(nthreads, cycle_body, &c, loops, 0, bench_timeout_ns)
+        if qw != NULL:
+            for k in range(nthreads):
+                pc_qwaiter_abandon(&qw[k])
+    free(qw)
+    free(tasks)
+    free(stacks)
     _team_check(ns)
     return _secs(ns)
 

@@ -33,7 +33,7 @@ DEFAULT_LIVENESS = {"writeback": ("writeback-starvation",), "dirty": ()}
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _TAG = re.compile(r"([A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*):(?:[ \t]+(.*))?\Z")
-_PAIR = re.compile(r"([a-z_][a-z0-9_]*)=(\d+)\Z")
+_PAIR = re.compile(r"([a-z_][a-z0-9_]*)=(\d+(?:\.\d+)?)\Z")
 # Comments and literals, left to right: a quote inside a comment is no string.
 _LEXEMES = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"' + r"|'(?:[^'\\\n]|\\.)*'", re.S)
 _STORAGE = re.compile(r"(?:\s*\b(?:static|inline|__always_inline)\b)+")
@@ -199,7 +199,7 @@ def _expect(path, line, value, expect):
         if m.group(1) not in known:
             _fail(path, line, "Expect: unknown event %r (known: %s)"
                   % (m.group(1), ", ".join(known)))
-        counts[m.group(1)] = int(m.group(2))
+        counts[m.group(1)] = float(m.group(2)) if "." in m.group(2) else int(m.group(2))
     expect[suite] = counts
 
 
@@ -339,6 +339,58 @@ def _strip_storage(sig):
     return out
 
 
+_NOINLINE = "__attribute__((__noinline__)) "
+
+
+def _is_static(sig_lines):
+    """Whether a definition is written `static` (or `static inline`): a function the kernel
+    keeps to its file, which the compiler may inline there."""
+    m = _STORAGE.match(_code("\n".join(sig_lines)))
+    return bool(m and re.search(r"\bstatic\b", m.group()))
+
+
+# a body that is one call of another function, its value returned or none: `{ return f(...); }`
+_WRAPPER = re.compile(r"\{\s*(?:return\s+)?([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;\s*\}\Z")
+
+
+def wrapped(text):
+    """The function a wrapper's definition @text calls, its whole body being that one call
+    (mm/folio-compat.c's); None for any other definition."""
+    body = _code(text)
+    i = body.find("{")
+    m = _WRAPPER.match(body[i:].strip()) if i >= 0 else None
+    return m.group(1) if m else None
+
+
+def _is_wrapper(lines, d, k, external):
+    """Whether the body opened on line @k is one call of another function and nothing else
+    (mm/folio-compat.c's wrappers), a function that is never inlined (@external): the
+    compiler ends the wrapper with a jump to it, no call and no return of its own.  A wrapper
+    of a static function has that function's body inlined into it, and is a call like others."""
+    body = _code("\n".join(lines[k:d.end + 1]))
+    m = _WRAPPER.match(body[body.index("{"):].strip())
+    return bool(m and m.group(1) in external and m.group(1) != d.name)
+
+
+def _count_entry(lines, d, external=()):
+    """A function written without `static` is one the kernel calls from other files, where no
+    compiler inlines it: composed, it is never inlined (its prototype says noinline) and each
+    call into it counts one `fcall` (PAGECORE_FENTRY(), pagecore/mm.h), after the `{` that
+    opens its body, on the same line, so that line numbers stay.  A wrapper, whose body is one
+    call of another function, counts a `tailcall` instead (PAGECORE_FENTRY_TAIL()): it is
+    entered by a call like any other, but it leaves by a jump into the function it wraps,
+    which returns for both."""
+    for k in (d.sig_end, d.sig_end + 1):
+        if k > d.end:
+            return
+        code = _code(lines[k]).rstrip()
+        if code.endswith("{") and (k > d.sig_end or code.count("{") == 1):
+            tail = _is_wrapper(lines, d, k, external)
+            lines[k] = lines[k].rstrip() + (" PAGECORE_FENTRY_TAIL();" if tail
+                                            else " PAGECORE_FENTRY();")
+            return
+
+
 def _prototype(sig_lines, one_line):
     text = _code("\n".join(sig_lines), literals=False)
     if one_line:
@@ -462,6 +514,9 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
     # the highest layer that defines each name (levels only grow along the list)
     top = {d.name: level for (level, _, _), ds in zip(layers, defs) for d in ds}
     defined, protos, body = {}, {}, []
+    # the functions composed never inlined: those the top layer defining them writes without static
+    external = {d.name for (level, _, lines), ds in zip(layers, defs) for d in ds
+                if level == top[d.name] and not _is_static(lines[d.start:d.sig_end + 1])}
     for (level, path, lines), ds in zip(layers, defs):
         lines = list(lines)
         for d in ds:
@@ -469,8 +524,10 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
                 lines[d.start:d.end + 1] = [""] * (d.end + 1 - d.start)
                 continue
             lines[d.start:d.sig_end + 1] = _strip_storage(lines[d.start:d.sig_end + 1])
+            if d.name in external:
+                _count_entry(lines, d, external)
             defined[d.name] = display_path(path)
-            protos[d.name] = d.prototype
+            protos[d.name] = (_NOINLINE if d.name in external else "") + d.prototype
         if lines and lines[-1] == "":
             lines.pop()
         body.append("#line 1 %s\n%s\n" % (_c_string(display_path(path)), "\n".join(lines)))
@@ -483,6 +540,9 @@ def compose(vs, *, variants=None, library_dir=None, include_dir=None):
     if vs.page_flags == "6.6":
         head.append("#define PAGECORE_PAGE_FLAGS_6_6 1")
     head.append('#include "pagecore/mm.h"')
+    # a library of another include directory (the tests') may not count calls
+    head += ["#ifndef PAGECORE_FENTRY", "#define PAGECORE_FENTRY() ((void)0)",
+             "#define PAGECORE_FENTRY_TAIL() ((void)0)", "#endif"]
     head += ["%s;" % " ".join(t.split()) for t in tags]
     head += list(protos.values())
     text = "\n".join(head) + "\n" + "".join(body) + '#include "pagecore/ops_table.h"\n'

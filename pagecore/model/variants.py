@@ -25,10 +25,13 @@ OP_FIELDS = {
     "wait_on_page_writeback": ("wait_on_page_writeback",),
     # what a wait runs when the page is not under writeback: the entry alone
     "wait_entry": ("wait_on_page_writeback",),
+    # what unlock_page() runs when nobody waits: the entry alone
+    "unlock_entry": ("unlock_page",),
     "clear_page_dirty_for_io": ("clear_page_dirty_for_io",),
 }
-# Operations whose implementation is the entry's own body, not its callees.
-_SHALLOW = {"wait_entry"}
+# Operations whose implementation is the entry's own body, not its callees (but for a wrapper,
+# whose body is one call: the function it calls, as 6.7's mm/folio-compat.c's).
+_SHALLOW = {"wait_entry", "unlock_entry"}
 
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
 
@@ -112,6 +115,8 @@ class Variant:
             if not shallow:
                 todo.extend(n for n in _IDENT.findall(bodies[name])
                             if n in bodies and n != name)
+            elif compose.wrapped(bodies[name]) in bodies:
+                todo.append(compose.wrapped(bodies[name]))
         return seen
 
     def implementation(self, ops):

@@ -4,7 +4,6 @@ the floor beside the measured ones."""
 import math
 from dataclasses import dataclass
 
-from pagecore.report.choose import predict, unit_costs
 from pagecore.report.results import _order_variants
 from pagecore.report.stats import change
 
@@ -58,29 +57,9 @@ def aa_groups(rs):
     return groups
 
 
-@dataclass
-class Prediction:
-    result: object
-    predicted: float            # seconds per op
-    flagged: bool               # the residual is beyond the measurement's 95% interval
-
-    @property
-    def residual(self):
-        return self.result.mean - self.predicted
-
-
 def predictions(rs, suites=("hotpath",)):
-    """Per benchmark of @suites: predicted = Σ events × unit cost, the unit costs from the
-    floor suite of the same machine.  [] where a machine has no floor results."""
-    out = []
-    for m in rs.machines:
-        try:
-            units = unit_costs(rs, m)
-        except Exception:
-            continue
-        for r in rs.results():
-            if r.machine != m or r.suite not in suites or r.events is None:
-                continue
-            p = predict(r.events, units)
-            out.append(Prediction(r, p, abs(r.mean - p) > max(r.ci, 1e-12)))
-    return out
+    """Per benchmark of @suites: the prediction from the same machine's floor suite beside the
+    measurement (pagecore.report.predict)."""
+    from pagecore.report.predict import predictions as _predictions
+
+    return _predictions(rs, suites)

@@ -10,18 +10,78 @@ from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _
 from pagecore.report.stats import Diff, combine, common_workers
 from pagecore.report.verdicts import liveness, status, verdicts
 
-# The waiter terms use a queued waiter (its wake costs the waker a known, constant amount):
-# the futex wake of a sleeping thread, about 2 us on a VM and the same in every variant, would
-# otherwise be most of the mix and hide differences of a few ns between the fixes.
-DEFAULT_MIX = {
-    "hotpath/end_page_writeback_no_waiters": 0.60,
-    "hotpath/wait_on_page_writeback_clear": 0.20,
-    "hotpath/end_page_writeback_one_waiter": 0.10,
-    "hashchain/end_page_writeback/bits=8/chain=4/entries=cold": 0.10,
+# The chain lengths the hashchain suite measures (bench/hashchain.py's CHAINS): a mix's chain
+# term is split between the two measured lengths around it.
+CHAIN_POINTS = (0, 4, 16, 64, 256, 1024)
+
+# The default workload, whose operations the default weights count (reports/README.md derives
+# them step by step): writers that write a batch of pages each and fsync it, in a loop, on one
+# file; a reader that runs fdatawait over the whole file, in a loop.
+WORKLOAD = {"writers": 1024, "pages_per_fsync": 32, "readers": 1, "table_bits": 8}
+
+
+def _chain_terms(chain, weight):
+    """@weight of wakes behind @chain cold entries of other pages, split linearly between the
+    measured chain lengths around it (a wake's cost grows linearly with its chain)."""
+    lo = max(c for c in CHAIN_POINTS if c <= chain)
+    hi = min((c for c in CHAIN_POINTS if c >= chain), default=lo)
+    key = "hashchain/end_page_writeback/bits=8/chain={}/entries=cold"
+    if hi == lo:
+        return {key.format(lo): weight}
+    f = (chain - lo) / (hi - lo)
+    return {key.format(lo): weight * (1 - f), key.format(hi): weight * f}
+
+
+def workload_mix(writers, pages_per_fsync, readers=1, table_bits=8):
+    """The writeback terms' weights for @writers threads that each write @pages_per_fsync pages
+    and fsync them, in a loop, and @readers that run fdatawait over the whole file, in a loop;
+    the device completes an fsync's pages together.  Per fsync of B pages, by one writer:
+
+    - write_cache_pages() unlocks each page it started writeback on: B unlock_page() with no
+      waiter;
+    - the writer's fdatawait looks the B pages up by their writeback tag and waits on each in
+      turn: it sleeps on the first until the I/O completes, and then finds the other B - 1
+      done: one wake with a waiter, B - 1 wait_on_page_writeback() of a clear page;
+    - a reader's pass looks up every page in flight, the writers' N x B, sleeps on one and
+      finds the rest done, and takes as long as an fsync's I/O: per writer's fsync, 1/N of a
+      wake and B - 1/N clear waits for each reader;
+    - the I/O completion ends the B pages: the wakes above have a waiter, the rest none;
+    - the woken waiter's bucket holds the entries of the other tasks asleep then, the N writers
+      (I/O-bound, they sleep most of the time) and the readers, hashed over the
+      2^table_bits buckets: (N + readers - 1) / 2^table_bits entries ahead of it, each on
+      another task's stack, cold in the waker's caches.
+
+    Weights are each operation's share of all of them (they sum to 1)."""
+    n, b = float(writers), float(pages_per_fsync)
+    if n < 1 or b < 1 or readers < 0 or not 1 <= table_bits <= 24:
+        raise PagecoreError("a workload needs writers >= 1, pages_per_fsync >= 1, readers >= 0 "
+                            "and table_bits in 1..24")
+    wakes = 1 + readers / n
+    ops = {
+        "hotpath/unlock_page_no_waiters": b,
+        "hotpath/wait_on_page_writeback_clear": (b - 1) + readers * (b - 1 / n),
+        "hotpath/end_page_writeback_no_waiters": b - wakes,
+    }
+    chain = (n + readers - 1) / (1 << table_bits)
+    total = math.fsum(ops.values()) + wakes
+    mix = {k: v / total for k, v in ops.items()}
+    mix.update(_chain_terms(chain, wakes / total))
+    return mix
+
+
+# The dirty path's weights are not derived from the workload (its writers write() only, so every
+# writepage would be of an unmapped page, where the two variants run the same code): a third of
+# the pages, mapped and stored to through the mapping, is where they differ.
+DIRTY_MIX = {
     "dirty/cpdfio_writepage/state=unmapped": 0.50,
     "dirty/cpdfio_writepage/state=mapped_clean": 0.30,
     "dirty/cpdfio_writepage/state=mapped_dirty": 0.20,
 }
+
+# The waiter terms use a queued waiter (its wake costs the waker a known, constant amount):
+# the futex wake of a sleeping thread, about 2 us on a VM and the same in every variant, would
+# otherwise be most of the mix and hide differences of a few ns between the fixes.
+DEFAULT_MIX = dict(workload_mix(**WORKLOAD), **DIRTY_MIX)
 
 
 def parse_key(key):
@@ -483,41 +543,19 @@ def ranking_table(c):
 
 # -- predicted from the floor -------------------------------------------------------------
 
-# The floor benchmark whose cost stands for one event of each kind.  A barrier counted here is
-# smp_mb__after_atomic() after a locked RMW: a compiler barrier on x86, so it costs nothing of
-# its own; a wakeup of a task that has not slept is a store and the full barrier of
-# try_to_wake_up (a locked RMW's cost); the waker's futex wake of a sleeping task is counted as
-# the waiter's sleep.
-EVENT_UNITS = {
-    "atomic_rmw": "floor/locked_rmw",
-    "cmpxchg": "floor/cmpxchg",
-    "lock": "floor/spinlock",
-    "walked": "floor/walk_entry",
-    "wakeups": "floor/locked_rmw",
-    "sleeps": "floor/wake_sleeping_thread",
-    "barrier": None,
-}
-LOOP_UNIT = "floor/empty_loop"
-
-
 def unit_costs(rs, machine=None):
-    """Seconds per event from the floor suite (pagecore's own loops): {event: cost}, plus
-    'loop' for the loop itself.  Events whose unit was not measured cost nothing."""
-    floor = {}
-    for r in rs.results("floor"):
-        if r.variant == "pagecore" and (machine is None or r.machine == machine):
-            floor["floor/" + r.case] = r.mean
-    if "floor/locked_rmw" not in floor:
-        raise PagecoreError("no floor results (floor/locked_rmw/pagecore): run "
-                            "`pagecore bench --suite floor` on that machine")
-    units = {ev: floor.get(key, 0.0) if key else 0.0 for ev, key in EVENT_UNITS.items()}
-    units["loop"] = floor.get(LOOP_UNIT, 0.0)
-    return units
+    """Seconds per event of each kind, and LOOP for the loop itself, fitted to the floor suite
+    (pagecore.report.predict): {kind: seconds}.  Kinds no floor case exercises cost nothing."""
+    from pagecore.report.predict import fit_units
+
+    return fit_units(rs, machine).cost
 
 
 def predict(events, units):
-    """Σ events × unit cost, seconds per operation."""
-    return units["loop"] + math.fsum(n * units.get(ev, 0.0) for ev, n in (events or {}).items())
+    """Σ events × unit cost (and the loop's own), seconds per operation."""
+    from pagecore.report import predict as _p
+
+    return _p.predict(events, units)
 
 
 def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
@@ -526,7 +564,9 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
     (@floor_rs): each term's events, as counted here, times that machine's unit costs.
     Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
     and the excluded [(variant, reason)]; with @exclude_starving, as choose()."""
-    units = unit_costs(floor_rs)
+    from pagecore.report.predict import fit_units
+
+    units = fit_units(floor_rs).cost
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
     table = verdicts(rs)

@@ -114,6 +114,9 @@ class Machine:
     dropped: int = 0   # values left out as taken while the sentinel said the CPU was slowed
     meta: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
+    # suite -> the median sentinel (ns per locked RMW of the loop timed beside every value) of
+    # the values kept: the machine's speed while that suite ran, a reference two runs share
+    sentinel: dict = field(default_factory=dict)
 
     def suites(self):
         return sorted({r.suite for r in self.results.values()}, key=_suite_order)
@@ -351,6 +354,7 @@ def _load_suite(rs, machine, path, data):
     m.files.append(path)
     loaded = skipped = 0
     slow_at = _sentinel_limits(suite)
+    kept_sentinels = []
     for bench in suite.get_benchmarks():
         name = bench.get_name()
         parsed = parse_name(name or "")
@@ -370,6 +374,7 @@ def _load_suite(rs, machine, path, data):
             workers += isinstance(w, int) and not isinstance(w, bool)
             cpus += _ints(rmeta.get("pagecore_cpus"))
             kept = _unslowed(r.values, rmeta, slow_at)
+            kept_sentinels += _kept_sentinels(r.values, rmeta, slow_at)
             dropped += len(r.values) - len(kept)
             if not kept:
                 continue   # every value of this process was taken while its CPU was slowed
@@ -402,6 +407,11 @@ def _load_suite(rs, machine, path, data):
     if not loaded:
         raise PagecoreError(f"{path}: not a pagecore result file (no benchmark is named "
                             "suite/case/variant)")
+    if kept_sentinels:
+        suites = {r.suite for r in m.results.values() if r.name in
+                  {b.get_name() for b in suite.get_benchmarks()}}
+        for s in suites:
+            m.sentinel[s] = statistics.median(kept_sentinels) * 1e-9
     if skipped:
         rs.notes.append(
             f"{path}: {skipped} benchmarks with names not of the form suite/case/variant "
@@ -443,6 +453,15 @@ def _unslowed(values, rmeta, slow_at):
     if limit is None or len(sent) != len(values):
         return list(values)
     return [v for v, x in zip(values, sent) if x <= limit]
+
+
+def _kept_sentinels(values, rmeta, slow_at):
+    """The sentinels (ns) of the values _unslowed() keeps."""
+    sent = _floats(rmeta.get("pagecore_sentinel_ns"))
+    limit = slow_at.get(rmeta.get("pagecore_worker"))
+    if len(sent) != len(values):
+        return []
+    return [x for x in sent if limit is None or x <= limit]
 
 
 def _run_value(values):

@@ -17,7 +17,7 @@ from pagecore.report.choose import (
     ranking_table,
     reasoning,
 )
-from pagecore.report.formats import _ns, fmt_events, fmt_ns
+from pagecore.report.formats import _ns, fmt_ns
 from pagecore.report.html import Cell, Doc
 from pagecore.report.results import (
     FLOOR_BASELINE,
@@ -151,6 +151,9 @@ _TERM_NOTES = {
     "hotpath/wait_on_page_writeback_clear": "fsync/truncate finding writeback done",
     "hotpath/end_page_writeback_sleeping_waiter": "a waiter to wake",
     "hashchain/end_page_writeback/bits=8/chain=4": "the wake walks a shared bucket",
+    "hashchain/end_page_writeback/bits=8/chain=4/entries=cold":
+        "a waiter to wake, behind the other sleeping tasks' entries in its bucket",
+    "hotpath/unlock_page_no_waiters": "write_cache_pages unlocking each page it started",
     "dirty/cpdfio_writepage/state=unmapped": "writepage of an unmapped page",
     "dirty/cpdfio_writepage/state=mapped_clean": "mapped, PTEs clean",
     "dirty/cpdfio_writepage/state=mapped_dirty": "mapped, written through a PTE",
@@ -319,30 +322,16 @@ def _section_aa(doc, rs):
 
 
 def _section_predicted(doc, rs):
-    from pagecore.report.checks import predictions
+    from pagecore.report.costs import section_predicted
 
-    preds = predictions(rs)
-    if not preds:
-        return
-    doc.heading(2, "Predicted from the floor, beside measured", "predicted")
-    doc.para("predicted = Σ events × the unit cost of each event, the unit costs from this "
-             "run's floor suite (locked RMW, cmpxchg, spinlock round trip, one colliding entry "
-             "walked, the wake of a sleeping thread, the loop itself). A residual beyond the "
-             "measurement's 95% interval is flagged: the operation costs something the events "
-             "do not count (loads of cold lines, branches, the clock). `pagecore choose "
-             "--predict FLOOR.json` ranks the fixes for a machine from its floor suite alone.")
-    rows = []
-    for p in sorted(preds, key=lambda p: (p.result.machine, p.result.case,
-                                          _order_variants([p.result.variant]))):
-        r = p.result
-        rows.append([r.case, r.variant, fmt_events(r.events), fmt_ns(p.predicted),
-                     fmt_ns(r.mean), f"{p.residual * 1e9:+.2f}",
-                     Cell("beyond noise", "unverified") if p.flagged else ""])
-    t = Doc("")
-    t.table(["case", "variant", "events/op", "predicted ns", "measured ns", "residual ns", ""],
-            rows, ["left", "left", "wrap", "right", "right", "right", "left"])
-    n = sum(p.flagged for p in preds)
-    doc.details(f"Hot path: {len(preds)} benchmarks, {n} residuals beyond noise", t)
+    section_predicted(doc, rs)
+
+
+def _section_costs(doc, rs, choices):
+    from pagecore.report.costs import section_lock_holds, section_term_shares
+
+    section_term_shares(doc, choices)
+    section_lock_holds(doc, rs)
 
 
 def _section_method(doc, rs):
@@ -400,6 +389,7 @@ def build(rs, d, baseline, mix, exclude_starving=False, full=False, answers=None
     _section_machines(doc, rs)
     stability.section(doc, rs)
     _section_choosing(doc, rs, choices, mix, table, baseline)
+    _section_costs(doc, rs, choices)
     _section_matrix(doc, rs, table, d)
     _section_aa(doc, rs)
     _section_predicted(doc, rs)

@@ -10,8 +10,8 @@
  *          tag and bit in one i_pages hold; PG_waiters: bucket lock, 6.7's
  *          clear under it, walk and wake under the same hold; folio_put;
  *          `if (PageWriteback)` wait
- * Expect: end_page_writeback_no_waiters atomic_rmw=2 cmpxchg=1 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=2 call=1 cmpxchg=1 fcall=16 lock=1 percpu=8 percpu_cmpxchg=2 tailcall=1 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=18 lock=2 percpu=8 percpu_cmpxchg=2 tailcall=1 wakeups=1 walked=1 xa_mark=1.015625
  *
  * Each of the two mails, modelled as written, leaves a window (see
  * cmpxchg-clear-in-wakeup.c and clear-under-waitqueue-lock.c): the 2020
@@ -40,6 +40,12 @@
  *    that hold, so the tag is cleared only when the bit was; the locked path
  *    is 6.7's __folio_end_writeback() whole, i_pages nested inside the
  *    bucket lock (no path of this variant nests them the other way).
+ *  - The statistics.  The loop's path keeps them as 6.7's
+ *    __folio_end_writeback() does, once the cmpxchg has cleared the bit:
+ *    folio_memcg_lock() around the hold, the bdi_writeback's counters and
+ *    the inode's list inside it, the lruvec, zone and node counters after
+ *    it.  On the locked path they are __folio_end_writeback()'s own, so they
+ *    run under the bucket lock, which the waiters' wake then holds longer.
  *  - One i_pages hold on the waiter path.  folio_test_waiters() first, a
  *    plain test as 6.7's callers make it, sends a folio whose waiters are
  *    already queued straight to the locked path.  It only picks the path:
@@ -65,9 +71,11 @@ static bool folio_clear_writeback_unless_waiters(struct folio *folio,
 						 struct address_space *mapping)
 {
 	bool tags = mapping && mapping_use_writeback_tags(mapping);
+	long nr = folio_nr_pages(folio);
 	unsigned long irqflags, flags;
 	bool cleared = false;
 
+	folio_memcg_lock(folio);
 	if (tags)
 		xa_lock_irqsave(&mapping->i_pages, irqflags);
 	flags = READ_ONCE(folio->flags);
@@ -87,11 +95,33 @@ static bool folio_clear_writeback_unless_waiters(struct folio *folio,
 		}
 		flags = new;
 	}
-	if (cleared && tags)
+	if (cleared && tags) {
+		struct inode *inode = mapping->host;
+		struct backing_dev_info *bdi = inode_to_bdi(inode);
+
 		__xa_clear_mark(&mapping->i_pages, folio_index(folio),
 				PAGECACHE_TAG_WRITEBACK);
+		if (bdi->capabilities & BDI_CAP_WRITEBACK_ACCT) {
+			struct bdi_writeback *wb = inode_to_wb(inode);
+
+			wb_stat_mod(wb, WB_WRITEBACK, -nr);
+			__wb_writeout_add(wb, nr);
+			if (!mapping_tagged(mapping, PAGECACHE_TAG_WRITEBACK))
+				wb_inode_writeback_end(wb);
+		}
+
+		if (mapping->host && !mapping_tagged(mapping,
+						     PAGECACHE_TAG_WRITEBACK))
+			sb_clear_inode_writeback(mapping->host);
+	}
 	if (tags)
 		xa_unlock_irqrestore(&mapping->i_pages, irqflags);
+	if (cleared) {
+		lruvec_stat_mod_folio(folio, NR_WRITEBACK, -nr);
+		zone_stat_mod_folio(folio, NR_ZONE_WRITE_PENDING, -nr);
+		node_stat_mod_folio(folio, NR_WRITTEN, nr);
+	}
+	folio_memcg_unlock(folio);
 	return cleared;
 }
 

@@ -9,8 +9,8 @@
  *          __folio_end_writeback (i_pages lock inside), walk and wake
  *          under the same hold; else as 6.7; folio_put; `if
  *          (PageWriteback)` wait
- * Expect: end_page_writeback_no_waiters atomic_rmw=3 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=3 call=1 fcall=17 lock=1 percpu=8 percpu_cmpxchg=2 tailcall=1 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=18 lock=2 percpu=8 percpu_cmpxchg=2 tailcall=1 wakeups=1 walked=1 xa_mark=1.015625
  *
  * "the basic reason for that loop ... is that the folio writeback bit is
  * not atomic wrt the wakeup.  Maybe we could *make* it atomic, by simply

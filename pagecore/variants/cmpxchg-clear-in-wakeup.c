@@ -6,8 +6,8 @@
  *         fs/ext4/inode.c:LINE!"
  * Summary: PG_writeback cleared by cmpxchg when !PG_waiters, else at the end
  *          of wake_up_page_bit under the bucket lock
- * Expect: end_page_writeback_no_waiters cmpxchg=1 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=2 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters call=1 cmpxchg=1 fcall=15 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 call=1 fcall=16 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * The sketch, as written: "we could make the rule be that the bit isn't
  * actually cleared before calling wake_up_page() at all": if PG_waiters is
@@ -18,7 +18,10 @@
  * so it takes none.
  *
  * Filled in: the writeback tag is still cleared under the i_pages lock,
- * before the bit (the sketch moves only the bit).  The clearing wake is a
+ * before the bit (the sketch moves only the bit), and with it, as
+ * test_clear_page_writeback() does, the bdi_writeback's counters and the
+ * inode's place on the superblock's list; the lruvec, zone and node
+ * counters follow, inside lock_page_memcg(), all before the bit is cleared.  The clearing wake is a
  * function of its own, wake_up_page_bit_clear(), for end_page_writeback()
  * alone: unlock_page() keeps its clear_bit_unlock_is_negative_byte() (the
  * sketch would move it too, "the cmpxchg loop would be the better model",
@@ -86,6 +89,8 @@ static void wake_up_page_bit_clear(struct page *page, int bit_nr)
 void end_page_writeback(struct page *page)
 {
 	struct address_space *mapping;
+	struct mem_cgroup *memcg;
+	struct lruvec *lruvec;
 	unsigned long flags;
 
 	if (PageReclaim(page)) {
@@ -94,12 +99,30 @@ void end_page_writeback(struct page *page)
 	}
 
 	mapping = page_mapping(page);
+	memcg = lock_page_memcg(page);
+	lruvec = mem_cgroup_page_lruvec(page, page_pgdat(page));
 	if (mapping && mapping_use_writeback_tags(mapping)) {
+		struct inode *inode = mapping->host;
+		struct backing_dev_info *bdi = inode_to_bdi(inode);
+
 		xa_lock_irqsave(&mapping->i_pages, flags);
 		__xa_clear_mark(&mapping->i_pages, page_index(page),
 				PAGECACHE_TAG_WRITEBACK);
+		if (bdi->capabilities & BDI_CAP_WRITEBACK_ACCT) {
+			struct bdi_writeback *wb = inode_to_wb(inode);
+
+			dec_wb_stat(wb, WB_WRITEBACK);
+			__wb_writeout_inc(wb);
+		}
+		if (mapping->host && !mapping_tagged(mapping,
+						     PAGECACHE_TAG_WRITEBACK))
+			sb_clear_inode_writeback(mapping->host);
 		xa_unlock_irqrestore(&mapping->i_pages, flags);
 	}
+	dec_lruvec_state(lruvec, NR_WRITEBACK);
+	dec_zone_page_state(page, NR_ZONE_WRITE_PENDING);
+	inc_node_page_state(page, NR_WRITTEN);
+	__unlock_page_memcg(memcg);
 
 	flags = READ_ONCE(page->flags);
 	// We can clear PG_writeback directly if PG_waiters isn't set

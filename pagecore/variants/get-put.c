@@ -6,8 +6,8 @@
  *         BUG_ON(PageWriteback)") (v5.10)
  * Summary: get_page unconditionally around clear, barrier, wake_up_page,
  *          put_page
- * Expect: end_page_writeback_no_waiters atomic_rmw=3 barrier=1 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 barrier=1 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=3 barrier=1 call=1 fcall=16 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 barrier=1 call=1 fcall=17 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * Hugh Dickins's second, smaller patch, the one Linus applied ("the smaller
  * one that just takes a ref around the critical section"): the page can no

@@ -6,8 +6,8 @@
  *         (proposal)
  * Summary: folio-6.7, and the folio_wait_writeback loop ends when
  *          folio->mapping differs from the mapping seen when the wait began
- * Expect: end_page_writeback_no_waiters atomic_rmw=3 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=4 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=3 call=1 fcall=17 lock=1 percpu=8 percpu_cmpxchg=2 tailcall=1 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=4 call=1 fcall=18 lock=2 percpu=8 percpu_cmpxchg=2 tailcall=1 wakeups=1 walked=1 xa_mark=1.015625
  *
  * "Could we break out if folio->mapping has changed?  Clearly if it has,
  * we're no longer waiting for the folio we thought we were waiting for".

@@ -6,8 +6,8 @@
  *         multiple pending writebacks")
  * Summary: as original, but wait_on_page_writeback loops while
  *          PageWriteback
- * Expect: end_page_writeback_no_waiters atomic_rmw=1 barrier=1 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=2 barrier=1 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 barrier=1 call=1 fcall=16 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 barrier=1 call=1 fcall=17 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * "Ever since commit 2a9127fcf229 ... we've had some very occasional
  * reports of BUG_ON(PageWriteback) in write_cache_pages() ... [the waiter]

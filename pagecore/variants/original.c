@@ -8,8 +8,8 @@
  * Summary: 5.9: test_clear_page_writeback under i_pages lock,
  *          smp_mb__after_atomic, wake_up_page with no page reference;
  *          `if (PageWriteback)` wait
- * Expect: end_page_writeback_no_waiters atomic_rmw=1 barrier=1 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=2 barrier=1 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 barrier=1 call=1 fcall=16 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 barrier=1 call=1 fcall=17 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * The library (pagecore/kernel/) is v5.9's mm/filemap.c and
  * mm/page-writeback.c: this variant is the library as it stands.  Its

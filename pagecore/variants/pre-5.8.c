@@ -5,8 +5,8 @@
  * Source: v5.7 (before 2a9127fcf229; bookmarks since 2554db916586)
  * Summary: 4.14-5.7: clear, smp_mb__after_atomic, wake_up_page; the waker
  *          stops at a set bit and woken waiters re-queue and re-test it
- * Expect: end_page_writeback_no_waiters atomic_rmw=1 barrier=1 lock=1
- * Expect: end_page_writeback_queued_waiter atomic_rmw=2 barrier=1 lock=2 walked=1 wakeups=1
+ * Expect: end_page_writeback_no_waiters atomic_rmw=1 barrier=1 call=1 fcall=16 lock=1 percpu=8 percpu_cmpxchg=2 xa_mark=1.015625
+ * Expect: end_page_writeback_queued_waiter atomic_rmw=2 barrier=1 call=1 fcall=18 lock=2 percpu=8 percpu_cmpxchg=2 wakeups=1 walked=1 xa_mark=1.015625
  *
  * The wake and wait of 4.14 to 5.7 (mm/filemap.c at v5.7), with 5.9's end
  * of writeback (the same code since 4.14).  The waker stops the whole walk

@@ -5,7 +5,10 @@
  * them at v5.10 (wake_page_function and wait_on_page_bit_common of
  * 5ef64cc8987a, "mm: allow a controlled amount of unfairness in the page
  * lock"; the wake walk's bookmarks of 2554db916586).  A variant replaces
- * any of these by defining a function of the same name.
+ * any of these by defining a function of the same name.  A function is
+ * `static` where the kernel's is (or an inline of include/linux/pagemap.h):
+ * the others are called, never inlined, as from another file of the
+ * kernel (pagecore/mm.h, PAGECORE_FENTRY()).
  *
  * Left out: the thrashing and psi accounting of wait_on_page_bit_common(),
  * the tracepoints, and the xarray's tree (add_to_page_cache() and the rest
@@ -17,7 +20,7 @@
  * that asked for the hand-off (WQ_FLAG_CUSTOM); otherwise it stops the
  * walk at a set bit, or wakes the waiter and lets it race for the bit.
  */
-int wake_page_function(wait_queue_entry_t *wait, unsigned mode, int sync, void *arg)
+static int wake_page_function(wait_queue_entry_t *wait, unsigned mode, int sync, void *arg)
 {
 	unsigned int flags;
 	struct wait_page_key *key = arg;
@@ -68,7 +71,7 @@ int wake_page_function(wait_queue_entry_t *wait, unsigned mode, int sync, void *
 	return (flags & WQ_FLAG_EXCLUSIVE) != 0;
 }
 
-void wake_up_page_bit(struct page *page, int bit_nr)
+static void wake_up_page_bit(struct page *page, int bit_nr)
 {
 	wait_queue_head_t *q = page_waitqueue(page);
 	struct wait_page_key key;
@@ -123,7 +126,7 @@ void wake_up_page_bit(struct page *page, int bit_nr)
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
-void wake_up_page(struct page *page, int bit)
+static void wake_up_page(struct page *page, int bit)
 {
 	if (!PageWaiters(page))
 		return;
@@ -147,7 +150,7 @@ static inline bool trylock_page_bit_common(struct page *page, int bit_nr,
 	return true;
 }
 
-int wait_on_page_bit_common(wait_queue_head_t *q, struct page *page, int bit_nr,
+static inline int wait_on_page_bit_common(wait_queue_head_t *q, struct page *page, int bit_nr,
 	int state, enum behavior behavior)
 {
 	int unfairness = sysctl_page_lock_unfairness;
@@ -297,7 +300,7 @@ void put_and_wait_on_page_locked(struct page *page)
 /*
  * trylock_page() and lock_page() are include/linux/pagemap.h's inlines.
  */
-int trylock_page(struct page *page)
+static inline int trylock_page(struct page *page)
 {
 	page = compound_head(page);
 	return (likely(!test_and_set_bit_lock(PG_locked, &page->flags)));
@@ -315,7 +318,7 @@ void __lock_page(struct page *__page)
 				EXCLUSIVE);
 }
 
-void lock_page(struct page *page)
+static inline void lock_page(struct page *page)
 {
 	if (!trylock_page(page))
 		__lock_page(page);
@@ -385,12 +388,14 @@ void wait_on_page_writeback(struct page *page)
  * The page cache.  add_to_page_cache() and delete_from_page_cache() do what
  * __add_to_page_cache_locked() and __delete_from_page_cache() do to a page
  * and its mapping, under the i_pages lock as they do; the page cache holds
- * one reference.
+ * one reference, and the page is charged to a memory cgroup.
  */
 void add_to_page_cache(struct page *page, struct address_space *mapping, unsigned long index)
 {
 	unsigned long flags;
 
+	/* mem_cgroup_charge(): the model's file pages are the root cgroup's */
+	WRITE_ONCE(page->mem_cgroup, root_mem_cgroup);
 	get_page(page);
 	xa_lock_irqsave(&mapping->i_pages, flags);
 	page->index = index;

@@ -1,22 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pagecore/kernel/mm/page-writeback.c: setting and clearing PG_writeback
- * with the mapping's writeback tag, as mm/page-writeback.c has them at
- * v5.10; and the dirty path's set_page_dirty(), clear_page_dirty_for_io()
- * and write_cache_pages() for one page, as 2.6.19/2.6.20 have them (the
- * race of 7658cc289288 lives there).
+ * with the mapping's writeback tag and the statistics that go with them, as
+ * mm/page-writeback.c has them at v5.10; and the dirty path's
+ * set_page_dirty(), clear_page_dirty_for_io() and write_cache_pages() for
+ * one page, as 2.6.19/2.6.20 have them (the race of 7658cc289288 lives
+ * there).
  *
- * Left out: memcg (lock_page_memcg), the lruvec, zone and bdi writeback
- * statistics, and sb_mark_inode_writeback()/sb_clear_inode_writeback():
- * no race or cost studied here depends on them.
+ * The statistics are the kernel's own steps, each under the lock the kernel
+ * holds it under (pagecore/vmstat.h says which machine they run on):
+ * lock_page_memcg() around it all (mm/memcontrol.c); inside the i_pages
+ * lock the tag, the bdi_writeback's counters and writeout share
+ * (dec_wb_stat(), __wb_writeout_inc(): per-CPU counters, lib/
+ * percpu_counter.c, lib/flex_proportions.c), and the inode's place on its
+ * superblock's writeback list (fs/fs-writeback.c); after it the lruvec,
+ * zone and node counters (mm/vmstat.c).  Left out: the dirty path's
+ * statistics (2.6.19's), and arch_make_page_accessible() (s390 only).
  */
+
+static void wb_domain_writeout_inc(struct wb_domain *dom,
+				   struct fprop_local_percpu *completions,
+				   unsigned int max_prop_frac)
+{
+	__fprop_inc_percpu_max(&dom->completions, completions,
+			       max_prop_frac);
+	/* First event after period switching was turned off? */
+	if (unlikely(!dom->period_time)) {
+		/*
+		 * The timer that turns the period over: left out (the model's
+		 * period runs from the start, pagecore/vmstat.h).
+		 */
+	}
+}
+
+/*
+ * Increment @wb's writeout completion count and the global writeout
+ * completion count. Called from test_clear_page_writeback().
+ */
+static inline void __wb_writeout_inc(struct bdi_writeback *wb)
+{
+	struct wb_domain *cgdom;
+
+	inc_wb_stat(wb, WB_WRITTEN);
+	wb_domain_writeout_inc(&global_wb_domain, &wb->completions,
+			       wb->bdi->max_prop_frac);
+
+	cgdom = mem_cgroup_wb_domain(wb);
+	if (cgdom)
+		wb_domain_writeout_inc(cgdom, wb_memcg_completions(wb),
+				       wb->bdi->max_prop_frac);
+}
 
 int test_clear_page_writeback(struct page *page)
 {
 	struct address_space *mapping = page_mapping(page);
+	struct mem_cgroup *memcg;
+	struct lruvec *lruvec;
 	int ret;
 
+	memcg = lock_page_memcg(page);
+	lruvec = mem_cgroup_page_lruvec(page, page_pgdat(page));
 	if (mapping && mapping_use_writeback_tags(mapping)) {
+		struct inode *inode = mapping->host;
+		struct backing_dev_info *bdi = inode_to_bdi(inode);
 		unsigned long flags;
 
 		xa_lock_irqsave(&mapping->i_pages, flags);
@@ -24,11 +70,34 @@ int test_clear_page_writeback(struct page *page)
 		if (ret) {
 			__xa_clear_mark(&mapping->i_pages, page_index(page),
 						PAGECACHE_TAG_WRITEBACK);
+			if (bdi->capabilities & BDI_CAP_WRITEBACK_ACCT) {
+				struct bdi_writeback *wb = inode_to_wb(inode);
+
+				dec_wb_stat(wb, WB_WRITEBACK);
+				__wb_writeout_inc(wb);
+			}
 		}
+
+		if (mapping->host && !mapping_tagged(mapping,
+						     PAGECACHE_TAG_WRITEBACK))
+			sb_clear_inode_writeback(mapping->host);
+
 		xa_unlock_irqrestore(&mapping->i_pages, flags);
 	} else {
 		ret = TestClearPageWriteback(page);
 	}
+	/*
+	 * NOTE: Page might be free now! Writeback doesn't hold a page
+	 * reference on its own, it relies on truncation to wait for
+	 * the clearing of PG_writeback. The below can only access
+	 * page state that is static across allocation cycles.
+	 */
+	if (ret) {
+		dec_lruvec_state(lruvec, NR_WRITEBACK);
+		dec_zone_page_state(page, NR_ZONE_WRITE_PENDING);
+		inc_node_page_state(page, NR_WRITTEN);
+	}
+	__unlock_page_memcg(memcg);
 	return ret;
 }
 
@@ -37,24 +106,47 @@ int __test_set_page_writeback(struct page *page, bool keep_write)
 	struct address_space *mapping = page_mapping(page);
 	int ret;
 
+	lock_page_memcg(page);
 	if (mapping && mapping_use_writeback_tags(mapping)) {
+		XA_STATE(xas, &mapping->i_pages, page_index(page));
+		struct inode *inode = mapping->host;
+		struct backing_dev_info *bdi = inode_to_bdi(inode);
 		unsigned long flags;
 
-		xa_lock_irqsave(&mapping->i_pages, flags);
+		xas_lock_irqsave(&xas, flags);
+		xas_load(&xas);
 		ret = TestSetPageWriteback(page);
-		if (!ret)
-			__xa_set_mark(&mapping->i_pages, page_index(page),
-				      PAGECACHE_TAG_WRITEBACK);
+		if (!ret) {
+			bool on_wblist;
+
+			on_wblist = mapping_tagged(mapping,
+						   PAGECACHE_TAG_WRITEBACK);
+
+			xas_set_mark(&xas, PAGECACHE_TAG_WRITEBACK);
+			if (bdi->capabilities & BDI_CAP_WRITEBACK_ACCT)
+				inc_wb_stat(inode_to_wb(inode), WB_WRITEBACK);
+
+			/*
+			 * We can come through here when swapping anonymous
+			 * pages, so we don't necessarily have an inode to track
+			 * for sync.
+			 */
+			if (mapping->host && !on_wblist)
+				sb_mark_inode_writeback(mapping->host);
+		}
 		if (!PageDirty(page))
-			__xa_clear_mark(&mapping->i_pages, page_index(page),
-					PAGECACHE_TAG_DIRTY);
+			xas_clear_mark(&xas, PAGECACHE_TAG_DIRTY);
 		if (!keep_write)
-			__xa_clear_mark(&mapping->i_pages, page_index(page),
-					PAGECACHE_TAG_TOWRITE);
-		xa_unlock_irqrestore(&mapping->i_pages, flags);
+			xas_clear_mark(&xas, PAGECACHE_TAG_TOWRITE);
+		xas_unlock_irqrestore(&xas, flags);
 	} else {
 		ret = TestSetPageWriteback(page);
 	}
+	if (!ret) {
+		inc_lruvec_page_state(page, NR_WRITEBACK);
+		inc_zone_page_state(page, NR_ZONE_WRITE_PENDING);
+	}
+	unlock_page_memcg(page);
 	return ret;
 }
 /* ------------------------------------------------------------------ */

@@ -3,9 +3,10 @@
  * pagecore/kernel/sched/wait.c: the wait-queue walk of kernel/sched/wait.c
  * (v5.10), which every variant's wake of a page bit goes through.
  *
- * The walk counts each entry it visits (the event "walked"): that is the
- * cost the hashed wait table's collisions add, which the hashchain suite
- * measures.
+ * The walk counts each entry it visits (the event "walked", and "cold" for
+ * one the loop evicted from the caches before: pc_walk_entry()): that is
+ * the cost the hashed wait table's collisions add, which the hashchain
+ * suite measures.
  */
 
 /*
@@ -51,7 +52,7 @@ static int __wake_up_common(struct wait_queue_head *wq_head, unsigned int mode,
 		if (flags & WQ_FLAG_BOOKMARK)
 			continue;
 
-		pc_ev(PC_EV_WALKED);
+		pc_walk_entry(curr);
 		ret = curr->func(curr, mode, wake_flags, key);
 		if (ret < 0)
 			break;

@@ -29,6 +29,7 @@ cdef extern from "pagecore/task.h" nogil:
     # the atomic stores.
     int pc_abort "READ_ONCE(pc_abort)"
     int pc_abort_word "pc_abort"
+    task_struct *pc_current_task
     task_struct *pc_current()
     task_struct *pc_task_attach(const char *name)
     void pc_task_detach()
@@ -53,6 +54,7 @@ cdef extern from "pagecore/atomic.h" nogil:
     enum pc_event:
         PC_EV_WAKEUPS
         PC_EV_SLEEPS
+        PC_EV_COLD
         PC_EV_NR
     const char *pc_event_names[]
 

@@ -68,7 +68,8 @@ struct pc_coro {
     int done;
 };
 
-static struct pc_coro *pc_coro_starting;
+/* the coroutine a thread is starting (threads run coroutines of their own) */
+static __thread struct pc_coro *pc_coro_starting;
 
 static void pc_coro_entry(void)
 {

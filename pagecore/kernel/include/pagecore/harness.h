@@ -1,7 +1,7 @@
 /*
  * pagecore/kernel/include/pagecore/harness.h: what the harness (the Cython
  * module) defines around the variants it loads: the page allocator, the
- * watchdog's way out of a sleep, the i_pages hold timer, the loader of a
+ * watchdog's way out of a sleep, the lock hold timer, the loader of a
  * variant's shared object, the queued waiters of the timed loops, and the
  * harness's own wrappers of end_page_writeback() and
  * wait_on_page_writeback().  Never included by a variant.
@@ -50,7 +50,7 @@ PC_SHARED_FN struct page *alloc_page(void)
        it (page_mapping(), an acquire load) at any time. */
     WRITE_ONCE(p->mapping, NULL);
     p->index = 0;
-    p->xa_marks = 0;
+    WRITE_ONCE(p->mem_cgroup, NULL);
     p->private = 0;
     __atomic_store_n(&p->pc_gen, p->pc_gen + 1, __ATOMIC_RELAXED);
     WRITE_ONCE(p->flags, 0);
@@ -75,12 +75,180 @@ PC_SHARED_FN void __free_page(struct page *p)
     WRITE_ONCE(p->flags, 0);
     smp_store_release(&p->mapping, NULL);
     p->index = POISON_POINTER_DELTA;
+    WRITE_ONCE(p->mem_cgroup, NULL);    /* mem_cgroup_uncharge() */
     __atomic_store_n(&p->pc_free, 1, __ATOMIC_RELAXED);
     spin_lock(&pc_zone.lock);
     p->pc_next_free = pc_zone.free_list;
     pc_zone.free_list = p;
     pc_zone.nr_free++;
     spin_unlock(&pc_zone.lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* The statistics' machine (pagecore/vmstat.h)                         */
+/* ------------------------------------------------------------------ */
+
+PC_SHARED struct pc_vm pc_vm __attribute__((aligned(64)));
+PC_SHARED unsigned int pc_vm_gen;
+PC_SHARED int pc_chain_cold;
+
+/* fls(): the position of the highest set bit, 1-based; 0 for 0. */
+static inline int pc_fls(unsigned long x)
+{
+    return x ? (int)(8 * sizeof(long)) - __builtin_clzl(x) : 0;
+}
+
+/*
+ * calculate_normal_threshold() (mm/vmstat.c) for a zone of this machine's
+ * memory: "The threshold scales with the number of processors and the
+ * amount of memory per zone."
+ */
+static int pc_stat_threshold(int cpus)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    unsigned long mem;      /* memory in 128 MB units */
+    int threshold;
+
+    if (pages <= 0 || page_size <= 0)
+        pages = 1L << 18, page_size = 4096;
+    mem = (unsigned long)pages / ((128UL << 20) / (unsigned long)page_size);
+    threshold = 2 * pc_fls((unsigned long)cpus) * (1 + pc_fls(mem));
+    return threshold < 125 ? threshold : 125;
+}
+
+/*
+ * A fresh machine: every total zero, every lock free, the per-CPU objects
+ * at their places in each task's area (which each task sets up again at its
+ * next per-CPU access: pc_vm_gen).  No task may be inside the model.
+ */
+static void pc_vm_reset(void)
+{
+    struct pc_vm *vm = &pc_vm;
+    struct bdi_writeback *wb = &vm->bdi.wb;
+    long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    int i;
+
+    memset(vm, 0, sizeof(*vm));
+    vm->cpus = cpus > 0 ? (int)cpus : 1;
+    vm->counter_batch = vm->cpus * 2 > 32 ? vm->cpus * 2 : 32;
+    vm->stat_threshold = pc_stat_threshold(vm->cpus);
+    vm->node.node_zones[0].pageset = (struct per_cpu_pageset *)PC_PERCPU_ZONE;
+    vm->node.per_cpu_nodestats = (struct per_cpu_nodestat *)PC_PERCPU_NODE;
+    vm->root_cgroup.rstat_cpu = (struct cgroup_rstat_cpu *)(PC_PERCPU_RSTAT + 8);
+    vm->root_memcg.css.cgroup = &vm->root_cgroup;
+    vm->root_memcg.vmstats_percpu = (struct memcg_vmstats_percpu *)PC_PERCPU_MEMCG;
+    vm->root_memcg.vmstats_local = (struct memcg_vmstats_percpu *)PC_PERCPU_MEMCG_LOCAL;
+    vm->root_memcg.nodeinfo[0] = &vm->root_nodeinfo;
+    spin_lock_init(&vm->root_memcg.move_lock);
+    vm->root_nodeinfo.memcg = &vm->root_memcg;
+    vm->root_nodeinfo.lruvec.pgdat = &vm->node;
+    vm->root_nodeinfo.lruvec_stat_local = (struct lruvec_stat *)PC_PERCPU_LRUVEC;
+    vm->root_nodeinfo.lruvec_stat_cpu = (struct lruvec_stat *)PC_PERCPU_LRUVEC_CPU;
+    vm->root_nodeinfo.lruvec_stats_percpu = (struct lruvec_stats_percpu *)PC_PERCPU_LRUVEC;
+    /* the bdi_writeback's counters, then the two writeout proportions' */
+    vm->bdi.capabilities = BDI_CAP_WRITEBACK_ACCT;
+    vm->bdi.max_prop_frac = FPROP_FRAC_BASE;
+    wb->bdi = &vm->bdi;
+    wb->state = 1UL << WB_registered;
+    for (i = 0; i < NR_WB_STAT_ITEMS; i++) {
+        spin_lock_init(&wb->stat[i].lock);
+        wb->stat[i].counters = (s32 *)(PC_PERCPU_COUNTERS + 4 * i);
+    }
+    spin_lock_init(&wb->completions.lock);
+    spin_lock_init(&wb->completions.events.lock);
+    wb->completions.events.counters = (s32 *)(PC_PERCPU_COUNTERS + 4 * NR_WB_STAT_ITEMS);
+    spin_lock_init(&wb->work_lock);
+    spin_lock_init(&vm->global_domain.completions.events.lock);
+    vm->global_domain.completions.events.counters =
+        (s32 *)(PC_PERCPU_COUNTERS + 4 * NR_WB_STAT_ITEMS + 4);
+    /* the writeout period runs: wb_domain_writeout_inc() finds it set */
+    vm->global_domain.period_time = 1;
+    spin_lock_init(&vm->sb.s_inode_wblist_lock);
+    INIT_LIST_HEAD(&vm->sb.s_inodes_wb);
+    __atomic_add_fetch(&pc_vm_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A task's per-CPU area for the machine as reset last (see pc_vm_gen). */
+PC_SHARED_FN void pc_percpu_init(struct task_struct *t)
+{
+    struct per_cpu_pageset *zone;
+    struct per_cpu_nodestat *node;
+
+    memset(t->pc_percpu, 0, sizeof(t->pc_percpu));
+    zone = (struct per_cpu_pageset *)(t->pc_percpu + PC_PERCPU_ZONE);
+    node = (struct per_cpu_nodestat *)(t->pc_percpu + PC_PERCPU_NODE);
+    zone->stat_threshold = (s8)pc_vm.stat_threshold;
+    node->stat_threshold = (s8)pc_vm.stat_threshold;
+    /* the root cgroup has been updated on this CPU since the last flush:
+       it is on the CPU's updated tree already (cgroup_rstat_updated()) */
+    ((struct cgroup_rstat_cpu *)(t->pc_percpu + PC_PERCPU_RSTAT + 8))->updated_next =
+        &pc_vm.root_cgroup;
+    t->pc_percpu_gen = __atomic_load_n(&pc_vm_gen, __ATOMIC_RELAXED);
+}
+
+/*
+ * A mapping's xarray (@nslots slots, and the tree of marks over them) and
+ * its inode on the machine's superblock; -1 if out of memory.
+ */
+static int pc_mapping_init(struct address_space *m, struct inode *inode, unsigned long nslots,
+                           int id)
+{
+    unsigned long n = nslots ? nslots : 1, nodes = 0;
+    int level = 0;
+
+    memset(m, 0, sizeof(*m));
+    spin_lock_init(&m->i_pages.xa_lock);
+    spin_lock_init(&m->private_lock);
+    spin_lock_init(&m->i_mmap_lock);
+    do {
+        n = (n + XA_CHUNK_SIZE - 1) >> XA_CHUNK_SHIFT;
+        if (level == XA_MAX_LEVELS)
+            return -1;
+        m->i_pages.xa_level_start[level++] = nodes;
+        nodes += n;
+    } while (n > 1);
+    m->i_pages.xa_levels = level;
+    m->i_pages.xa_slots = calloc(nslots ? nslots : 1, sizeof(struct page *));
+    if (posix_memalign((void **)&m->i_pages.xa_nodes, 64, nodes * sizeof(struct xa_node)) != 0)
+        m->i_pages.xa_nodes = NULL;
+    if (!m->i_pages.xa_slots || !m->i_pages.xa_nodes) {
+        free(m->i_pages.xa_slots);
+        free(m->i_pages.xa_nodes);
+        m->i_pages.xa_slots = NULL;
+        m->i_pages.xa_nodes = NULL;
+        return -1;
+    }
+    memset(m->i_pages.xa_nodes, 0, nodes * sizeof(struct xa_node));
+    m->i_pages.xa_nslots = nslots;
+    m->use_writeback_tags = 1;
+    m->id = id;
+    memset(inode, 0, sizeof(*inode));
+    INIT_LIST_HEAD(&inode->i_wb_list);
+    inode->i_sb = &pc_vm.sb;
+    inode->i_mapping = m;
+    m->host = inode;
+    return 0;
+}
+
+static void pc_mapping_free(struct address_space *m)
+{
+    free(m->i_pages.xa_slots);
+    free(m->i_pages.xa_nodes);
+    m->i_pages.xa_slots = NULL;
+    m->i_pages.xa_nodes = NULL;
+    m->i_pages.xa_nslots = 0;
+}
+
+/* How many slots of @m carry @mark (the leaves' bits). */
+static long pc_mapping_marked(const struct address_space *m, xa_mark_t mark)
+{
+    unsigned long i, leaves = m->i_pages.xa_nslots ?
+        (m->i_pages.xa_nslots + XA_CHUNK_SIZE - 1) >> XA_CHUNK_SHIFT : 0;
+    long n = 0;
+
+    for (i = 0; i < leaves; i++)
+        n += __builtin_popcountl(m->i_pages.xa_nodes[i].marks[mark]);
+    return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -168,20 +336,39 @@ static int pc_call_unwindable(void (*fn)(void *), void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* The i_pages hold timer (pagecore/mm.h, xa_lock())                   */
+/* The lock hold timer (pagecore/mm.h, xa_lock() and the irq locks)    */
 /* ------------------------------------------------------------------ */
 
-PC_SHARED struct pc_ipages_hold pc_ipages_hold;
+PC_SHARED struct pc_lock_hold pc_lock_hold;
 
-PC_SHARED_FN void pc_ipages_hold_begin(void)
+static inline int pc_hold_class(int cls, const void *lock)
 {
-    pc_ipages_hold.t0 = pc_region_begin();
+    const char *l = (const char *)lock;
+
+    if (cls != PC_HOLD_OTHER)
+        return cls;
+    if (page_wait_table && l >= (const char *)page_wait_table &&
+        l < (const char *)(page_wait_table + (1UL << PAGE_WAIT_TABLE_BITS)))
+        return PC_HOLD_BUCKET;
+    return PC_HOLD_OTHER;
 }
 
-PC_SHARED_FN void pc_ipages_hold_end(void)
+PC_SHARED_FN void pc_lock_hold_begin(int cls, const void *lock)
 {
-    pc_ipages_hold.ns += pc_region_end(pc_ipages_hold.t0);
-    pc_ipages_hold.holds++;
+    if (pc_hold_class(cls, lock) != pc_lock_hold.on)
+        return;
+    if (pc_lock_hold.depth++ == 0)
+        pc_lock_hold.t0 = pc_region_begin();
+}
+
+PC_SHARED_FN void pc_lock_hold_end(int cls, const void *lock)
+{
+    if (pc_hold_class(cls, lock) != pc_lock_hold.on || pc_lock_hold.depth == 0)
+        return;
+    if (--pc_lock_hold.depth == 0) {
+        pc_lock_hold.ns += pc_region_end(pc_lock_hold.t0);
+        pc_lock_hold.holds++;
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,5 +562,8 @@ static void pc_qwaiter_abandon(struct pc_qwaiter *q)
     q->task->pc_coro = NULL;
     q->task->state = TASK_RUNNING;
 }
+
+/* The floor suite's calibration loops' bodies. */
+#include "calibrate.h"
 
 #endif /* PAGECORE_HARNESS_H */

@@ -10,11 +10,12 @@
  * point of the explorer, an event the instrumented build counts, and a
  * check for a touch of a freed page, so no variant file has to say so.
  *
- * Left out, because no race or cost studied here depends on them: memcg
- * and lruvec statistics, psi and thrashing accounting, signals (but for
- * the watchdog's way out, signal_pending_state() below), compound pages
- * (a folio is one page), and the xarray's tree (struct xarray below holds
- * a flat array of pages and per-page marks).
+ * The statistics that the start and the end of writeback keep under and
+ * around their locks are vmstat.h's.  Left out, because no race or cost
+ * studied here depends on them: psi and thrashing accounting, signals (but
+ * for the watchdog's way out, signal_pending_state() below), compound pages
+ * (a folio is one page), and the xarray's slots (struct xarray below holds a
+ * flat array of pages; its marks are kept as the tree's nodes keep them).
  *
  * The flag layout is 5.10's unless the variant's header asks for 6.6's
  * (PAGECORE_PAGE_FLAGS_6_6, set by the build from "Page-flags: 6.6").
@@ -39,6 +40,17 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #define noinline __attribute__((noinline))
+/*
+ * A function of the model's kernel code written without `static` is one the
+ * kernel calls from its other files, where no compiler inlines it: the
+ * composer declares it noinline and opens its body with this count of one
+ * call between the kernel's functions (`fcall`, instrumented build).  A
+ * wrapper, whose body is one call of another function (mm/folio-compat.c's),
+ * opens with PAGECORE_FENTRY_TAIL() instead: the compiler leaves it by a jump
+ * into the function it wraps, so the call into it is a `tailcall`.
+ */
+#define PAGECORE_FENTRY() pc_ev(PC_EV_FCALL)
+#define PAGECORE_FENTRY_TAIL() pc_ev(PC_EV_TAILCALL)
 #define __read_mostly
 #define EXPORT_SYMBOL(sym) extern int pc_export_##sym
 #define EXPORT_SYMBOL_GPL(sym) EXPORT_SYMBOL(sym)
@@ -246,18 +258,31 @@ static inline void list_del_init_careful(struct list_head *entry)
 
 /*
  * The xarray of a mapping, reduced to what the paths modelled here use: the
- * i_pages lock (xa_lock), the page at each index, and the marks.  Each page
- * carries its own marks (page->xa_marks, as the xarray's node bitmaps
- * would hold them) and the xarray counts the pages carrying each, which is
- * what xa_marked() and mapping_tagged() answer.  Indices run from 0 to
- * xa_nslots - 1; the harness sizes xa_slots to the page pool.
+ * i_pages lock (xa_lock), the page at each index (a flat array), and the
+ * marks as the kernel's tree holds them: a node per 64 slots, a bitmap per
+ * mark on the node's line, a node per 64 nodes above, up to one at the top,
+ * and the root's flags (pagecore/vmstat.h, __xa_set_mark()).  Indices run
+ * from 0 to xa_nslots - 1; the harness sizes xa_slots to the page pool and
+ * the tree to the slots (pc_mapping_init()).
  */
+#define XA_CHUNK_SHIFT 6
+#define XA_CHUNK_SIZE (1UL << XA_CHUNK_SHIFT)
+#define XA_MAX_LEVELS 8
+
+struct xa_node {
+    unsigned long marks[XA_MAX_MARKS];
+} __attribute__((aligned(64)));
+
 struct page;
+struct inode;
 struct xarray {
     spinlock_t xa_lock;
+    unsigned int xa_flags;          /* XA_FLAGS_MARK(m): some entry carries mark m */
     struct page **xa_slots;
     unsigned long xa_nslots;
-    long nr_marked[XA_MAX_MARKS];
+    struct xa_node *xa_nodes;       /* the leaves first, then each level above */
+    int xa_levels;
+    unsigned long xa_level_start[XA_MAX_LEVELS];
 };
 
 struct address_space {
@@ -266,6 +291,7 @@ struct address_space {
     long nrpages;
     spinlock_t private_lock;        /* the buffer lists (the dirty path) */
     spinlock_t i_mmap_lock;         /* the vmas that map it (2.6.19's name) */
+    struct inode *host;             /* the file's inode (pc_mapping_init()) */
     int id;                         /* model: index among the mappings */
 };
 
@@ -279,15 +305,19 @@ struct address_space {
     unsigned int pc_gen;            /* model: allocation generation */         \
     struct address_space *mapping;                                             \
     unsigned long index;                                                       \
-    unsigned int xa_marks;          /* this page's marks in mapping->i_pages */ \
     int pc_free;                    /* model: on the free list */              \
+    int pc_id;                      /* model: index in the pool */             \
     struct page *pc_next_free;      /* model: free list link */                \
     unsigned long private;          /* buffer heads (the dirty path) */        \
-    int pc_id;                      /* model: index in the pool */
+    union {                         /* the memory cgroup charged (5.10; 6.7) */ \
+        struct mem_cgroup *mem_cgroup;                                         \
+        unsigned long memcg_data;                                              \
+    };
 
 struct page {
     PC_PAGE_FIELDS
 } __attribute__((aligned(64)));
+_Static_assert(sizeof(struct page) == 64, "struct page is a line, as the kernel's is");
 
 /* A folio is one page here: the same storage under the folio's names. */
 struct folio {
@@ -366,45 +396,75 @@ static inline int mapping_use_writeback_tags(struct address_space *mapping)
 }
 
 /*
- * The i_pages lock.  The hashchain suite's ipages_hold asks how long one
- * end of writeback holds it (the wake walk of wake-under-i_pages runs under
- * it): while pc_ipages_hold.on is set, each hold is timed from just inside
- * the lock to just before the unlock.  Otherwise this costs one
- * well-predicted branch per lock and unlock, in every variant alike.
+ * How long a lock is held, and what runs inside the hold.  The hashchain
+ * suite's ipages_hold and bucket_hold ask it of one end of writeback: while
+ * pc_lock_hold.on names a class of lock (the mapping's i_pages lock, or a
+ * bucket of the page wait table), each hold of a lock of that class is
+ * timed from just inside the lock to just before its unlock, and in the
+ * instrumented build the events counted inside the hold are the region's
+ * (pagecore/team.h).  Otherwise this costs one well-predicted branch per
+ * lock and unlock of those locks, in every variant alike.
  */
-struct pc_ipages_hold {
-    int on;
+enum pc_hold_class {
+    PC_HOLD_NONE,
+    PC_HOLD_I_PAGES,        /* xa_lock(&mapping->i_pages) */
+    PC_HOLD_BUCKET,         /* a page_waitqueue()'s lock */
+    PC_HOLD_OTHER,          /* an irq-safe spinlock to classify by its address */
+};
+struct pc_lock_hold {
+    int on;                 /* the class timed now, PC_HOLD_NONE when off */
+    int depth;
     int64_t t0;
     int64_t ns;
     long holds;
 };
-PC_SHARED struct pc_ipages_hold pc_ipages_hold;
-#define pc_ipages_hold_begin PC_SYM(pc_ipages_hold_begin)
-#define pc_ipages_hold_end PC_SYM(pc_ipages_hold_end)
-PC_SHARED_FN void pc_ipages_hold_begin(void);
-PC_SHARED_FN void pc_ipages_hold_end(void);
+PC_SHARED struct pc_lock_hold pc_lock_hold;
+#define pc_lock_hold_begin PC_SYM(pc_lock_hold_begin)
+#define pc_lock_hold_end PC_SYM(pc_lock_hold_end)
+PC_SHARED_FN void pc_lock_hold_begin(int cls, const void *lock);
+PC_SHARED_FN void pc_lock_hold_end(int cls, const void *lock);
 
 static inline void xa_lock(struct xarray *xa)
 {
     spin_lock(&xa->xa_lock);
-    if (unlikely(READ_ONCE(pc_ipages_hold.on)))
-        pc_ipages_hold_begin();
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_begin(PC_HOLD_I_PAGES, &xa->xa_lock);
 }
 
 static inline void xa_unlock(struct xarray *xa)
 {
-    if (unlikely(READ_ONCE(pc_ipages_hold.on)))
-        pc_ipages_hold_end();
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_end(PC_HOLD_I_PAGES, &xa->xa_lock);
     spin_unlock(&xa->xa_lock);
+}
+
+/*
+ * The kernel takes the wait table's bucket locks (and the other locks an
+ * interrupt may want) with the irq-saving forms; the model cannot mask
+ * interrupts, so these are the spinlock itself, with the hold timer's hook
+ * (which tells a bucket from the rest by its address).
+ */
+static inline void pc_spin_lock_irq(spinlock_t *lock)
+{
+    spin_lock(lock);
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_begin(PC_HOLD_OTHER, lock);
+}
+
+static inline void pc_spin_unlock_irq(spinlock_t *lock)
+{
+    if (unlikely(READ_ONCE(pc_lock_hold.on)))
+        pc_lock_hold_end(PC_HOLD_OTHER, lock);
+    spin_unlock(lock);
 }
 #define xa_lock_irqsave(xa, flags) ((void)(flags), xa_lock(xa))
 #define xa_unlock_irqrestore(xa, flags) ((void)(flags), xa_unlock(xa))
 #define xa_lock_irq(xa) xa_lock(xa)
 #define xa_unlock_irq(xa) xa_unlock(xa)
-#define spin_lock_irqsave(lock, flags) ((void)(flags), spin_lock(lock))
-#define spin_unlock_irqrestore(lock, flags) ((void)(flags), spin_unlock(lock))
-#define spin_lock_irq(lock) spin_lock(lock)
-#define spin_unlock_irq(lock) spin_unlock(lock)
+#define spin_lock_irqsave(lock, flags) ((void)(flags), pc_spin_lock_irq(lock))
+#define spin_unlock_irqrestore(lock, flags) ((void)(flags), pc_spin_unlock_irq(lock))
+#define spin_lock_irq(lock) pc_spin_lock_irq(lock)
+#define spin_unlock_irq(lock) pc_spin_unlock_irq(lock)
 
 /* xa_load() under the lock, __xa_store() of a page or NULL */
 static inline struct page *xa_load(struct xarray *xa, unsigned long index)
@@ -418,33 +478,8 @@ static inline void __xa_store(struct xarray *xa, unsigned long index, struct pag
         WRITE_ONCE(xa->xa_slots[index], page);
 }
 
-/* __xa_set_mark() / __xa_clear_mark(): the caller holds the xa_lock. */
-static inline void __xa_set_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
-{
-    struct page *page = index < xa->xa_nslots ? xa->xa_slots[index] : NULL;
-
-    if (page && !(page->xa_marks & (1u << mark))) {
-        page->xa_marks |= 1u << mark;
-        xa->nr_marked[mark]++;
-    }
-}
-
-static inline void __xa_clear_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
-{
-    struct page *page = index < xa->xa_nslots ? xa->xa_slots[index] : NULL;
-
-    if (page && (page->xa_marks & (1u << mark))) {
-        page->xa_marks &= ~(1u << mark);
-        xa->nr_marked[mark]--;
-    }
-}
-
-static inline bool xa_marked(const struct xarray *xa, xa_mark_t mark)
-{
-    return READ_ONCE(xa->nr_marked[mark]) != 0;
-}
-
-#define mapping_tagged(mapping, tag) xa_marked(&(mapping)->i_pages, (tag))
+/* The statistics and the xarray's marks. */
+#include "vmstat.h"
 
 /* ------------------------------------------------------------------ */
 /* Wait queues                                                         */
@@ -558,6 +593,21 @@ PC_SHARED wait_queue_head_t *page_wait_table;
 static inline unsigned long hash_ptr(const void *ptr, int bits)
 {
     return (unsigned long)(((uint64_t)(uintptr_t)ptr * GOLDEN_RATIO_64) >> (64 - bits));
+}
+
+/*
+ * The hashchain loops' colliding entries (private NULL: no task waits on
+ * them) can be evicted from the caches before the timed operation: while
+ * pc_chain_cold is set, each one a walk visits is a line loaded from
+ * memory, counted as `cold` beside `walked` (instrumented build).
+ */
+PC_SHARED int pc_chain_cold;
+
+static inline void pc_walk_entry(const wait_queue_entry_t *curr)
+{
+    pc_ev(PC_EV_WALKED);
+    if (PC_INSTRUMENTED && unlikely(READ_ONCE(pc_chain_cold)) && !READ_ONCE(curr->private))
+        pc_ev(PC_EV_COLD);
 }
 
 static inline wait_queue_head_t *page_waitqueue(struct page *page)

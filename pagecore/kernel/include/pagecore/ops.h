@@ -14,7 +14,7 @@
 
 /* Bumped whenever struct pc_ops or a shared structure changes, so that a
    stale cached object is refused, not called. */
-#define PC_OPS_ABI 1
+#define PC_OPS_ABI 2
 
 struct pc_ops {
     unsigned int abi;
@@ -30,14 +30,31 @@ struct pc_ops {
 #ifndef PAGECORE_VARIANT
 static const struct pc_ops *pc_ops_cur;
 
+/* Each call is counted (instrumented build): the event `call`. */
 #define PC_OP(ret, name, params, args)                                         \
-    static inline ret name params { return pc_ops_cur->name args; }
+    static inline ret name params                                              \
+    {                                                                          \
+        pc_ev(PC_EV_CALL);                                                     \
+        return pc_ops_cur->name args;                                          \
+    }
 #define PC_OPV(name, params, args)                                             \
-    static inline void name params { pc_ops_cur->name args; }
+    static inline void name params                                             \
+    {                                                                          \
+        pc_ev(PC_EV_CALL);                                                     \
+        pc_ops_cur->name args;                                                 \
+    }
 #define PC_OPX(ret, name, params, args)                                        \
-    static inline ret pc_op_##name params { return pc_ops_cur->name args; }
+    static inline ret pc_op_##name params                                      \
+    {                                                                          \
+        pc_ev(PC_EV_CALL);                                                     \
+        return pc_ops_cur->name args;                                          \
+    }
 #define PC_OPVX(name, params, args)                                            \
-    static inline void pc_op_##name params { pc_ops_cur->name args; }
+    static inline void pc_op_##name params                                     \
+    {                                                                          \
+        pc_ev(PC_EV_CALL);                                                     \
+        pc_ops_cur->name args;                                                 \
+    }
 #include "ops.def"
 #endif
 

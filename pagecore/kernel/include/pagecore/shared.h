@@ -46,13 +46,17 @@
 #define sysctl_page_lock_unfairness PC_SYM(sysctl_page_lock_unfairness)
 #define pc_wt PC_SYM(pc_wt)
 #define pc_dirty PC_SYM(pc_dirty)
-#define pc_ipages_hold PC_SYM(pc_ipages_hold)
+#define pc_lock_hold PC_SYM(pc_lock_hold)
+#define pc_vm PC_SYM(pc_vm)
+#define pc_vm_gen PC_SYM(pc_vm_gen)
+#define pc_chain_cold PC_SYM(pc_chain_cold)
 /* Functions. */
 #define pc_task_attach PC_SYM(pc_task_attach)
 #define pc_bug_op PC_SYM(pc_bug_op)
 #define alloc_page PC_SYM(alloc_page)
 #define __free_page PC_SYM(__free_page)
 #define pc_wait_unwind PC_SYM(pc_wait_unwind)
+#define pc_percpu_init PC_SYM(pc_percpu_init)
 #ifdef PAGECORE_INSTRUMENT
 #define pc_x_point PC_SYM(pc_x_point)
 #define pc_race PC_SYM(pc_race)

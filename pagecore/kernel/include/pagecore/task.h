@@ -27,6 +27,9 @@
 /* Model-only: the task is (about to be) inside futex_wait on ->state. */
 #define PC_TASK_ASLEEP 0x10000
 
+/* The per-CPU area's size: the lines of pagecore/vmstat.h's layout. */
+#define PC_PERCPU_BYTES 576
+
 struct task_struct {
     int state;                  /* futex word */
     int in_use;
@@ -45,6 +48,11 @@ struct task_struct {
     void *pc_wait_entry;
     void *pc_unwind;
     void *pc_coro;
+    /* The task's CPU's per-CPU data (pagecore/vmstat.h): a model task is a
+       CPU that runs with preemption off.  pc_percpu_gen: the configuration
+       it was set up for. */
+    unsigned int pc_percpu_gen;
+    char pc_percpu[PC_PERCPU_BYTES] __attribute__((aligned(64)));
 };
 
 /*

@@ -1,0 +1,141 @@
+"""The report's sections on where costs come from: what each term of the mix contributes to a
+fix's cost, what each variant does inside its lock holds, and the costs predicted from the floor
+suite beside the measured ones.  Each is a function of its own that writer.build() calls."""
+
+from pagecore.report.formats import fmt_events, fmt_ns
+from pagecore.report.html import Cell, Doc
+from pagecore.report.results import _order_variants
+
+
+def _pct(x):
+    return f"{x * 100:.0f}%"
+
+
+# -- term shares ----------------------------------------------------------------------------
+
+def term_shares(rk):
+    """{term: share of the ranked variant's weighted cost}."""
+    cost = rk.cost
+    return {k: (w * r.mean / cost if cost else 0.0) for k, (w, r) in rk.parts.items()}
+
+
+def section_term_shares(doc, choices):
+    """Per machine and kind: each term's share of each ranked fix's cost of the mix."""
+    shown = [c for c in choices if c.ranked]
+    if not shown:
+        return
+    doc.heading(3, "Where the cost of the mix comes from", "term-shares")
+    doc.para("Each term's share of a fix's weighted cost (weight × cost over the sum): the "
+             "terms that decide the ranking are those with large shares that differ between "
+             "fixes. The derivation of the default weights is in reports/README.md.")
+    for c in shown:
+        terms = list(c.mix)
+        rows = []
+        for rk in c.ranked:
+            sh = term_shares(rk)
+            rows.append([rk.variant] + [_pct(sh[k]) for k in terms] + [fmt_ns(rk.cost)])
+        doc.table(["variant"] + [f"{k} (w {c.mix[k]:g})" for k in terms] + ["ns/op of mix"],
+                  rows, ["left"] + ["right"] * (len(terms) + 1),
+                  caption=f"{c.machine}, {c.kind} fixes: share of each term in the weighted "
+                          "cost.")
+
+
+# -- lock holds -------------------------------------------------------------------------------
+
+def _hold_rows(rs):
+    out = {}
+    for r in rs.results("hashchain"):
+        if r.case != "lock_hold":
+            continue
+        p = dict(r.params)
+        label = "{} ({})".format(p.get("lock"), "nobody waiting" if p.get("waiter") == "none"
+                                 else "a queued waiter behind {} cold entries".format(
+                                     p.get("collide", 0)))
+        out.setdefault((r.machine, label), {})[r.variant] = r
+    return out
+
+
+def section_lock_holds(doc, rs):
+    """Per variant: the time one end of writeback holds each lock class, and what it does
+    inside (the events counted within the holds)."""
+    rows_by = _hold_rows(rs)
+    if not rows_by:
+        return
+    doc.heading(3, "Inside the locks: what each variant holds them for", "lock-holds")
+    doc.para("ns held per end of writeback (every hold of that lock summed, a clock pair less "
+             "per hold) and the events counted inside the holds: a variant that moves work "
+             "under a lock (the clear and its statistics under the bucket lock, the wake walk "
+             "under i_pages) holds it longer, and every other user of that lock waits that "
+             "much longer when they meet.")
+    for (m, label), per in sorted(rows_by.items()):
+        rows = []
+        for v in _order_variants(per):
+            r = per[v]
+            rows.append([v, fmt_ns(r.mean), "±" + fmt_ns(r.ci), fmt_events(r.events)])
+        doc.table(["variant", "ns held/op", "95% CI", "events inside the holds, per op"], rows,
+                  ["left", "right", "right", "wrap"],
+                  caption=(f"{m}: " if len(rs.machines) > 1 else "") + label + ".")
+
+
+# -- predicted beside measured ------------------------------------------------------------------
+
+def section_predicted(doc, rs):
+    """Costs predicted from the floor suite (pagecore.report.predict) beside the measured."""
+    from pagecore.report.predict import fit_units, predictions, summary
+
+    preds = predictions(rs)
+    if not preds:
+        return
+    held, total = summary(preds)
+    within = sum(p.within10 for p in preds)
+    doc.heading(2, "Predicted from the floor, beside measured", "predicted")
+    doc.para("Unit costs per kind of event are fitted to the floor suite alone (non-negative "
+             "least squares, each row weighted by its own value; 95% intervals from a "
+             "bootstrap over the floor's worker processes); a benchmark's prediction is its "
+             "own events times those units. No benchmark outside the floor suite enters the "
+             "fit: every one below is held out. `pagecore choose --predict FLOOR.json` ranks "
+             "the fixes for another machine the same way, from its floor suite alone. "
+             f"**{held} of {total}** hot-path benchmarks are predicted within 10% of the "
+             f"measured cost or within its noise ({within} within 10%). Where a prediction "
+             "stays off, the last column says what the events do not count there. The "
+             "floor and the hot path run minutes apart: the machine's drift between them is "
+             "part of every residual.")
+    for m in rs.machines:
+        try:
+            u = fit_units(rs, m)
+        except Exception:
+            continue
+        rows = []
+        for k, v in sorted(u.cost.items(), key=lambda kv: kv[0]):
+            lo, hi = _unit_interval(u, k)
+            rows.append([k, fmt_ns(v), f"{fmt_ns(lo)} to {fmt_ns(hi)}",
+                         "not exercised by the floor" if k in u.uncalibrated else ""])
+        t = Doc("")
+        t.table(["kind", "ns per event", "95% interval", ""], rows,
+                ["left", "right", "right", "left"],
+                caption="Floor cases fitted: " + ", ".join(u.rows) + "; residuals of the fit: "
+                + ", ".join(f"{c} {r * 100:+.0f}%" for c, r in u.residuals.items()) + ".")
+        doc.details(f"{m}: unit costs fitted to the floor", t)
+    rows = []
+    for p in sorted(preds, key=lambda p: (p.result.machine, p.result.case,
+                                          _order_variants([p.result.variant]))):
+        r = p.result
+        rows.append([r.case, r.variant, fmt_events(r.events),
+                     f"{fmt_ns(p.predicted)} [{fmt_ns(p.lo)}, {fmt_ns(p.hi)}]",
+                     f"{fmt_ns(r.mean)} ±{fmt_ns(r.ci)}", f"{p.ratio:.2f}",
+                     Cell("off", "unverified") if p.flagged else Cell("holds", "clean"),
+                     p.note])
+    t = Doc("")
+    t.table(["case", "variant", "events/op", "predicted ns [95%]", "measured ns ±95%",
+             "pred/meas", "", "what the events do not count"], rows,
+            ["left", "left", "wrap", "right", "right", "right", "left", "wrap"])
+    doc.details(f"Hot path: {total} benchmarks, {held} held ({within} within 10%)", t)
+
+
+def _unit_interval(u, kind):
+    vals = sorted(b.get(kind, 0.0) for b in u.boot)
+    if len(vals) < 10:
+        v = u.cost.get(kind, 0.0)
+        return v, v
+    k = int(len(vals) * 0.025)
+    return vals[k], vals[-1 - k]

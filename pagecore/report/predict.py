@@ -1,0 +1,272 @@
+"""Costs predicted from a machine's floor suite: a unit cost per kind of event, fitted by least
+squares, times the events each benchmark counts.
+
+The model counts, per operation of every timed loop, the work it does by kind: locked RMWs,
+spinlock round trips, per-CPU writes, xarray mark writes, calls from the harness into the
+variant, entries a wake walks, lines loaded from memory, ... (registry.def).  The floor suite
+times loops made of one kind each, or of two together as the kernel's code has them (a lock held
+across an RMW), in the same harness and with the same primitives (pagecore/model/_calibrate.pxi),
+and one kernel path of the library that no suite measures otherwise (the start of writeback,
+statistics and all), each with its events counted.  The unit costs are the non-negative least-
+squares solution of
+
+    floor value  =  loop  +  sum over kinds of  events x unit
+
+with each row weighted by its own value (so that every row's relative error counts alike), by
+scipy.optimize.nnls.  A benchmark's prediction is then its own events times those units.  The
+floor suite is the whole of the fit: every other suite is held out, and a machine on which only
+the floor suite ran gets predictions all the same (`pagecore choose --predict FLOOR.json`).
+
+Intervals: the fit is repeated on bootstrap resamples of the floor's worker processes (every
+floor benchmark of a resample takes the same processes, as a process measured them all), and a
+prediction's interval is the 2.5th to 97.5th percentile of its predictions across resamples.
+"""
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from pagecore._errors import PagecoreError
+
+# The floor cases that calibrate, and their events per operation where a results file does not
+# record them (files written before the floor counted its events).  A floor case left out here
+# measures something no event counts (a cache line handed between CPUs, a futex syscall with
+# no task to wake), or measures an event as the kernel's paths never run it: locked_rmw is one
+# locked RMW after another on one line, each waiting for the last, and spinlock a lock taken
+# and dropped with nothing held, which the bars compare with plain C; the kernel holds its
+# locks across work, and the fit prices an RMW and a lock among other work (call_rmw,
+# lock_rmw, walk, fold, start_writeback).
+CALIBRATION = {
+    "empty_loop": {},
+    "cmpxchg": {"cmpxchg": 1},
+    "lock_rmw": {"lock": 1, "atomic_rmw": 1},
+    "percpu_add": {"percpu": 1},
+    "percpu_cmpxchg": {"percpu_cmpxchg": 1},
+    "fold": {"fold": 1, "percpu": 1},
+    "call": {"call": 1, "fcall": 1},
+    "call_rmw": {"call": 1, "fcall": 1, "atomic_rmw": 1},
+    "fcall": {"fcall": 1},
+    "tailcall": {"tailcall": 1, "fcall": 1},
+    "xa_mark": {"xa_mark": 2},
+    "cold_line": {"cold": 1},
+    "walk": {"walked": 16, "lock": 1, "atomic_rmw": 1, "call": 1, "fcall": 1},
+    "wake_running": {"wakeups": 1},
+    "wake_sleeping_thread": {"wakeups": 1, "sleeps": 1},
+    "start_writeback": None,        # a kernel path: only its recorded events say
+}
+# Rows that enter the fit only where no row of the calibration set prices their kind (a floor
+# suite from before the calibration set: its locked RMW is then the RMW's only price).
+FALLBACK = {"locked_rmw": {"atomic_rmw": 1}, "spinlock": {"lock": 1}}
+LOOP = "loop"
+BOOTSTRAP = 200
+ALPHA = 0.05
+
+
+@dataclass
+class Units:
+    """Fitted unit costs, seconds per event (and per loop iteration)."""
+
+    machine: str
+    cost: dict                      # kind -> seconds; LOOP the loop's own
+    rows: list                      # the floor cases fitted, in order
+    uncalibrated: list              # kinds no floor row exercises: priced at 0
+    boot: list = field(default_factory=list)    # [{kind: seconds}] of the resamples
+    residuals: dict = field(default_factory=dict)  # floor case -> (fitted - measured) / measured
+
+    def predict(self, events):
+        return predict(events, self.cost)
+
+    def interval(self, events):
+        """(lo, hi) of the prediction across the bootstrap resamples (95%)."""
+        vals = sorted(predict(events, b) for b in self.boot)
+        if len(vals) < 10:
+            p = self.predict(events)
+            return p, p
+        k = int(len(vals) * ALPHA / 2)
+        return vals[k], vals[-1 - k]
+
+    def as_dict(self):
+        return {k: v * 1e9 for k, v in self.cost.items()}
+
+
+def predict(events, cost):
+    """loop + sum of events x unit cost, seconds per operation."""
+    return cost.get(LOOP, 0.0) + math.fsum(n * cost.get(k, 0.0) for k, n in (events or {}).items()
+                                           if k != LOOP)
+
+
+def _floor_rows(rs, machine):
+    rows, spare = [], []
+    for r in rs.results("floor"):
+        if r.variant != "pagecore" or (machine is not None and r.machine != machine):
+            continue
+        table = CALIBRATION if r.case in CALIBRATION else FALLBACK
+        if r.case not in table:
+            continue
+        ev = r.events if r.events is not None else table[r.case]
+        if ev is None:
+            continue
+        ev = {k: v for k, v in ev.items() if v}
+        if r.case != "empty_loop" and not ev:
+            continue
+        (rows if table is CALIBRATION else spare).append((r.case, ev, r))
+    covered = {k for _, ev, _ in rows for k in ev}
+    rows += [row for row in spare if not set(row[1]) <= covered]
+    return rows
+
+
+def _solve(rows, kinds, values):
+    """NNLS of the rows' values (relative weights) on loop + events; {kind: seconds}."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    cols = [LOOP] + kinds
+    a = np.array([[1.0] + [ev.get(k, 0.0) for k in kinds] for _, ev, _ in rows])
+    b = np.array(values)
+    w = 1.0 / b
+    x, _ = nnls(a * w[:, None], b * w)
+    return dict(zip(cols, (float(v) for v in x)))
+
+
+def fit_units(rs, machine=None, bootstrap=BOOTSTRAP, seed=0):
+    """The unit costs of @machine's floor suite (of the only machine when None)."""
+    if machine is None:
+        machines = sorted({r.machine for r in rs.results("floor")})
+        if not machines:
+            raise PagecoreError("no floor results: run `pagecore bench --suite floor` on that "
+                                "machine")
+        machine = machines[0]
+    rows = _floor_rows(rs, machine)
+    names = {c for c, _, _ in rows}
+    if "empty_loop" not in names or not any(c != "empty_loop" for c in names):
+        raise PagecoreError("no floor results to fit unit costs to (floor/locked_rmw/pagecore "
+                            "and its kin): run `pagecore bench --suite floor` on that machine")
+    kinds = sorted({k for _, ev, _ in rows for k in ev})
+    cost = _solve(rows, kinds, [r.mean for _, _, r in rows])
+    from pagecore import registry
+
+    uncal = [k for k in registry.events() if k not in kinds]
+    for k in uncal:
+        cost[k] = 0.0
+    units = Units(machine, cost, [c for c, _, _ in rows], uncal)
+    units.residuals = {c: (predict(ev, cost) - r.mean) / r.mean for c, ev, r in rows}
+    units.boot = _bootstrap(rows, kinds, uncal, bootstrap, seed)
+    return units
+
+
+def _bootstrap(rows, kinds, uncal, n, seed):
+    workers = None
+    for _, _, r in rows:
+        ws = set(r.by_worker or ())
+        workers = ws if workers is None else workers & ws
+    workers = sorted(workers or ())
+    if n <= 0 or len(workers) < 3:
+        return []
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        pick = [rng.choice(workers) for _ in workers]
+        vals = [math.fsum(r.by_worker[w] for w in pick) / len(pick) for _, _, r in rows]
+        c = _solve(rows, kinds, vals)
+        c.update(dict.fromkeys(uncal, 0.0))
+        out.append(c)
+    return out
+
+
+# What the events do not count, by the case they leave out (said where a benchmark stays off).
+NOT_COUNTED = {
+    "sleeping_waiter": "the futex wake of a thread asleep on another CPU, whose cost is the "
+                       "host's scheduling of that CPU more than any event",
+    "wait_on_page_writeback_clear": "a test of a clear bit: under two ns, where the loop's "
+                                    "layout and the branch predictor, not the counted work, "
+                                    "decide",
+    "one_waiter": "the queued waiter's entry, task and stack lines, which the waker loads and "
+                  "the coroutine touched last",
+    "unlock_page": "a locked RMW on each of 64 pages in turn, and how much of the loop's own "
+                   "work and the calls it overlaps, which no count says",
+    "writeback_cycle": "the start of writeback's own work beside the end's: calls between the "
+                       "statistics' functions and the loads of their shared lines",
+    "end_page_writeback": "the end of writeback of 64 pages in turn (their struct pages, their "
+                          "slots and marks in the xarray leaf), where writeback_cycle runs the "
+                          "same code on one page: no event counts what the pages' lines cost",
+}
+
+
+def not_counted(case):
+    for key, why in NOT_COUNTED.items():
+        if key in case:
+            return why
+    return "work no event counts (loads, branches, calls between the kernel's functions)"
+
+
+@dataclass
+class Prediction:
+    result: object                  # the measured Result
+    predicted: float                # seconds per operation
+    lo: float
+    hi: float
+
+    @property
+    def ratio(self):
+        return self.predicted / self.result.mean if self.result.mean else math.inf
+
+    @property
+    def within10(self):
+        return abs(self.ratio - 1) <= 0.10
+
+    @property
+    def within_noise(self):
+        """The two intervals overlap."""
+        r = self.result
+        return self.lo <= r.mean + r.ci and r.mean - r.ci <= self.hi
+
+    @property
+    def holds(self):
+        return self.within10 or self.within_noise
+
+    @property
+    def residual(self):
+        return self.result.mean - self.predicted
+
+    @property
+    def flagged(self):
+        return not self.holds
+
+    @property
+    def note(self):
+        return "" if self.holds else not_counted(self.result.case)
+
+
+def drift(rs, machine, suite, reference="floor"):
+    """How much slower the machine ran while @suite ran than while @reference did, as the
+    sentinels timed beside every value saw it (1.0 where either has none): the floor's units,
+    times this, are that suite's."""
+    m = rs.machines[machine]
+    a, b = m.sentinel.get(reference), m.sentinel.get(suite)
+    return b / a if a and b else 1.0
+
+
+def predictions(rs, suites=("hotpath",), units=None):
+    """Per benchmark of @suites with events: its prediction from the floor suite of the same
+    machine (or @units), scaled by the machine's drift between the floor and that suite, beside
+    the measurement.  [] where a machine has no floor to fit."""
+    out = []
+    for m in rs.machines:
+        u = units
+        if u is None:
+            try:
+                u = fit_units(rs, m)
+            except PagecoreError:
+                continue
+        for r in rs.results():
+            if r.machine != m or r.suite not in suites or r.events is None:
+                continue
+            k = drift(rs, m, r.suite) if units is None else 1.0
+            lo, hi = u.interval(r.events)
+            out.append(Prediction(r, k * u.predict(r.events), k * lo, k * hi))
+    return out
+
+
+def summary(preds):
+    """(held, total): predictions within 10% of the measured cost or within its noise."""
+    return sum(p.holds for p in preds), len(preds)
