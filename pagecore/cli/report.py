@@ -82,7 +82,7 @@ def _print_weights(args):
     print()
     print("[weights]")
     for k, w in mix.items():
-        print(f'"{k}" = {w:g}')
+        print(f'"{k}" = {w!r}')  # repr: the file gives back the very mix
     return 0
 
 
