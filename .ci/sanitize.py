@@ -21,6 +21,7 @@ the tests of pure Python code (the report, the hostile-input tests).
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.dirname(os.path.abspath(__file__))
+# each build's test run, in seconds: about 4 times what it takes on 2 cores
+LIMIT = 1200
 
 BUILDS = {
     "address": {
@@ -100,8 +103,19 @@ def one(kind, pytest_args):
         env["PAGECORE_VARIANT_CFLAGS"] = flags
         env["PAGECORE_CACHE"] = os.path.join(tmp, "cache")
         t0 = time.monotonic()
-        res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-                             + b["tests"] + pytest_args, cwd=src, env=env)
+        # pytest-timeout ends a hung test; this bounds the whole build's run,
+        # so that CI hears of a hang within its own time
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+                                + b["tests"] + pytest_args, cwd=src, env=env,
+                                start_new_session=True)
+        try:
+            rc = proc.wait(timeout=LIMIT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            print("sanitize %s: the tests ran past %d s and were stopped" % (kind, LIMIT))
+            rc = 124
+        res = subprocess.CompletedProcess(proc.args, rc)
         reports = sorted(f for f in os.listdir(tmp) if f.startswith("report"))
         for f in reports:
             with open(os.path.join(tmp, f), errors="replace") as fh:

@@ -352,9 +352,14 @@ def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=No
         return
     import multiprocessing
 
-    # Each process has its own model (the core's globals); fork keeps the
-    # imported extension, so a worker starts at once.
-    ctx = multiprocessing.get_context("fork")
+    # Each process has its own model (the core's globals).  Not fork: this
+    # process has run the model's threads (stress, the watchdog), and a child
+    # forked from it may inherit a lock some thread held at that moment (the
+    # allocator's, or a sanitizer runtime's) and wait for it forever.  The
+    # fork server is a fresh single-threaded interpreter that has imported
+    # the core once; each worker is forked from it.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["pagecore.verify.explore"])
     with ctx.Pool(jobs) as pool:
         # the biggest cells first, so that the last one to finish is small
         for r in pool.imap_unordered(_cell, sorted(todo, key=_weight, reverse=True)):
