@@ -63,7 +63,13 @@ BUILDS = {
             "TSAN_OPTIONS": "halt_on_error=0:report_signal_unsafe=0:log_path={log}:"
                             "suppressions=" + os.path.join(HERE, "tsan.supp"),
         },
-        "tests": ["tests/test_core.py", "tests/test_verify.py", "tests/test_dirty.py"],
+        "tests": ["tests/test_core.py", "tests/test_verify.py", "tests/test_dirty.py",
+                  # the bench's verify step explores: the explorer switches the
+                  # tasks' stacks by hand (coroutines), which ThreadSanitizer
+                  # cannot follow; it runs for many minutes there and proves
+                  # nothing about threads
+                  "--deselect",
+                  "tests/test_verify.py::test_bench_verify_writes_liveness_once"],
     },
 }
 
