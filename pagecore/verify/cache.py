@@ -74,6 +74,13 @@ def plan(opts, scenario):
     if opts.mode == "explore":
         from pagecore.verify.explore import PREEMPTIONS
 
+        budget = getattr(opts, "budget", None)
+        if budget is not None and opts.preemptions is None:
+            # no bound: how far it got depends on the budget, and only a
+            # budget as long answers another
+            return {"kind": "explore", "preemptions": None, "budget": float(budget),
+                    "search": getattr(opts, "search", None) or "dpor",
+                    "max_schedules": opts.max_schedules, "por": not opts.no_por}
         return {"kind": "explore", "preemptions": PREEMPTIONS if opts.preemptions is None
                 else opts.preemptions, "max_schedules": opts.max_schedules,
                 "por": not opts.no_por}
@@ -88,6 +95,15 @@ def covers(have, want):
     if have.get("kind") != want.get("kind"):
         return False
     if want["kind"] == "explore":
+        if (have.get("preemptions") is None) != (want.get("preemptions") is None):
+            return False        # a budget's verdict and a bound's answer different questions
+        if want.get("preemptions") is None:
+            reach = have.get("budget", 0) >= want.get("budget", 0) and (
+                have["max_schedules"] is None or (want["max_schedules"] is not None
+                                                  and have["max_schedules"]
+                                                  >= want["max_schedules"]))
+            return (reach and have["por"] <= want["por"]
+                    and have.get("search") == want.get("search"))
         reach = (have["preemptions"] >= want["preemptions"]
                  and (have["max_schedules"] is None
                       or (want["max_schedules"] is not None

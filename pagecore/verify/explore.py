@@ -20,6 +20,7 @@ position.  The shortest failing schedule (fewest preemptions, then fewest
 steps) of each cell is drawn as a CPU-column timeline.
 """
 
+import dataclasses
 import time
 
 from pagecore._errors import PagecoreError
@@ -242,7 +243,9 @@ def bounded_job(runner, job, max_schedules):
     explore_setup() keeps one stack per preemption level; here a job is an
     entry of one of those stacks, and the entries it would push are either
     run by this job (same level) or handed back (the next level, or what is
-    left when @max_schedules runs are made).  Which children a run makes,
+    left when @max_schedules runs are made), as {level: [(prefix, sleep0,
+    fixed), ...]}: what differs from @job (parallel.groups), a fraction of
+    the Jobs' pickled size, for the many branches a search makes.  Which children a run makes,
     and their sleep sets, depend only on that run: the jobs of a setup are
     the same whatever order they run in, so the counts equal
     explore_setup()'s at the same bound."""
@@ -251,7 +254,8 @@ def bounded_job(runner, job, max_schedules):
     nxt = job.bound < 0 or b + 1 <= job.bound
     stack = [(job.prefix, job.sleep0)]
     st = {"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0, "by_preemptions": {},
-          "failures": {}, "frontier": []}
+          "failures": {}, "frontier": {}}
+    deeper = []
     runs = 0
     while stack and runs < max_schedules:
         prefix, z0 = stack.pop()
@@ -287,7 +291,7 @@ def bounded_job(runner, job, max_schedules):
                 prior = 1 << cur
                 for u in _bits(cands & ~(1 << cur)):
                     z = c.x_child_sleep(i, u, prior) if por else 0
-                    st["frontier"].append(job.child(ch[:i] + bytes((u,)), z, b + 1))
+                    deeper.append((ch[:i] + bytes((u,)), z, 0))
                     prior |= 1 << u
             else:
                 prior = (1 << t) if t >= 0 else 0
@@ -295,7 +299,10 @@ def bounded_job(runner, job, max_schedules):
                     z = c.x_child_sleep(i, u, prior) if por else 0
                     stack.append((ch[:i] + bytes((u,)), z))
                     prior |= 1 << u
-    st["frontier"].extend(job.child(p, z, b) for p, z in stack)
+    if deeper:
+        st["frontier"][b + 1] = deeper
+    if stack:
+        st["frontier"][b] = [(p, z, 0) for p, z in stack]
     return st
 
 
@@ -309,27 +316,33 @@ def runner_for(variant, scenario, setup):
     return _runners[key]
 
 
-def run_job(batch, max_schedules, scenario=None):
-    """A worker's entry: the jobs of @batch (parallel.Job, all of one setup
-    and level) in order, for at most @max_schedules runs in all, with the
-    Runner this process keeps for their setup; the counts of what ran, how
-    many of the jobs it took ("taken": the rest were not started), and the
+def run_job(task, max_schedules, scenario=None):
+    """A worker's entry: @task is (a Job, its batch): the Job gives the setup,
+    level and search, the batch the (prefix, sleep0, fixed) of each job to
+    run, in order, for at most @max_schedules runs in all, with the Runner
+    this process keeps for the setup.  The counts of what ran, how many of
+    the batch it took ("taken": the rest were not started), and the
     frontier of those it took.  @scenario: the Scenario the jobs name, as
     the process that made them has it (one added to the list at run time is
     not in a fresh interpreter's)."""
-    job0 = batch[0]
+    job0, batch = task
     if scenario is not None and SCENARIOS.get(job0.scenario) != scenario:
         SCENARIOS[job0.scenario] = scenario
         for key in [k for k in _runners if k[1] == job0.scenario]:
             del _runners[key]
+    from pagecore.verify.parallel import merge_frontier
+
     r = runner_for(job0.variant, job0.scenario, job0.setup)
     t0 = time.monotonic()
     out = {"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0, "classes": 0,
-           "by_preemptions": {}, "failures": {}, "frontier": [], "taken": 0}
-    for job in batch:
+           "by_preemptions": {}, "failures": {}, "frontier": {}, "taken": 0}
+    for prefix, sleep0, fixed in batch:
         runs = out["schedules"] + out["pruned"]
         if runs >= max_schedules:
             break
+        job = job0.child(prefix, sleep0, job0.level)
+        if fixed != job.fixed:
+            job = dataclasses.replace(job, fixed=fixed)
         if job.algo == "dpor":
             # dynamic partial-order reduction, without a bound
             from pagecore.verify.dpor import dpor_job
@@ -348,7 +361,7 @@ def run_job(batch, max_schedules, scenario=None):
         for k, f in res["failures"].items():
             if k not in out["failures"] or f.key() < out["failures"][k].key():
                 out["failures"][k] = f
-        out["frontier"].extend(res["frontier"])
+        merge_frontier(out["frontier"], res["frontier"])
     out["seconds"] = time.monotonic() - t0
     return out
 
@@ -540,12 +553,16 @@ def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=No
     With @budget (seconds, for all the cells) and no @preemptions: each
     cell in turn gets what is left of the budget over the cells left (a
     cell that ends early gives its time back), half of it for the search
-    without a bound (@algo, "dpor"); if that does not end, the bounded
+    without a bound (@algo "dpor"); if that does not end, the bounded
     search deepens 0, 1, 2, ... preemptions for the rest, and the verdict
-    says how far it got."""
+    says how far it got.  @algo "bounded" (--search sleep-sets): the
+    deepening is the search, for the whole share; when it ends it has run
+    every schedule (less those sleep sets prune)."""
     from pagecore.verify import parallel as par
 
     chunk = chunk or par.CHUNK
+    if budget is not None and preemptions is None:
+        check_search(algo)
     ex = par.executor(jobs, cluster, scheduler)
     try:
         if budget is None or preemptions is not None:
@@ -565,6 +582,14 @@ def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=No
             now = time.monotonic()
             share = max(0.0, end - now) / (len(cells) - i)
             n = len(SCENARIOS[cell[1]].setups)
+            if algo == "bounded":
+                # the sleep-set search without a bound: deepening is the search
+                deep = par.Phase(cell, n, "bounded", -1, por)
+                deep.deadline = now + share
+                (deep,) = par.run_phases([deep], ex, chunk, max_schedules, say)
+                say.done += 1
+                yield _result(deep, budget=budget)
+                continue
             first = par.Phase(cell, n, algo, -1, por)
             first.deadline = now + share / 2
             (first,) = par.run_phases([first], ex, chunk, max_schedules, say)
@@ -579,6 +604,22 @@ def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=No
             yield _result(deep, budget=budget, earlier=first)
     finally:
         ex.close()
+
+
+SEARCHES = {"dpor": "dpor", "sleep-sets": "bounded"}     # --search -> a Job's algo
+
+
+def check_search(algo):
+    """That the search without a bound named @algo is in this pagecore."""
+    if algo not in SEARCHES.values():
+        raise PagecoreError("--search must be one of %s, not %r" % (", ".join(SEARCHES), algo))
+    if algo == "dpor":
+        import importlib.util
+
+        if importlib.util.find_spec("pagecore.verify.dpor") is None:
+            raise PagecoreError("explore: the search without a bound (dpor) is not in this "
+                                "pagecore (pagecore.verify.dpor): give --search sleep-sets or "
+                                "--preemptions K")
 
 
 class _progress:

@@ -33,7 +33,6 @@ Executors:
 
 import concurrent.futures
 import hashlib
-import heapq
 import time
 from dataclasses import dataclass
 
@@ -72,11 +71,11 @@ class Job:
                    self.fixed, self.algo, self.bound, self.por)
 
 
-def task_key(batch, chunk):
+def task_key(task, chunk):
     """A task's name, the same in every run for the same jobs."""
-    h = hashlib.sha1(("%d" % chunk).encode())
-    for job in batch:
-        h.update(job.key().encode())
+    job, batch = task
+    h = hashlib.sha1(("%s %d" % (job.key(), chunk)).encode())
+    h.update(repr(batch).encode())
     return "explore-%s" % h.hexdigest()[:24]
 
 
@@ -91,12 +90,12 @@ def merge_failure(best, kind, f):
         best[kind] = f
 
 
-def _scenario(job):
-    # the scenario goes with each job: a worker process has the built-in
+def _scenario(task):
+    # the scenario goes with each task: a worker process has the built-in
     # list, not one added to it in this process
     from pagecore.verify.scenarios import SCENARIOS
 
-    return SCENARIOS[job.scenario]
+    return SCENARIOS[task[0].scenario]
 
 
 # -- executors ------------------------------------------------------------------------
@@ -109,10 +108,10 @@ class InProcess:
     def __init__(self):
         self._done = []
 
-    def submit(self, batch, chunk):
+    def submit(self, task, chunk):
         from pagecore.verify.explore import run_job
 
-        self._done.append((batch, run_job(batch, chunk)))
+        self._done.append((task, run_job(task, chunk)))
 
     def next_done(self, timeout):
         return [self._done.pop(0)] if self._done else []
@@ -133,10 +132,10 @@ class LocalPool:
         self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx)
         self.pending = {}
 
-    def submit(self, batch, chunk):
+    def submit(self, task, chunk):
         from pagecore.verify.explore import run_job
 
-        self.pending[self.pool.submit(run_job, batch, chunk, _scenario(batch[0]))] = batch
+        self.pending[self.pool.submit(run_job, task, chunk, _scenario(task))] = task
 
     def next_done(self, timeout):
         if not self.pending:
@@ -187,12 +186,12 @@ class Cluster:
         self.ac = as_completed([], with_results=False)
         self.pending = {}
 
-    def submit(self, batch, chunk):
+    def submit(self, task, chunk):
         from pagecore.verify.explore import run_job
 
-        fut = self.client.submit(run_job, batch, chunk, _scenario(batch[0]),
-                                 key=task_key(batch, chunk), pure=False, retries=self.RETRIES)
-        self.pending[fut.key] = batch
+        fut = self.client.submit(run_job, task, chunk, _scenario(task),
+                                 key=task_key(task, chunk), pure=False, retries=self.RETRIES)
+        self.pending[fut.key] = task
         self.ac.add(fut)
 
     def next_done(self, timeout):
@@ -200,8 +199,8 @@ class Cluster:
             return []
         out = []
         for fut in self.ac.next_batch(block=True):
-            batch = self.pending.pop(fut.key)
-            out.append((batch, fut.result()))
+            task = self.pending.pop(fut.key)
+            out.append((task, fut.result()))
             fut.release()
         return out
 
@@ -228,8 +227,27 @@ def executor(workers=None, cluster=None, scheduler=None):
 
 # -- the driver -----------------------------------------------------------------------
 
+def groups(frontier):
+    """A frontier as {level: [(prefix, sleep0, fixed), ...]}: a list of Jobs
+    (what a search may hand back), or that dict already (what bounded_job
+    hands back: the fields that differ from its job's, grouped, a fraction of
+    the Jobs' pickled size for the many branches a search makes)."""
+    if isinstance(frontier, dict):
+        return frontier
+    out = {}
+    for j in frontier:
+        out.setdefault(j.level, []).append((j.prefix, j.sleep0, j.fixed))
+    return out
+
+
+def merge_frontier(into, frontier):
+    for level, items in groups(frontier).items():
+        into.setdefault(level, []).extend(items)
+
+
 class Phase:
-    """One cell's search in one algorithm: its jobs' counts, per setup."""
+    """One cell's search in one algorithm: its jobs' counts, per setup, and
+    the queue of jobs not yet run, one stack per (setup, level)."""
 
     def __init__(self, cell, nsetups, algo, bound, por):
         self.cell = cell
@@ -238,19 +256,50 @@ class Phase:
         self.setups = [{"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0,
                         "by_preemptions": {}, "classes": 0, "failures": {}}
                        for _ in range(nsetups)]
-        self.roots = [Job(cell[0], cell[1], i, algo=algo, bound=bound, por=por)
-                      for i in range(nsetups)]
+        self.template = {(i, 0): Job(cell[0], cell[1], i, algo=algo, bound=bound, por=por)
+                         for i in range(nsetups)}
+        self.queues = {}        # (setup, level) -> [(prefix, sleep0, fixed)]
         self.known = {}         # level -> jobs made of that level
         self.done = {}          # level -> jobs finished of that level
         self.queued = 0
         self.running = 0
-        self.reserved = 0       # runs the jobs in flight may make
+        self.reserved = 0       # runs the tasks in flight may make
         self.seconds = 0.0      # worker seconds spent
         self.deadline = None
         self.stopped = None     # why it stopped before the end: "budget", "max-schedules"
+        for i in range(nsetups):
+            self.push(i, {0: [(b"", 0, 0)]})
 
-    def made(self, job):
-        self.known[job.level] = self.known.get(job.level, 0) + 1
+    def push(self, setup, frontier, new=True):
+        for level, items in groups(frontier).items():
+            q = self.queues.get((setup, level))
+            if q is None:
+                q = self.queues[(setup, level)] = []
+            q.extend(items)
+            self.queued += len(items)
+            if new:
+                self.known[level] = self.known.get(level, 0) + len(items)
+
+    def job(self, setup, level, prefix, sleep0, fixed):
+        t = self.template[(setup, 0)]
+        return Job(t.variant, t.scenario, setup, prefix, sleep0, level, fixed, t.algo,
+                   t.bound, t.por)
+
+    def lowest(self):
+        """The (setup, level) whose jobs go next: the lowest level, so that a
+        budget ends with the low bounds covered whole."""
+        keys = [k for k, q in self.queues.items() if q]
+        return min(keys, key=lambda k: (k[1], k[0])) if keys else None
+
+    def take(self, key, most):
+        """Up to @most jobs of queue @key, the last made first (depth first, as
+        the search itself goes: the queue stays short)."""
+        q = self.queues[key]
+        batch = q[-most:]
+        del q[-most:]
+        batch.reverse()
+        self.queued -= len(batch)
+        return batch
 
     @property
     def schedules(self):
@@ -264,10 +313,11 @@ class Phase:
     def complete(self):
         return self.finished and self.stopped is None
 
-    def add(self, batch, res):
-        """Fold in what a task ran: the first res["taken"] jobs of @batch (all
-        of one setup and level)."""
-        s = self.setups[batch[0].setup]
+    def add(self, key, batch, res):
+        """Fold in what a task ran: the first res["taken"] jobs of @batch, of
+        queue @key; the rest go back."""
+        setup, level = key
+        s = self.setups[setup]
         for k in ("schedules", "pruned", "steps", "classes"):
             s[k] += res.get(k, 0)
         s["max_steps"] = max(s["max_steps"], res["max_steps"])
@@ -275,9 +325,10 @@ class Phase:
             s["by_preemptions"][b] = s["by_preemptions"].get(b, 0) + n
         for k, f in res["failures"].items():
             merge_failure(s["failures"], k, f)
-        level = batch[0].level
         self.done[level] = self.done.get(level, 0) + res["taken"]
         self.seconds += res.get("seconds", 0.0)
+        self.push(setup, res["frontier"])
+        self.push(setup, {level: batch[res["taken"]:][::-1]}, new=False)
 
     def coverage(self):
         """How far the search got: (levels complete, fraction of the jobs of
@@ -290,100 +341,70 @@ class Phase:
         return first - 1, frac
 
 
-BATCH = 256     # most jobs in one task: a task is one round trip to a worker
+BATCH = 4096    # most jobs in one task: a task is one round trip to a worker
 
 
 def run_phases(phases, ex, chunk=CHUNK, max_schedules=None, progress=None, deadline=None):
-    """Run the @phases (each a Phase whose roots are queued here) on executor
-    @ex until each has run whole, been stopped by its deadline (or
-    @deadline), or the @max_schedules of its cell ran; yields each phase as
-    it ends.  Every task of a phase that is running when its deadline passes
-    is waited for and counted: what a task ran is kept whole or not at all.
+    """Run the @phases on executor @ex until each has run whole, been stopped
+    by its deadline (or @deadline), or the @max_schedules of its cell ran;
+    yields each phase as it ends.  Every task of a phase that is running
+    when its deadline passes is waited for and counted: what a task ran is
+    kept whole or not at all.
 
     A task is a batch of jobs of one setup and level, run in order for at
     most @chunk runs in all (the jobs it did not reach come back untouched):
     one round trip to a worker for many small subtrees.  How the jobs are
     batched changes no count: the jobs of a setup, and the schedules each
     runs, are the same however they are grouped or cut."""
-    heap, seq = [], 0
-    order = {id(p): i for i, p in enumerate(phases)}
-
-    def push(p, job, new=True):
-        nonlocal seq
-        if new:
-            p.made(job)
-        p.queued += 1
-        # lowest level first over all cells, then the cell's order: a budget
-        # ends with the low bounds covered whole; then by setup, so that
-        # jobs that can share a task lie together
-        heapq.heappush(heap, (job.level, order[id(p)], job.setup, seq, id(p), job))
-        seq += 1
-
-    byid = {id(p): p for p in phases}
     owner = {}
-    for p in phases:
-        for r in p.roots:
-            push(p, r)
-    live = set(byid)
+    live = list(phases)
     last_say = time.monotonic()
     while live:
         now = time.monotonic()
-        for pid in list(live):
-            p = byid[pid]
+        for p in live:
             limit = p.deadline if deadline is None else (
                 deadline if p.deadline is None else min(deadline, p.deadline))
             if p.stopped is None and limit is not None and now >= limit and p.queued:
                 p.stopped = "budget"
         # hand out tasks until every worker has one (and a spare, so that a
-        # worker that finishes finds the next at once)
-        held = []
-        while heap and len(owner) < ex.workers * 2:
-            item = heapq.heappop(heap)
-            p = byid[item[4]]
-            if p.stopped is not None:
-                held.append(item)
-                continue
+        # worker that finishes finds the next at once): the lowest level of
+        # all the cells first, then the cells in order
+        while len(owner) < ex.workers * 2:
+            ready = [(k[1], i, p, k) for i, p in enumerate(live)
+                     if p.stopped is None for k in [p.lowest()] if k is not None]
             n = chunk
             if max_schedules is not None:
                 # what the tasks in flight may still run counts as run: the
                 # cell stops at its cap, not a chunk per worker past it
+                ready = [r for r in ready
+                         if max_schedules - r[2].schedules - r[2].reserved > 0]
+            if not ready:
+                break
+            _, _, p, key = min(ready, key=lambda r: r[:2])
+            if max_schedules is not None:
                 n = min(n, max_schedules - p.schedules - p.reserved)
-                if n <= 0:
-                    held.append(item)
-                    continue
             # a fair share of what is queued, so that every worker gets some
-            most = max(1, min(BATCH, len(heap) // (ex.workers * 2)))
-            batch = [item[5]]
-            while (heap and len(batch) < most and heap[0][4] == item[4]
-                   and heap[0][:3] == item[:3]):
-                batch.append(heapq.heappop(heap)[5])
-            batch = tuple(batch)
-            p.queued -= len(batch)
+            most = max(1, min(BATCH, p.queued // (ex.workers * 2)))
+            batch = p.take(key, most)
             p.running += 1
             p.reserved += n
-            owner[id(batch)] = (p, n, batch)
-            ex.submit(batch, n)
-        for item in held:
-            heapq.heappush(heap, item)
-        for pid in list(live):
-            p = byid[pid]
+            task = (p.job(key[0], key[1], *batch[0]), tuple(batch))
+            owner[id(task)] = (p, n, key, batch)
+            ex.submit(task, n)
+        for p in list(live):
             if p.running == 0 and (p.queued == 0 or p.stopped is not None):
-                live.discard(pid)
+                live.remove(p)
                 yield p
         if not live:
             break
-        for batch, res in ex.next_done(timeout=0.5):
-            p, n, batch = owner.pop(id(batch))
+        for task, res in ex.next_done(timeout=0.5):
+            p, n, key, batch = owner.pop(id(task))
             p.running -= 1
             p.reserved -= n
-            p.add(batch, res)
-            for fj in res["frontier"]:
-                push(p, fj)
-            for job in batch[res["taken"]:]:
-                push(p, job, new=False)
+            p.add(key, batch, res)
             if (max_schedules is not None and p.schedules >= max_schedules and p.queued
                     and p.stopped is None):
                 p.stopped = "max-schedules"
         if progress and time.monotonic() - last_say >= 2.0:
             last_say = time.monotonic()
-            progress([byid[i] for i in live])
+            progress(live)
