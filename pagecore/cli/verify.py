@@ -227,7 +227,7 @@ def _keep(results, options):
 
     for r in results:
         r["source"] = cache.key(r["variant"])
-        cache.store(r, cache.plan(options, r["scenario"]))
+        cache.store(r, cache.plan(options, r["scenario"], r))
 
 
 def cmd_replay_schedule(args):

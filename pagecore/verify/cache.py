@@ -64,9 +64,20 @@ def key(variant):
     return _keys[variant]
 
 
-def plan(opts, scenario):
+def plan(opts, scenario, row=None):
     """What a verify row of @scenario under VerifyOptions @opts was asked to
-    do: the parameters its verdict depends on."""
+    do: the parameters its verdict depends on.  With the @row it made: an
+    explore row a budget stopped before its bound was run whole answers as
+    far as the schedules it ran, as a --max-schedules run would."""
+    p = _plan(opts, scenario)
+    if (row is not None and p["kind"] == "explore" and p["preemptions"] is not None
+            and not row.get("complete", True)):
+        n = (row.get("counts") or {}).get("schedules", 0)
+        p["max_schedules"] = n if p["max_schedules"] is None else min(n, p["max_schedules"])
+    return p
+
+
+def _plan(opts, scenario):
     from pagecore.verify.matrix import LIVENESS_SCENARIOS, starvation_params
 
     if scenario in LIVENESS_SCENARIOS:

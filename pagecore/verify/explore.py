@@ -639,7 +639,8 @@ class _progress:
         for p in live[:3]:
             levels, frac = p.coverage()
             parts.append("%s / %s %s: %s schedules%s" % (
-                p.cell[0], p.cell[1], p.algo if p.bound < 0 else "bound %d" % p.bound,
+                p.cell[0], p.cell[1], "bound %d" % p.bound if p.bound >= 0 else
+                "dpor" if p.algo == "dpor" else "sleep sets, no bound",
                 "{:,}".format(p.schedules),
                 "" if levels is None else ", %s" % coverage_text(p.algo, {"schedules": 0},
                                                                  False, levels, frac)))

@@ -289,7 +289,7 @@ def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=Non
         def keep(r, opts=opts):
             r["source"] = vcache.key(r["variant"])
             if cache:
-                vcache.store(r, vcache.plan(opts, r["scenario"]))
+                vcache.store(r, vcache.plan(opts, r["scenario"], r))
             rows.append(r)
 
         if explore:
