@@ -236,29 +236,31 @@ def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, p
 def bounded_job(runner, job, max_schedules):
     """Run the subtree of @job (a parallel.Job) with the bounded sleep-set
     search for at most @max_schedules runs; the counts, the shortest failure
-    of each kind, and the frontier left: jobs of the same level (the
-    subtrees not yet run) and of the next (a preemption, as long as the
-    job's bound allows one; -1: no bound).
+    of each kind, and the frontier left.
 
     explore_setup() keeps one stack per preemption level; here a job is an
-    entry of one of those stacks, and the entries it would push are either
-    run by this job (same level) or handed back (the next level, or what is
-    left when @max_schedules runs are made), as {level: [(prefix, sleep0,
-    fixed), ...]}: what differs from @job (parallel.groups), a fraction of
-    the Jobs' pickled size, for the many branches a search makes.  Which children a run makes,
-    and their sleep sets, depend only on that run: the jobs of a setup are
-    the same whatever order they run in, so the counts equal
-    explore_setup()'s at the same bound."""
+    entry of one of those stacks.  Which children a run makes, and their
+    sleep sets, depend only on that run, so the jobs of a setup are the same
+    whatever order they run in, and the counts equal explore_setup()'s at
+    the same bound.  With a bound (job.bound >= 0) the job runs the
+    children of a preemption itself too, depth first, as long as the bound
+    allows one: the order of the levels changes no count, and what travels
+    back is only the stack left when @max_schedules runs are made.  With
+    no bound (-1: deepening) the order of the levels is what the verdict
+    rests on ("complete up to K preemptions"), so the children of a
+    preemption go back to the queue, which runs a level whole before the
+    next.  The frontier is {level: [(prefix, sleep0, fixed), ...]}: what
+    differs from @job (parallel.groups), a fraction of the Jobs' pickled
+    size, for the many branches a search makes."""
     r, c = runner, runner.c
-    por, b = job.por, job.level
-    nxt = job.bound < 0 or b + 1 <= job.bound
-    stack = [(job.prefix, job.sleep0)]
+    por, bound = job.por, job.bound
+    stack = [(job.prefix, job.sleep0, job.level)]
     st = {"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0, "by_preemptions": {},
           "failures": {}, "frontier": {}}
-    deeper = []
+    deeper = []         # deepening: the children of a preemption, for the queue
     runs = 0
     while stack and runs < max_schedules:
-        prefix, z0 = stack.pop()
+        prefix, z0, b = stack.pop()
         runs += 1
         end, n = r.run(prefix, z0 if por else 0)
         ch, en, sl = c.x_masks()
@@ -278,6 +280,8 @@ def bounded_job(runner, job, max_schedules):
                 for k in kinds:
                     if k not in st["failures"] or f.key() < st["failures"][k].key():
                         st["failures"][k] = f
+        nxt = bound < 0 or b + 1 <= bound
+        into = deeper if bound < 0 else stack
         last = n if end == "sleep_blocked" else n - 1
         for i in range(len(prefix), last + 1):
             E = en[i]
@@ -291,18 +295,16 @@ def bounded_job(runner, job, max_schedules):
                 prior = 1 << cur
                 for u in _bits(cands & ~(1 << cur)):
                     z = c.x_child_sleep(i, u, prior) if por else 0
-                    deeper.append((ch[:i] + bytes((u,)), z, 0))
+                    into.append((ch[:i] + bytes((u,)), z, b + 1))
                     prior |= 1 << u
             else:
                 prior = (1 << t) if t >= 0 else 0
                 for u in _bits(cands & ~prior):
                     z = c.x_child_sleep(i, u, prior) if por else 0
-                    stack.append((ch[:i] + bytes((u,)), z))
+                    stack.append((ch[:i] + bytes((u,)), z, b))
                     prior |= 1 << u
-    if deeper:
-        st["frontier"][b + 1] = deeper
-    if stack:
-        st["frontier"][b] = [(p, z, 0) for p, z in stack]
+    for p, z, b in deeper + stack:
+        st["frontier"].setdefault(b, []).append((p, z, 0))
     return st
 
 
