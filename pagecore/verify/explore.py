@@ -484,6 +484,8 @@ def coverage_text(algo, counts, complete, levels, frac):
         if algo == "dpor":
             return "complete; {:,} classes".format(counts.get("classes", 0))
         return "complete; {:,} schedules".format(counts["schedules"])
+    if algo == "dpor":
+        return "not ended; {:,} classes so far".format(counts.get("classes", 0))
     if levels < 0:
         return "no bound complete, {:.0%} of the known subtrees with 0 preemptions".format(frac)
     return "complete up to {} preemption{}, {:.0%} of the known subtrees with {}".format(
@@ -501,6 +503,9 @@ def reach_unbounded(res, stopped):
     levels = res["levels"]
     why = {"budget": "the budget (%g s) ended" % (res.get("budget") or 0),
            "max-schedules": "stopped at --max-schedules"}.get(stopped, "stopped")
+    if res["search"] == "dpor":
+        return "clean so far: {:,} schedules of the search without a bound, {} before it " \
+               "ended ({})".format(c["schedules"], why, res["coverage"])
     if levels < 0:
         return "clean so far: %s before any bound was run whole (%s)" % (why, res["coverage"])
     return "clean up to %d preemption%s: %s (%s)" % (levels, "" if levels == 1 else "s", why,
