@@ -250,3 +250,51 @@ def test_a_budget_stopped_bounded_row_is_kept_as_far_as_it_ran():
                                          search="sleep-sets"), "page-reuse")
     assert not cache.covers(unbounded, full) and not cache.covers(full, unbounded)
     assert cache.covers(unbounded, dict(unbounded, budget=30.0))
+
+
+@pytest.fixture
+def stand_in_dpor(monkeypatch):
+    """A pagecore.verify.dpor whose dpor_job is the bounded search at a bound no
+    schedule of the tiny scenario reaches: what the driver does with a search
+    without a bound, ended or not, without the reduction itself."""
+    import dataclasses
+    import importlib.machinery
+    import sys
+    import types
+
+    mod = types.ModuleType("pagecore.verify.dpor")
+    mod.__spec__ = importlib.machinery.ModuleSpec("pagecore.verify.dpor", None)
+    calls = []
+
+    def dpor_job(runner, job, max_schedules):
+        assert job.algo == "dpor" and job.bound == -1
+        calls.append(job)
+        res = bounded_job(runner, dataclasses.replace(job, bound=40), max_schedules)
+        res["classes"] = res["schedules"]
+        return res
+
+    mod.dpor_job = dpor_job
+    monkeypatch.setitem(sys.modules, "pagecore.verify.dpor", mod)
+    return calls
+
+
+def test_a_search_without_a_bound_that_ends_is_the_verdict(tiny, stand_in_dpor):
+    (res,) = explore_cells([("original", tiny)], None, jobs=1, budget=60, chunk=13)
+    assert stand_in_dpor and res["complete"] and res["search"] == "dpor"
+    n = res["counts"]["schedules"]
+    assert n == sum(explore_setup("original", s, 40)[1]["schedules"] for s in TINY.setups)
+    assert res["counts"]["classes"] == n
+    assert res["reach"] == ("verified: every schedule of the scenario ({:,} classes, {:,} "
+                            "schedules)".format(n, n))
+    assert res["coverage"] == "complete; {:,} classes".format(n)
+
+
+def test_a_search_without_a_bound_that_does_not_end_gives_way_to_the_bounds(stand_in_dpor):
+    (res,) = explore_cells([("original", "page-reuse")], None, jobs=1, budget=3)
+    # half the share went to the search without a bound, which did not end there
+    assert stand_in_dpor and res["search"] == "deepening" and not res["complete"]
+    assert res["counts"]["seconds"] >= 2.5
+    k = res["levels"]
+    assert k >= 0 and res["reach"].startswith("racy: ")
+    # the shortest failure is the least over both searches, fewest preemptions first
+    assert res["by_kind"]["bug_on"]["preemptions"] <= k + 1
