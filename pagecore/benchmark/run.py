@@ -59,8 +59,13 @@ PLANS = {
 
 # mode -> seconds of stress per verify cell (replay always runs whole)
 VERIFY_STRESS_SECONDS = {"smoke": 0.2, "fast": 0.5, "default": 2.0, "rigorous": 10.0}
-# mode -> preemption bound of explore (every schedule within it is run)
-VERIFY_PREEMPTIONS = {"smoke": 1, "fast": 1, "default": 2, "rigorous": 2}
+# mode -> preemption bound of explore (every schedule within it is run); None:
+# no bound, the budget below decides how far each cell goes
+VERIFY_PREEMPTIONS = {"smoke": 1, "fast": 1, "default": None, "rigorous": None}
+# mode -> seconds explore may take for all its cells (with a bound, it only
+# stops the bounded search): on 2 cores, the whole default run stays within
+# its 10 minutes
+VERIFY_EXPLORE_BUDGET = {"smoke": 20, "fast": 60, "default": 120, "rigorous": 900}
 # mode -> seconds the writers of writeback-starvation run (None: its default)
 VERIFY_STARVE_SECONDS = {"smoke": 0.5, "fast": None, "default": None, "rigorous": None}
 
@@ -355,12 +360,15 @@ def _verify(mdir, mode, variants):
     results = []
     t0 = time.monotonic()
     k = VERIFY_PREEMPTIONS[mode]
-    print("== verify (explore up to %d preemption%s, replay, stress %g s per cell; verdicts "
-          "kept in %s): %s" % (k, "" if k == 1 else "s", VERIFY_STRESS_SECONDS[mode],
-                               _cache.root(), path), flush=True)
+    budget = VERIFY_EXPLORE_BUDGET[mode]
+    reach = ("explore up to %d preemption%s within %g s" % (k, "" if k == 1 else "s", budget)
+             if k is not None else "explore %g s: every schedule, else the bounds it covers"
+             % budget)
+    print("== verify (%s, replay, stress %g s per cell; verdicts kept in %s): %s"
+          % (reach, VERIFY_STRESS_SECONDS[mode], _cache.root(), path), flush=True)
     try:
         verify_all(variants or [], results, stress_seconds=VERIFY_STRESS_SECONDS[mode],
-                   preemptions=VERIFY_PREEMPTIONS[mode],
+                   preemptions=VERIFY_PREEMPTIONS[mode], budget=budget,
                    starve_seconds=VERIFY_STARVE_SECONDS[mode],
                    progress=lambda text: print("   " + text, flush=True))
     except KeyboardInterrupt as e:

@@ -41,6 +41,8 @@ def _plan(budget_s):
         "stress_seconds": max(0.5, min(5.0, 1.0 * scale)),
         "preemptions": 2,
         "max_schedules": int(max(50_000, 2_000_000 * scale)),
+        # explore's cells all together stop there, wherever the bound has got
+        "explore_seconds": max(10.0, min(300.0, 0.1 * budget_s)),
         "starve_seconds": max(0.5, min(5.0, 1.5 * scale)),
         "mode": "fast" if budget_s < 300 else "default",
     }
@@ -52,7 +54,8 @@ def verify(variants, plan, progress):
 
     return verify_all(variants, [], stress_seconds=plan["stress_seconds"],
                       preemptions=plan["preemptions"], max_schedules=plan["max_schedules"],
-                      starve_seconds=plan["starve_seconds"], progress=progress)
+                      starve_seconds=plan["starve_seconds"], progress=progress,
+                      budget=plan.get("explore_seconds"))
 
 
 def measure(mdir, variants, mode, progress):

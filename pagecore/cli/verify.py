@@ -45,7 +45,8 @@ def register(sub):
                    help="scenarios: %s (default: each that applies)" % ", ".join(SCENARIOS))
     p.add_argument("--mode", default="replay", metavar="MODE",
                    help="replay (scripted interleavings), stress (random, timed) or "
-                        "explore (every schedule up to a preemption bound); default replay")
+                        "explore (every schedule up to a preemption bound, or within "
+                        "--budget); default replay")
     p.add_argument("--seconds", type=float, default=2.0, metavar="N",
                    help="stress: seconds per cell (default 2)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
@@ -59,14 +60,30 @@ def register(sub):
                    help="replay: seconds a step waits before it calls a task blocked "
                         "(default %g)" % STEP)
     p.add_argument("--preemptions", type=int, default=None, metavar="K",
-                   help="explore: every schedule with at most K preemptions (default %d)"
-                        % PREEMPTIONS)
+                   help="explore: every schedule with at most K preemptions (default %d, "
+                        "unless --budget is given)" % PREEMPTIONS)
+    p.add_argument("--budget", default=None, metavar="T",
+                   help="explore: the time for all the cells (90s, 10m, 1h or seconds); "
+                        "without --preemptions each cell searches every schedule, reduced "
+                        "(a verified verdict when that ends), else deepens the preemption "
+                        "bound 0, 1, 2, ... and says how far it got (docs/EXPLORE.md)")
     p.add_argument("--max-schedules", type=int, default=None, metavar="N",
                    help="explore: stop a cell after N schedules (its verdict then says so)")
     p.add_argument("--no-por", action="store_true",
                    help="explore: no partial-order reduction (sleep sets), a cross-check")
+    p.add_argument("--search", default=None, metavar="S",
+                   help="explore with --budget: the search without a bound, dpor (dynamic "
+                        "partial-order reduction, the default) or sleep-sets (the bounded "
+                        "search with no bound, a cross-check)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="explore: cells run in N processes (default: CPUs)")
+                   help="explore: N worker processes share every cell's schedule tree "
+                        "(default: CPUs); the verdicts and counts are the same for any N")
+    p.add_argument("--cluster", default=None, metavar="local",
+                   help="explore: run the jobs on a dask.distributed cluster of this "
+                        "machine's CPUs (needs pip install pagecore[cluster])")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="explore: run the jobs on the dask.distributed cluster whose "
+                        "scheduler is at ADDRESS (tcp://HOST:8786)")
     p.add_argument("--save-schedules", metavar="DIR",
                    help="explore: write each racy cell's shortest failing schedule to "
                         "DIR/VARIANT.SCENARIO.json")
@@ -153,8 +170,14 @@ def cmd_verify(args):
         if args.mode == "explore":
             from pagecore.verify.explore import explore_cells
 
-            for i, r in enumerate(explore_cells(cells, args.preemptions, args.max_schedules,
-                                                not args.no_por, args.jobs)):
+            o = args.options
+            for i, r in enumerate(explore_cells(cells, o.preemptions, o.max_schedules,
+                                                not o.no_por, o.jobs, budget=o.budget,
+                                                cluster=o.cluster, scheduler=o.scheduler,
+                                                algo=_search(o),
+                                                progress=lambda text: print(
+                                                    "verify: " + text, file=sys.stderr,
+                                                    flush=True))):
                 if chatty:
                     progress("[%d/%d] %s / %s (explore): %s" % (
                         i + 1, len(cells), r["variant"], r["scenario"], r["reach"]))
@@ -191,6 +214,12 @@ def cmd_verify(args):
     return rc
 
 
+def _search(options):
+    from pagecore.verify.options import _search
+
+    return _search(options)
+
+
 def _keep(results, options):
     """Each verdict, keyed by its variant's source, into the cache of verdicts,
     where `pagecore bench` and `try` find it instead of running the cell again."""
@@ -198,7 +227,7 @@ def _keep(results, options):
 
     for r in results:
         r["source"] = cache.key(r["variant"])
-        cache.store(r, cache.plan(options, r["scenario"]))
+        cache.store(r, cache.plan(options, r["scenario"], r))
 
 
 def cmd_replay_schedule(args):
@@ -207,9 +236,10 @@ def cmd_replay_schedule(args):
     from pagecore.verify.schedules import load_schedule
     from pagecore.verify.timeline import render_timeline
 
-    if args.preemptions is not None or args.max_schedules is not None:
-        raise PagecoreError("--replay-schedule runs one schedule: no --preemptions or "
-                            "--max-schedules")
+    if (args.preemptions is not None or args.max_schedules is not None
+            or args.budget is not None):
+        raise PagecoreError("--replay-schedule runs one schedule: no --preemptions, "
+                            "--max-schedules or --budget")
     if args.times < 1:
         raise PagecoreError("--times must be > 0")
     doc = load_schedule(args.replay_schedule)

@@ -85,6 +85,8 @@ def _short_reach(r):
         return (f"explore {bound}: shortest failing schedule {sh.get('preemptions', '?')} "
                 f"preemption{'' if sh.get('preemptions') == 1 else 's'}, "
                 f"{sh.get('steps', '?')} steps")
+    if r.get("coverage") and not isinstance(k, int):
+        return f"explore: {r['coverage']}"
     done = "all" if r.get("complete", True) else "stopped after"
     return f"explore {bound}: {done} {_fmt_count(n)} schedules" if n is not None else bound
 

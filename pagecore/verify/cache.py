@@ -64,9 +64,20 @@ def key(variant):
     return _keys[variant]
 
 
-def plan(opts, scenario):
+def plan(opts, scenario, row=None):
     """What a verify row of @scenario under VerifyOptions @opts was asked to
-    do: the parameters its verdict depends on."""
+    do: the parameters its verdict depends on.  With the @row it made: an
+    explore row a budget stopped before its bound was run whole answers as
+    far as the schedules it ran, as a --max-schedules run would."""
+    p = _plan(opts, scenario)
+    if (row is not None and p["kind"] == "explore" and p["preemptions"] is not None
+            and not row.get("complete", True)):
+        n = (row.get("counts") or {}).get("schedules", 0)
+        p["max_schedules"] = n if p["max_schedules"] is None else min(n, p["max_schedules"])
+    return p
+
+
+def _plan(opts, scenario):
     from pagecore.verify.matrix import LIVENESS_SCENARIOS, starvation_params
 
     if scenario in LIVENESS_SCENARIOS:
@@ -74,6 +85,13 @@ def plan(opts, scenario):
     if opts.mode == "explore":
         from pagecore.verify.explore import PREEMPTIONS
 
+        budget = getattr(opts, "budget", None)
+        if budget is not None and opts.preemptions is None:
+            # no bound: how far it got depends on the budget, and only a
+            # budget as long answers another
+            return {"kind": "explore", "preemptions": None, "budget": float(budget),
+                    "search": getattr(opts, "search", None) or "dpor",
+                    "max_schedules": opts.max_schedules, "por": not opts.no_por}
         return {"kind": "explore", "preemptions": PREEMPTIONS if opts.preemptions is None
                 else opts.preemptions, "max_schedules": opts.max_schedules,
                 "por": not opts.no_por}
@@ -88,6 +106,15 @@ def covers(have, want):
     if have.get("kind") != want.get("kind"):
         return False
     if want["kind"] == "explore":
+        if (have.get("preemptions") is None) != (want.get("preemptions") is None):
+            return False        # a budget's verdict and a bound's answer different questions
+        if want.get("preemptions") is None:
+            reach = have.get("budget", 0) >= want.get("budget", 0) and (
+                have["max_schedules"] is None or (want["max_schedules"] is not None
+                                                  and have["max_schedules"]
+                                                  >= want["max_schedules"]))
+            return (reach and have["por"] <= want["por"]
+                    and have.get("search") == want.get("search"))
         reach = (have["preemptions"] >= want["preemptions"]
                  and (have["max_schedules"] is None
                       or (want["max_schedules"] is not None

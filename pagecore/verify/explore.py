@@ -20,6 +20,7 @@ position.  The shortest failing schedule (fewest preemptions, then fewest
 steps) of each cell is drawn as a CPU-column timeline.
 """
 
+import dataclasses
 import time
 
 from pagecore._errors import PagecoreError
@@ -159,12 +160,15 @@ class Failure:
         return len(self.schedule)
 
     def key(self):
-        return (self.preemptions, self.steps)
+        # the schedule's bytes last: a tie has one answer, whoever found it first
+        return (self.preemptions, self.steps, self.schedule)
 
 
 def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, por=True):
     """Every schedule of @setup within @preemptions; a dict of counts and
-    the shortest failure of each kind."""
+    the shortest failure of each kind.  The search whole, in this process,
+    unsplit: bounded_job() is the same search cut into jobs, and this is
+    what its counts are checked against."""
     r = Runner(variant, setup)
     c = r.c
     queues = [[] for _ in range(preemptions + 2)]
@@ -226,51 +230,214 @@ def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, p
     return r, st, best
 
 
+
+# -- the search cut into jobs (pagecore.verify.parallel) --------------------------------
+
+def bounded_job(runner, job, max_schedules):
+    """Run the subtree of @job (a parallel.Job) with the bounded sleep-set
+    search for at most @max_schedules runs; the counts, the shortest failure
+    of each kind, and the frontier left.
+
+    explore_setup() keeps one stack per preemption level; here a job is an
+    entry of one of those stacks.  Which children a run makes, and their
+    sleep sets, depend only on that run, so the jobs of a setup are the same
+    whatever order they run in, and the counts equal explore_setup()'s at
+    the same bound.  With a bound (job.bound >= 0) the job runs the
+    children of a preemption itself too, depth first, as long as the bound
+    allows one: the order of the levels changes no count, and what travels
+    back is only the stack left when @max_schedules runs are made.  With
+    no bound (-1: deepening) the order of the levels is what the verdict
+    rests on ("complete up to K preemptions"), so the children of a
+    preemption go back to the queue, which runs a level whole before the
+    next.  The frontier is {level: [(prefix, sleep0, fixed), ...]}: what
+    differs from @job (parallel.groups), a fraction of the Jobs' pickled
+    size, for the many branches a search makes."""
+    r, c = runner, runner.c
+    por, bound = job.por, job.bound
+    stack = [(job.prefix, job.sleep0, job.level)]
+    st = {"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0, "by_preemptions": {},
+          "failures": {}, "frontier": {}}
+    deeper = []         # deepening: the children of a preemption, for the queue
+    runs = 0
+    while stack and runs < max_schedules:
+        prefix, z0, b = stack.pop()
+        runs += 1
+        end, n = r.run(prefix, z0 if por else 0)
+        ch, en, sl = c.x_masks()
+        if end == "diverged":
+            raise PagecoreError("explore: %s / %s: the model did not repeat a schedule "
+                                "(a nondeterministic step)" % (r.variant, r.setup.title))
+        if end == "sleep_blocked":
+            st["pruned"] += 1
+        else:
+            st["schedules"] += 1
+            st["steps"] += n
+            st["max_steps"] = max(st["max_steps"], n)
+            st["by_preemptions"][b] = st["by_preemptions"].get(b, 0) + 1
+            kinds = r.failures(end)
+            if kinds:
+                f = Failure(kinds, b, ch[:n], end)
+                for k in kinds:
+                    if k not in st["failures"] or f.key() < st["failures"][k].key():
+                        st["failures"][k] = f
+        nxt = bound < 0 or b + 1 <= bound
+        into = deeper if bound < 0 else stack
+        last = n if end == "sleep_blocked" else n - 1
+        for i in range(len(prefix), last + 1):
+            E = en[i]
+            Z = sl[i] if por else 0
+            t = ch[i] if i < n else -1
+            cur = ch[i - 1] if i > 0 else -1
+            cands = E & ~Z
+            if cur >= 0 and E >> cur & 1:
+                if not nxt:
+                    continue
+                prior = 1 << cur
+                for u in _bits(cands & ~(1 << cur)):
+                    z = c.x_child_sleep(i, u, prior) if por else 0
+                    into.append((ch[:i] + bytes((u,)), z, b + 1))
+                    prior |= 1 << u
+            else:
+                prior = (1 << t) if t >= 0 else 0
+                for u in _bits(cands & ~prior):
+                    z = c.x_child_sleep(i, u, prior) if por else 0
+                    stack.append((ch[:i] + bytes((u,)), z, b))
+                    prior |= 1 << u
+    for p, z, b in deeper + stack:
+        st["frontier"].setdefault(b, []).append((p, z, 0))
+    return st
+
+
+_runners = {}       # (variant, scenario, setup) -> Runner: building the Model is the cost
+
+
+def runner_for(variant, scenario, setup):
+    key = (variant, scenario, setup)
+    if key not in _runners:
+        _runners[key] = Runner(variant, SCENARIOS[scenario].setups[setup])
+    return _runners[key]
+
+
+def run_job(task, max_schedules, scenario=None):
+    """A worker's entry: @task is (a Job, its batch): the Job gives the setup,
+    level and search, the batch the (prefix, sleep0, fixed) of each job to
+    run, in order, for at most @max_schedules runs in all, with the Runner
+    this process keeps for the setup.  The counts of what ran, how many of
+    the batch it took ("taken": the rest were not started), and the
+    frontier of those it took.  @scenario: the Scenario the jobs name, as
+    the process that made them has it (one added to the list at run time is
+    not in a fresh interpreter's)."""
+    job0, batch = task
+    if scenario is not None and SCENARIOS.get(job0.scenario) != scenario:
+        SCENARIOS[job0.scenario] = scenario
+        for key in [k for k in _runners if k[1] == job0.scenario]:
+            del _runners[key]
+    from pagecore.verify.parallel import merge_frontier
+
+    r = runner_for(job0.variant, job0.scenario, job0.setup)
+    t0 = time.monotonic()
+    out = {"schedules": 0, "pruned": 0, "steps": 0, "max_steps": 0, "classes": 0,
+           "by_preemptions": {}, "failures": {}, "frontier": {}, "taken": 0}
+    for prefix, sleep0, fixed in batch:
+        runs = out["schedules"] + out["pruned"]
+        if runs >= max_schedules:
+            break
+        job = job0.child(prefix, sleep0, job0.level)
+        if fixed != job.fixed:
+            job = dataclasses.replace(job, fixed=fixed)
+        if job.algo == "dpor":
+            # dynamic partial-order reduction, without a bound
+            from pagecore.verify.dpor import dpor_job
+
+            res = dpor_job(r, job, max_schedules - runs)
+        elif job.algo == "bounded":
+            res = bounded_job(r, job, max_schedules - runs)
+        else:
+            raise PagecoreError("explore: no search named %r (dpor, bounded)" % job.algo)
+        out["taken"] += 1
+        for k in ("schedules", "pruned", "steps", "classes"):
+            out[k] += res.get(k, 0)
+        out["max_steps"] = max(out["max_steps"], res["max_steps"])
+        for b, n in res["by_preemptions"].items():
+            out["by_preemptions"][b] = out["by_preemptions"].get(b, 0) + n
+        for k, f in res["failures"].items():
+            if k not in out["failures"] or f.key() < out["failures"][k].key():
+                out["failures"][k] = f
+        merge_frontier(out["frontier"], res["frontier"])
+    out["seconds"] = time.monotonic() - t0
+    return out
+
+
 def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=True,
-            progress=None):
-    """Explore every setup of @scenario against @variant: one verify result."""
+            progress=None, jobs=1, **kw):
+    """Explore every setup of @scenario against @variant: one verify result
+    (in this process unless @jobs says otherwise)."""
+    (res,) = explore_cells([(variant, scenario)], preemptions, max_schedules, por, jobs,
+                           progress=progress, **kw)
+    return res
+
+
+def _result(phase, *, budget=None, earlier=None):
+    """One verify result from a cell's Phase (the search its verdict rests on);
+    @earlier: a phase that ran before it on the same cell and did not end
+    (its failures count too)."""
+    from pagecore.verify.parallel import failure_key
+
+    variant, scenario = phase.cell
     sc = SCENARIOS[scenario]
     counts = {"schedules": 0, "pruned": 0, "steps": 0, "setups": len(sc.setups)}
-    failures, shortest, per_setup, complete = [], None, [], True
-    by_kind = {}
-    tasks = points = 0
-    seconds = 0.0
-    for setup in sc.setups:
-        left = None if max_schedules is None else max(0, max_schedules - counts["schedules"])
-        r, st, best = explore_setup(variant, setup, preemptions, left, por)
+    failures, per_setup, by_kind, shortest = set(), [], {}, None
+    points = 0
+    for i, (setup, st) in enumerate(zip(sc.setups, phase.setups)):
+        best = dict(st["failures"])
+        if earlier is not None:
+            for k, f in earlier.setups[i]["failures"].items():
+                if k not in best or failure_key(f) < failure_key(best[k]):
+                    best[k] = f
         for k in ("schedules", "pruned", "steps"):
             counts[k] += st[k]
-        seconds += st["seconds"]
-        tasks = max(tasks, st["tasks"])
         points = max(points, st["max_steps"])
-        complete = complete and st["complete"]
+        failures |= set(best)
         for k, f in best.items():
-            if k not in failures:
-                failures.append(k)
             if k not in by_kind or f.key() < by_kind[k][1].key():
-                by_kind[k] = (r, f, setup)
+                by_kind[k] = (i, f, setup)
         mine = min(best.values(), key=Failure.key) if best else None
-        per_setup.append({"setup": setup.title, "schedules": st["schedules"],
-                          "pruned": st["pruned"], "tasks": st["tasks"],
-                          "points": st["max_steps"],
-                          "by_preemptions": {str(k): v for k, v in
-                                             sorted(st["by_preemptions"].items())},
-                          "failures": sorted(best),
-                          "shortest": ({"preemptions": mine.preemptions, "steps": mine.steps}
-                                       if mine else None)})
+        row = {"setup": setup.title, "schedules": st["schedules"], "pruned": st["pruned"],
+               "tasks": len(setup.tasks), "points": st["max_steps"],
+               "by_preemptions": {str(k): v for k, v in sorted(st["by_preemptions"].items())},
+               "failures": sorted(best),
+               "shortest": ({"preemptions": mine.preemptions, "steps": mine.steps}
+                            if mine else None)}
+        if phase.algo == "dpor":
+            row["classes"] = st["classes"]
+        per_setup.append(row)
         if mine and (shortest is None or mine.key() < shortest[1].key()):
-            shortest = (r, mine, setup)
-    counts["tasks"] = tasks
+            shortest = (i, mine, setup)
+    counts["tasks"] = max(len(s.tasks) for s in sc.setups)
     counts["points"] = points
+    seconds = phase.seconds + (earlier.seconds if earlier is not None else 0.0)
     counts["seconds"] = round(seconds, 3)
-    counts["per_second"] = round(counts["schedules"] / seconds, 1) if seconds > 0 else None
+    counts["per_second"] = (round(counts["schedules"] / phase.seconds, 1)
+                            if phase.seconds > 0 else None)
+    if phase.algo == "dpor":
+        counts["classes"] = sum(st["classes"] for st in phase.setups)
     failures = [k for k in ("bug_on", "freed_page", "not_under_writeback", "bad_page",
                             "lost_write", "hang") if k in failures]
+    levels, frac = phase.coverage()
     res = {"variant": variant, "scenario": scenario, "mode": "explore",
-           "failures": failures, "counts": counts, "preemptions": preemptions,
-           "complete": complete, "setups": per_setup}
+           "failures": failures, "counts": counts,
+           "preemptions": phase.bound if phase.bound >= 0 else None,
+           "complete": phase.complete, "setups": per_setup,
+           "search": ("dpor" if phase.algo == "dpor" else
+                      "bounded" if phase.bound >= 0 else "deepening")}
+    if budget is not None:
+        res["budget"] = budget
+    if phase.bound < 0:
+        res["coverage"] = coverage_text(phase.algo, counts, phase.complete, levels, frac)
+        res["levels"] = None if phase.complete else levels
     if shortest:
-        r, f, setup = shortest
+        i, f, setup = shortest
+        r = Runner(variant, setup)
         tl = timeline(r, f)
         res["counterexample"] = tl
         res["schedule"] = schedule_doc(variant, scenario, setup, f)
@@ -280,10 +447,13 @@ def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=
         # the timeline itself is res["counterexample"]: the terminal and the
         # report draw it from there
         res["evidence"] = ["reach: " + res["reach"]] + narrate(tl)
+        if "coverage" in res:
+            res["evidence"].append("searched: " + res["coverage"])
         # each kind of failure has its own shortest schedule and story
         res["by_kind"] = {}
         for k in failures:
-            kr, kf, ks = by_kind[k]
+            ki, kf, ks = by_kind[k]
+            kr = r if ki == i else Runner(variant, ks)
             story = narrate(timeline(kr, kf) if kf is not f else tl, only=k)
             res["by_kind"][k] = {"setup": ks.title, "preemptions": kf.preemptions,
                                  "steps": kf.steps, "story": story,
@@ -294,7 +464,11 @@ def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=
                                                    "" if kf.preemptions == 1 else "s", kf.steps))
                 res["evidence"].extend("  " + line for line in story)
     else:
-        res["reach"] = reach_clean(counts, preemptions, complete)
+        if phase.bound >= 0:
+            res["reach"] = reach_clean(counts, phase.bound, phase.complete, phase.stopped,
+                                       budget)
+        else:
+            res["reach"] = reach_unbounded(res, phase.stopped)
         res["evidence"] = ["reach: " + res["reach"]] + [
             "%s: %d schedules, by preemptions %s" % (
                 s["setup"], s["schedules"],
@@ -303,15 +477,51 @@ def explore(variant, scenario, preemptions=PREEMPTIONS, max_schedules=None, por=
     return res
 
 
-def reach_clean(counts, preemptions, complete):
+def coverage_text(algo, counts, complete, levels, frac):
+    """What a search without a bound covered: all of it, or the bounds it ran
+    whole and the share of the next one's subtrees it finished."""
+    if complete:
+        if algo == "dpor":
+            return "complete; {:,} classes".format(counts.get("classes", 0))
+        return "complete; {:,} schedules".format(counts["schedules"])
+    if algo == "dpor":
+        return "not ended; {:,} classes so far".format(counts.get("classes", 0))
+    if levels < 0:
+        return "no bound complete, {:.0%} of the known subtrees with 0 preemptions".format(frac)
+    return "complete up to {} preemption{}, {:.0%} of the known subtrees with {}".format(
+        levels, "" if levels == 1 else "s", frac, levels + 1)
+
+
+def reach_unbounded(res, stopped):
+    c = res["counts"]
+    if res["complete"]:
+        if res["search"] == "dpor":
+            return "verified: every schedule of the scenario ({:,} classes, {:,} " \
+                   "schedules)".format(c.get("classes", 0), c["schedules"])
+        return "verified: every schedule of the scenario ({:,} schedules, sleep sets, no " \
+               "preemption bound)".format(c["schedules"])
+    levels = res["levels"]
+    why = {"budget": "the budget (%g s) ended" % (res.get("budget") or 0),
+           "max-schedules": "stopped at --max-schedules"}.get(stopped, "stopped")
+    if res["search"] == "dpor":
+        return "clean so far: {:,} schedules of the search without a bound, {} before it " \
+               "ended ({})".format(c["schedules"], why, res["coverage"])
+    if levels < 0:
+        return "clean so far: %s before any bound was run whole (%s)" % (why, res["coverage"])
+    return "clean up to %d preemption%s: %s (%s)" % (levels, "" if levels == 1 else "s", why,
+                                                   res["coverage"])
+
+
+def reach_clean(counts, preemptions, complete, stopped="max-schedules", budget=None):
     if not complete:
-        return ("clean so far: %s schedules explored, stopped at --max-schedules before "
-                "all with at most %d preemptions were run" % (
-                    "{:,}".format(counts["schedules"]), preemptions))
+        why = ("the budget (%g s) ended" % budget if stopped == "budget"
+               else "stopped at --max-schedules")
+        return ("clean so far: %s schedules explored, %s before all with at most %d "
+                "preemptions were run" % ("{:,}".format(counts["schedules"]), why,
+                                          preemptions))
     return "clean: all %s schedules with at most %d preemption%s (%d tasks, %d scheduling " \
            "points)" % ("{:,}".format(counts["schedules"]), preemptions,
                         "" if preemptions == 1 else "s", counts["tasks"], counts["points"])
-
 
 
 def replay_schedule(doc, times=1):
@@ -333,39 +543,119 @@ def replay_schedule(doc, times=1):
 
 # -- many cells ------------------------------------------------------------------
 
-def _cell(job):
-    v, s, k, cap, por = job
-    return explore(v, s, preemptions=k, max_schedules=cap, por=por)
+UNBOUNDED = "dpor"      # the search a budget runs first: without a bound, reduced
 
 
-def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=None):
-    """Explore each (variant, scenario) of @cells, in @jobs processes (default:
-    the CPUs this process may use); yields each result as it is done."""
-    from pagecore.model.machine import cpu_count
+def explore_cells(cells, preemptions=None, max_schedules=None, por=True, jobs=None, *,
+                  budget=None, cluster=None, scheduler=None, progress=None, algo=UNBOUNDED,
+                  chunk=None):
+    """Explore each (variant, scenario) of @cells; yields each result as it is
+    done.
 
-    k = PREEMPTIONS if preemptions is None else preemptions
-    todo = [(v, s, k, max_schedules, por) for v, s in cells]
-    jobs = min(len(todo), jobs or cpu_count())
-    if jobs <= 1:
-        for job in todo:
-            yield _cell(job)
-        return
-    import multiprocessing
+    Without @budget: the bounded search at @preemptions (default
+    PREEMPTIONS), every cell's jobs in one queue over @jobs worker
+    processes (default: the CPUs this process may use), or a dask cluster
+    (@cluster "local", or a running @scheduler's address).
 
-    # Each process has its own model (the core's globals).  Not fork: this
-    # process has run the model's threads (stress, the watchdog), and a child
-    # forked from it may inherit a lock some thread held at that moment (the
-    # allocator's, or a sanitizer runtime's) and wait for it forever.  The
-    # fork server is a fresh single-threaded interpreter that has imported
-    # the core once; each worker is forked from it.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["pagecore.verify.explore"])
-    with ctx.Pool(jobs) as pool:
-        # the biggest cells first, so that the last one to finish is small
-        for r in pool.imap_unordered(_cell, sorted(todo, key=_weight, reverse=True)):
-            yield r
+    With @budget (seconds, for all the cells) and no @preemptions: each
+    cell in turn gets what is left of the budget over the cells left (a
+    cell that ends early gives its time back), half of it for the search
+    without a bound (@algo "dpor"); if that does not end, the bounded
+    search deepens 0, 1, 2, ... preemptions for the rest, and the verdict
+    says how far it got.  @algo "bounded" (--search sleep-sets): the
+    deepening is the search, for the whole share; when it ends it has run
+    every schedule (less those sleep sets prune)."""
+    from pagecore.verify import parallel as par
+
+    chunk = chunk or par.CHUNK
+    if budget is not None and preemptions is None:
+        check_search(algo)
+    ex = par.executor(jobs, cluster, scheduler)
+    try:
+        if budget is None or preemptions is not None:
+            # the bounded search; a budget with a bound only stops it
+            k = PREEMPTIONS if preemptions is None else preemptions
+            phases = [par.Phase(cell, len(SCENARIOS[cell[1]].setups), "bounded", k, por)
+                      for cell in cells]
+            deadline = None if budget is None else time.monotonic() + budget
+            say = _progress(progress, len(cells), deadline)
+            for p in par.run_phases(phases, ex, chunk, max_schedules, say, deadline):
+                say.done += 1
+                yield _result(p, budget=budget)
+            return
+        end = time.monotonic() + budget
+        say = _progress(progress, len(cells), end)
+        for i, cell in enumerate(cells):
+            now = time.monotonic()
+            share = max(0.0, end - now) / (len(cells) - i)
+            n = len(SCENARIOS[cell[1]].setups)
+            if algo == "bounded":
+                # the sleep-set search without a bound: deepening is the search
+                deep = par.Phase(cell, n, "bounded", -1, por)
+                deep.deadline = now + share
+                (deep,) = par.run_phases([deep], ex, chunk, max_schedules, say)
+                say.done += 1
+                yield _result(deep, budget=budget)
+                continue
+            first = par.Phase(cell, n, algo, -1, por)
+            first.deadline = now + share / 2
+            (first,) = par.run_phases([first], ex, chunk, max_schedules, say)
+            if first.complete or first.stopped == "max-schedules":
+                say.done += 1
+                yield _result(first, budget=budget)
+                continue
+            deep = par.Phase(cell, n, "bounded", -1, por)
+            deep.deadline = now + share
+            (deep,) = par.run_phases([deep], ex, chunk, max_schedules, say)
+            say.done += 1
+            yield _result(deep, budget=budget, earlier=first)
+    finally:
+        ex.close()
 
 
-def _weight(job):
-    sc = SCENARIOS[job[1]]
-    return sum(len(st.tasks) * sum(len(ops) for _, ops in st.tasks) for st in sc.setups)
+SEARCHES = {"dpor": "dpor", "sleep-sets": "bounded"}     # --search -> a Job's algo
+
+
+def check_search(algo):
+    """That the search without a bound named @algo is in this pagecore."""
+    if algo not in SEARCHES.values():
+        raise PagecoreError("--search must be one of %s, not %r" % (", ".join(SEARCHES), algo))
+    if algo == "dpor":
+        import importlib.util
+
+        if importlib.util.find_spec("pagecore.verify.dpor") is None:
+            raise PagecoreError("explore: the search without a bound (dpor) is not in this "
+                                "pagecore (pagecore.verify.dpor): give --search sleep-sets or "
+                                "--preemptions K")
+
+
+class _progress:
+    """Progress of a run of cells, for @say (a callable taking a line): the
+    cells done, what the running ones have done, and the time left."""
+
+    def __init__(self, say, total, deadline):
+        self.say, self.total, self.deadline = say, total, deadline
+        self.done = 0
+        self.t0 = time.monotonic()
+
+    def __call__(self, live):
+        if self.say is None or not live:
+            return
+        now = time.monotonic()
+        parts = []
+        for p in live[:3]:
+            levels, frac = p.coverage()
+            parts.append("%s / %s %s: %s schedules%s" % (
+                p.cell[0], p.cell[1], "bound %d" % p.bound if p.bound >= 0 else
+                "dpor" if p.algo == "dpor" else "sleep sets, no bound",
+                "{:,}".format(p.schedules),
+                "" if levels is None else ", %s" % coverage_text(p.algo, {"schedules": 0},
+                                                                 False, levels, frac)))
+        if self.deadline is not None:
+            left = "%.0f s of the budget left" % max(0.0, self.deadline - now)
+        elif self.done:
+            left = "about %.0f s left" % ((now - self.t0) / self.done * (self.total - self.done))
+        else:
+            left = "%.0f s so far" % (now - self.t0)
+        self.say("explore: %d/%d cells done; %s; %s" % (self.done, self.total,
+                                                         "; ".join(parts), left))

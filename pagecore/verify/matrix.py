@@ -4,7 +4,8 @@ For every variant and every scenario that applies to it, --mode replay runs
 the scenario's scripted interleavings (pagecore.verify.replay) and --mode stress
 runs its workload on real threads with widened windows (pagecore.verify.stress),
 and --mode explore runs every schedule of the scenario's tasks up to a
-preemption bound under a deterministic scheduler (pagecore.verify.explore).
+preemption bound, or within a time budget every schedule (reduced) and else
+the bounds it covers, under a deterministic scheduler (pagecore.verify.explore).
 The verdict of a cell is what the model recorded while it ran (bug_on,
 freed_page, not_under_writeback, bad_page, lost_write) and what the
 watchdog saw (hang); a cell with none of them is clean.  A cell the harness
@@ -116,7 +117,9 @@ def run_cell(variant, scenario, args, progress=None):
         from pagecore.verify.explore import explore
 
         return explore(variant, scenario, preemptions=args.preemptions,
-                       max_schedules=args.max_schedules, por=not args.no_por)
+                       max_schedules=args.max_schedules, por=not args.no_por,
+                       jobs=getattr(args, "jobs", None) or 1,
+                       budget=getattr(args, "budget", None))
     from pagecore.verify.stress import stress
 
     return stress(variant, scenario, seconds=args.seconds, threads=args.threads,
@@ -197,10 +200,15 @@ def print_matrix(results, variants, scenarios, args, elapsed):
     if args.mode == "explore":
         n = sum(r["counts"].get("schedules", 0) for r in results)
         busy = sum(r["counts"].get("seconds", 0) for r in results)
-        k = results[0]["preemptions"] if results else args.preemptions
-        what = "explore, every schedule with at most %s preemption%s: %s schedules, " \
-               "%s schedules/s per process" % (k, "" if k == 1 else "s", "{:,}".format(n),
-                                               "{:,.0f}".format(n / busy) if busy else "-")
+        k = results[0].get("preemptions") if results else args.preemptions
+        budget = results[0].get("budget") if results else getattr(args, "budget", None)
+        if k is None and budget is not None:
+            reach = ("a budget of %g s: every schedule, reduced, where that ends in the "
+                     "cell's share, else the preemption bounds it covers" % budget)
+        else:
+            reach = "every schedule with at most %s preemption%s" % (k, "" if k == 1 else "s")
+        what = "explore, %s: %s schedules, %s schedules/s per process" % (
+            reach, "{:,}".format(n), "{:,.0f}".format(n / busy) if busy else "-")
     elif args.mode == "stress":
         what = "stress, %g s per cell, %s worker threads, windows widened %d ns at p=%g" % (
             args.seconds, args.threads or _threads(), args.widen_ns, args.widen_prob)
@@ -226,10 +234,13 @@ def print_matrix(results, variants, scenarios, args, elapsed):
         print()
         for r in results:
             c = r["counts"]
-            print("%s / %s: %s [%s schedules, %s pruned by sleep sets, %.1f s, %s/s]" % (
-                r["variant"], r["scenario"], r["reach"], "{:,}".format(c["schedules"]),
-                "{:,}".format(c["pruned"]), c["seconds"],
+            print("%s / %s: %s [%s%s schedules, %s pruned by sleep sets, %.1f s, %s/s]" % (
+                r["variant"], r["scenario"], r["reach"],
+                "{:,} classes, ".format(c["classes"]) if "classes" in c else "",
+                "{:,}".format(c["schedules"]), "{:,}".format(c["pruned"]), c["seconds"],
                 "{:,.0f}".format(c["per_second"]) if c.get("per_second") else "-"))
+            if r.get("failures") and r.get("coverage"):
+                print("    searched: %s" % r["coverage"])
 
 
 def _threads():

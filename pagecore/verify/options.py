@@ -9,6 +9,7 @@ options.
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -41,6 +42,10 @@ class VerifyOptions:
     max_schedules: int = None
     no_por: bool = False
     jobs: int = None
+    budget: object = None       # explore: seconds for all the cells ("90s", "10m", "1h", 30)
+    cluster: str = None         # explore: "local", a dask LocalCluster of this machine's CPUs
+    scheduler: str = None       # explore: a running dask scheduler's address
+    search: str = None          # explore with a budget: "dpor" (default) or "sleep-sets"
     save_schedules: str = None
     times: int = 1
     throttle_us: int = None
@@ -76,7 +81,10 @@ def plan(args):
     if args.mode != "explore":
         for opt, val in (("--preemptions", args.preemptions),
                          ("--max-schedules", args.max_schedules),
-                         ("--save-schedules", args.save_schedules)):
+                         ("--save-schedules", args.save_schedules),
+                         ("--budget", args.budget), ("--cluster", args.cluster),
+                         ("--search", args.search),
+                         ("--scheduler", args.scheduler)):
             if val is not None:
                 raise PagecoreError("%s needs --mode explore" % opt)
     if args.preemptions is not None and not 0 <= args.preemptions <= 6:
@@ -85,6 +93,22 @@ def plan(args):
         raise PagecoreError("--max-schedules must be > 0")
     if args.jobs is not None and args.jobs < 1:
         raise PagecoreError("--jobs must be > 0")
+    if args.budget is not None:
+        args.budget = parse_budget(args.budget)
+    if args.search is not None:
+        from pagecore.verify.explore import SEARCHES, check_search
+
+        if args.search not in SEARCHES:
+            raise PagecoreError("--search must be %s, not %r" % (" or ".join(SEARCHES),
+                                                               args.search))
+        if args.budget is None or args.preemptions is not None:
+            raise PagecoreError("--search chooses the search without a bound: it needs "
+                                "--budget and no --preemptions")
+    if args.budget is not None and args.preemptions is None:
+        from pagecore.verify.explore import SEARCHES, check_search
+
+        check_search(SEARCHES[args.search or "dpor"])
+    _check_cluster(args)
     if args.times < 1:
         raise PagecoreError("--times must be > 0")
     from pagecore.model.variants import VARIANTS
@@ -139,6 +163,38 @@ def plan(args):
     return variants, scenarios, cells, skipped
 
 
+def parse_budget(text):
+    """Seconds from a --budget: 90s, 10m, 1h, or plain seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        secs = float(text)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*", str(text))
+        if not m:
+            raise PagecoreError("--budget must be a time: 90s, 10m, 1h or seconds, not %r"
+                                % (text,))
+        secs = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    if not (math.isfinite(secs) and secs > 0):
+        raise PagecoreError("--budget must be more than 0 seconds, not %r" % (text,))
+    return secs
+
+
+def _check_cluster(args):
+    if args.cluster is not None and args.scheduler is not None:
+        raise PagecoreError("--cluster local starts a cluster, --scheduler names a running "
+                            "one: give one of them")
+    if args.cluster is not None and args.cluster != "local":
+        raise PagecoreError("--cluster takes local (a cluster of this machine's CPUs), not %r; "
+                            "for a running one give --scheduler ADDRESS" % args.cluster)
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise PagecoreError("--scheduler needs an address (tcp://HOST:8786)")
+    if args.cluster is not None or args.scheduler is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise PagecoreError("--%s needs dask.distributed: pip install pagecore[cluster]"
+                                % ("cluster" if args.cluster is not None else "scheduler"))
+
+
 def _check_save_schedules(args):
     """--save-schedules DIR: made if it does not exist yet (as -o is), once every other
     option is known good, so that bad input leaves nothing behind."""
@@ -181,12 +237,20 @@ def _check_starvation(args):
 
 
 def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=None,
-               starve_seconds=None, progress=None, cache=True):
+               starve_seconds=None, progress=None, cache=True, budget=None, jobs=None,
+               search=None):
     """Every cell of @variants in every mode, appended to @rows as each ends
     (so that an interrupted run keeps what finished): explore first, then
     replay and stress, except where explore found a hang (the cell is racy
     already; replay and stress would only wait for their watchdogs); the
     liveness scenario once, it is the same run in either mode.
+
+    @budget (seconds) bounds explore's cells all together: with no
+    @preemptions each cell runs the search without a bound and, if that does
+    not end in its share, the bounds it covers (explore.explore_cells); its
+    progress, with the time left, goes to stderr; @search: that search,
+    "dpor" (default) or "sleep-sets".  @jobs: explore's worker processes
+    (default: the CPUs).
 
     With @cache, a cell that has a verdict for the variant's current source
     under a plan that reaches as far (pagecore.verify.cache) is not run again:
@@ -203,7 +267,10 @@ def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=Non
         opts = VerifyOptions(mode=mode, variant=list(variants), seconds=stress_seconds,
                              preemptions=preemptions if explore else None,
                              max_schedules=max_schedules if explore else None,
-                             starve_seconds=starve_seconds)
+                             budget=budget if explore else None,
+                             search=search if explore and budget is not None
+                             and preemptions is None else None,
+                             jobs=jobs, starve_seconds=starve_seconds)
         _, _, cells, _ = plan(opts)
         cells = [(v, sc) for v, sc in cells if (v, sc) not in hung
                  and (mode != "stress" or sc not in matrix.LIVENESS_SCENARIOS)]
@@ -222,11 +289,13 @@ def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=Non
         def keep(r, opts=opts):
             r["source"] = vcache.key(r["variant"])
             if cache:
-                vcache.store(r, vcache.plan(opts, r["scenario"]))
+                vcache.store(r, vcache.plan(opts, r["scenario"], r))
             rows.append(r)
 
         if explore:
-            for i, r in enumerate(explore_cells(todo, opts.preemptions, opts.max_schedules), 1):
+            for i, r in enumerate(explore_cells(todo, opts.preemptions, opts.max_schedules,
+                                                jobs=opts.jobs, budget=opts.budget,
+                                                algo=_search(opts), progress=_stderr), 1):
                 say("explore [%d/%d] %s / %s: %s"
                     % (i, len(todo), r["variant"], r["scenario"], r["reach"]))
                 keep(r)
@@ -238,6 +307,17 @@ def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=Non
             say("%s [%d/%d] %s / %s: %s" % (mode, i, len(todo), v, sc, matrix.cell_text(r)))
             keep(r)
     return rows
+
+
+def _search(opts):
+    """The Job algo of the search without a bound that @opts asks for."""
+    from pagecore.verify.explore import SEARCHES
+
+    return SEARCHES[opts.search or "dpor"]
+
+
+def _stderr(text):
+    print(text, file=sys.stderr, flush=True)
 
 
 def _cached_text(cells, todo):
