@@ -2,6 +2,8 @@
 # programs of kernel operations, run as coroutines under the deterministic
 # scheduler of includes/explore_sched.h.  pagecore.verify.explore drives it.
 
+from libc.string cimport memcpy
+
 cdef extern from "pagecore/explore_sched.h" nogil:
     int PC_X_MAX_TASKS
     int PC_X_MAX_STEPS
@@ -36,8 +38,21 @@ cdef extern from "pagecore/explore_sched.h" nogil:
     int pc_x_snap_free[][4]
     size_t pc_x_off_refcount, pc_x_off_gen, pc_x_off_free
     int pc_x_setup(int n, const char *const *names)
-    int pc_x_run(const signed char *prefix, int nprefix, unsigned sleep0, int max_steps)
+    int pc_x_run(const signed char *prefix, int nprefix, unsigned sleep0, int max_steps,
+                 int dpor)
     unsigned pc_x_child_sleep(int step, int u, unsigned prior)
+    int PC_X_MAX_ACC
+    struct pc_x_acc:
+        pass
+    unsigned char pc_x_nacc[]
+    pc_x_acc pc_x_accs[][24]
+    unsigned pc_x_dsleep
+    unsigned char pc_x_dsleep_nacc[]
+    pc_x_acc pc_x_dsleep_acc[][24]
+    int pc_x_races(int frm, int *ri, unsigned *rinit, int mx)
+    int pc_x_nreg
+    void pc_x_region(const void *base, unsigned long size)
+    size_t sizeof_xa_node "sizeof(struct xa_node)"
 
 # The kernel operations a scenario task can run (pagecore/verify/scenarios.py
 # names them); each takes page slots, not pages, so that a page allocated or
@@ -142,9 +157,12 @@ cdef object x_names = []
 cdef object x_snap = []
 
 
-def x_run(bytes prefix, unsigned sleep0=0, int max_steps=2000, bint record=False):
+def x_run(bytes prefix, unsigned sleep0=0, int max_steps=2000, bint record=False,
+          bint dpor=False):
     """Run one schedule on the model as configured now (see pc_x_run);
-    returns (end, steps): end is done, hang, sleep_blocked, limit or diverged."""
+    returns (end, steps): end is done, hang, sleep_blocked, limit or diverged.
+    With @dpor, the sleep set is x_set_sleep()'s, by footprint, and any
+    enabled task not asleep may be chosen past the prefix."""
     global pc_x_body, pc_x_pool_lo, pc_x_pool_hi, pc_x_page_size, pc_x_record
     global pc_x_off_refcount, pc_x_off_gen, pc_x_off_free, pc_current_task
     cdef const char *cnames[8]
@@ -167,6 +185,7 @@ def x_run(bytes prefix, unsigned sleep0=0, int max_steps=2000, bint record=False
     pc_x_nsnap = len(x_snap)
     for i, pid in enumerate(x_snap):
         pc_x_snap_page[i] = _page(pid)
+    _x_regions()
     if pc_x_setup(n, cnames) != 0:
         raise MemoryError()
     # The scheduler makes each task current in turn and leaves none: this
@@ -174,7 +193,7 @@ def x_run(bytes prefix, unsigned sleep0=0, int max_steps=2000, bint record=False
     # need) is this thread's again afterwards, not a new one per schedule.
     was = <uintptr_t>pc_current_task
     with nogil:
-        end = pc_x_run(pre, npre, sleep0, max_steps)
+        end = pc_x_run(pre, npre, sleep0, max_steps, dpor)
     pc_current_task = <task_struct *>was
     return ("done", "hang", "sleep_blocked", "limit", "diverged")[end], pc_x_nsteps
 
@@ -263,3 +282,74 @@ def x_positions():
                     "where": w.decode() if w != NULL else None,
                     "state": t.task.state})
     return out
+
+
+def x_footprint(int step):
+    """Step @step's footprint in the last run, as an opaque value for
+    x_set_sleep() (addresses of this process: meaningless in another)."""
+    if not 0 <= step < pc_x_nsteps:
+        raise IndexError(step)
+    cdef int n = pc_x_nacc[step]
+    if n == 0xff:
+        return b"*"
+    return (<char *>&pc_x_accs[step][0])[:n * sizeof(pc_x_acc)]
+
+
+def x_set_sleep(dict sleep):
+    """The reduced search's sleep set for the next x_run(dpor=True): task ->
+    the footprint (x_footprint()) of its next step, as recorded."""
+    global pc_x_dsleep
+    cdef unsigned mask = 0
+    cdef bytes fp
+    for t, fp in sleep.items():
+        mask |= 1u << t
+        if fp == b"*":
+            pc_x_dsleep_nacc[t] = 0xff
+        else:
+            pc_x_dsleep_nacc[t] = len(fp) // sizeof(pc_x_acc)
+            memcpy(&pc_x_dsleep_acc[t][0], <char *>fp, len(fp))
+    pc_x_dsleep = mask
+
+
+def x_races(int frm):
+    """The races of the last run at steps from @frm on: (step, initials
+    mask) pairs, as pc_x_races() finds them."""
+    cdef int n, i
+    cdef int *ri = <int *>malloc(sizeof(int) * 65536)
+    cdef unsigned *rinit = <unsigned *>malloc(sizeof(unsigned) * 65536)
+    if ri == NULL or rinit == NULL:
+        free(ri)
+        free(rinit)
+        raise MemoryError()
+    try:
+        n = pc_x_races(frm, ri, rinit, 65536)
+        return [(ri[i], rinit[i]) for i in range(n)]
+    finally:
+        free(ri)
+        free(rinit)
+
+
+cdef void _x_regions() noexcept:
+    # The model's memory as configure() and dirty_configure() placed it this
+    # time: footprints name addresses in it by region and offset.
+    global pc_x_nreg
+    cdef long i
+    cdef xarray *xa
+    pc_x_nreg = 0
+    pc_x_region(A.pages, A.npages * sizeof(page))
+    pc_x_region(page_wait_table, (1 << PAGE_WAIT_TABLE_BITS) * sizeof(wait_queue_head))
+    pc_x_region(mappings, nmappings * sizeof(address_space))
+    pc_x_region(inodes, nmappings * sizeof_inode)
+    for i in range(nmappings):
+        xa = &mappings[i].i_pages
+        pc_x_region(xa.xa_slots, xa.xa_nslots * sizeof(void *))
+        if xa.xa_levels > 0:
+            pc_x_region(xa.xa_nodes, (xa.xa_level_start[xa.xa_levels - 1] + 1) * sizeof_xa_node)
+    if D.bhs != NULL:
+        pc_x_region(D.bhs, D.npages * D.nbuffers * sizeof(buffer_head))
+        pc_x_region(D.data, D.npages * D.nbuffers * sizeof(unsigned long))
+        pc_x_region(D.disk, D.npages * D.nbuffers * sizeof(unsigned long))
+        pc_x_region(D.mapcount, D.npages * sizeof(atomic_t))
+        pc_x_region(D.vmas, D.nvmas * sizeof(vm_area_struct))
+        for i in range(D.nvmas):
+            pc_x_region(D.vmas[i].ptes, D.npages * sizeof(unsigned long))

@@ -49,10 +49,15 @@ cdef extern from "pagecore/harness.h" nogil:
 
     struct page
 
+    struct xa_node
+
     struct xarray:
         spinlock_t xa_lock
         page **xa_slots
         unsigned long xa_nslots
+        xa_node *xa_nodes
+        int xa_levels
+        unsigned long xa_level_start[8]
 
     struct inode
 

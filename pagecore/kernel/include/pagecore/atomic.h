@@ -37,8 +37,11 @@
 #define BITS_PER_LONG (8 * (int)sizeof(long))
 #define BIT_MASK(nr) (1UL << ((nr) % BITS_PER_LONG))
 
-#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* Each marked access is noted for the explorer's footprints (explore.h). */
+#define READ_ONCE(x)                                                           \
+    ({ pc_x_access(&(x), sizeof(x), 0); __atomic_load_n(&(x), __ATOMIC_RELAXED); })
+#define WRITE_ONCE(x, v)                                                       \
+    do { pc_x_access(&(x), sizeof(x), 1); __atomic_store_n(&(x), (v), __ATOMIC_RELAXED); } while (0)
 #define data_race(expr) (expr)
 #define barrier() __asm__ __volatile__("" ::: "memory")
 
@@ -142,8 +145,10 @@ static inline void smp_mb__after_atomic(void)
 }
 #define smp_mb__before_atomic smp_mb__after_atomic
 
-#define smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define smp_load_acquire(p)                                                    \
+    ({ pc_x_access((p), sizeof(*(p)), 0); __atomic_load_n((p), __ATOMIC_ACQUIRE); })
+#define smp_store_release(p, v)                                                \
+    do { pc_x_access((p), sizeof(*(p)), 1); __atomic_store_n((p), (v), __ATOMIC_RELEASE); } while (0)
 /* Typed spellings for Cython, which cannot call a generic macro. */
 #define __pc_load_acquire_ul(p) smp_load_acquire(p)
 #define __pc_load_acquire_u(p) smp_load_acquire(p)
@@ -184,6 +189,7 @@ PC_SHARED_FN void pc_touch_addr(const volatile void *addr, const char *site, con
 static inline int pc_test_bit(long nr, const unsigned long *addr, const char *site)
 {
     PC_TOUCH(addr, site, "test_bit");
+    pc_x_access_bit(addr, nr);
     return (__atomic_load_n(addr, __ATOMIC_RELAXED) >> nr) & 1UL;
 }
 
@@ -300,8 +306,17 @@ static inline unsigned long pc_cmpxchg(unsigned long *ptr, unsigned long old,
 
 typedef struct { int counter; } atomic_t;
 
-static inline int atomic_read(const atomic_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
-static inline void atomic_set(atomic_t *v, int i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
+static inline int atomic_read(const atomic_t *v)
+{
+    pc_x_access(&v->counter, sizeof(v->counter), 0);
+    return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_set(atomic_t *v, int i)
+{
+    pc_x_access(&v->counter, sizeof(v->counter), 1);
+    __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
 
 static inline void pc_atomic_inc(atomic_t *v, const char *site)
 {
@@ -396,6 +411,7 @@ static inline void spin_lock(spinlock_t *l)
 
 static inline int spin_trylock(spinlock_t *l)
 {
+    pc_x_access(&l->locked, sizeof(l->locked), 1);
     return !READ_ONCE(l->locked) && !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
 }
 
@@ -419,6 +435,7 @@ static inline long pc_futex(int *uaddr, int op, int val, const struct timespec *
 /* set_current_state(): smp_store_mb(), a store then a full barrier. */
 static inline void set_current_state(int state)
 {
+    pc_x_access(&current->state, sizeof(current->state), 1);
     __atomic_exchange_n(&current->state, state, __ATOMIC_SEQ_CST);
 }
 

@@ -21,16 +21,41 @@ enum pc_x_op {
     PCX_NR
 };
 
+/*
+ * pc_x_access(): a shared access between two scheduling points, noted in the
+ * footprint of the step that makes it.  The partial-order reduction
+ * (pagecore/verify/dpor.py) calls two steps dependent when their
+ * footprints overlap and one of them writes, so every access another task
+ * can see must be noted: the primitives note their own (the RMW at a
+ * scheduling point, test_bit(), READ_ONCE(), WRITE_ONCE(), the acquire
+ * loads and release stores, atomic_read(), set_current_state()), as the
+ * kernel marks every access that races.  Plain accesses are those the
+ * kernel makes under a lock, and the lock's own accesses order them.
+ */
 #ifdef PAGECORE_INSTRUMENT
 PC_SHARED int pc_x_active;      /* an exploration is running (one thread) */
 PC_SHARED_FN void pc_x_point(int op, const void *addr, long arg);
+PC_SHARED_FN void pc_x_note(const volatile void *addr, unsigned long len, int write);
+PC_SHARED_FN void pc_x_note_bit(const volatile void *addr, long nr);
 #define pc_sched(op, addr, arg)                                                \
     do {                                                                       \
         if (__builtin_expect(pc_x_active, 0))                                  \
             pc_x_point((op), (addr), (long)(arg));                             \
     } while (0)
+#define pc_x_access(addr, len, write)                                          \
+    do {                                                                       \
+        if (__builtin_expect(pc_x_active, 0))                                  \
+            pc_x_note((addr), (len), (write));                                 \
+    } while (0)
+#define pc_x_access_bit(addr, nr)                                              \
+    do {                                                                       \
+        if (__builtin_expect(pc_x_active, 0))                                  \
+            pc_x_note_bit((addr), (nr));                                       \
+    } while (0)
 #else
 #define pc_sched(op, addr, arg) ((void)0)
+#define pc_x_access(addr, len, write) ((void)0)
+#define pc_x_access_bit(addr, nr) ((void)0)
 #endif
 
 #endif /* PAGECORE_EXPLORE_H */

@@ -45,6 +45,9 @@ PC_SHARED_FN struct page *alloc_page(void)
     spin_unlock(&pc_zone.lock);
     if (!p)
         return NULL;
+    /* The new owner's first writes to every field: a step of its own for
+       the explorer, writing the whole struct page. */
+    pc_sched(PCX_PAGE_INIT, p, 0);
     p->pc_next_free = NULL;
     /* Already NULL since __free_page(); a stale end_page_writeback may read
        it (page_mapping(), an acquire load) at any time. */
@@ -70,6 +73,8 @@ PC_SHARED_FN void __free_page(struct page *p)
 {
     unsigned long flags = READ_ONCE(p->flags);
 
+    /* what follows writes every field, some of them plainly */
+    pc_x_access(p, sizeof(*p), 1);
     if (flags & ((1UL << PG_locked) | (1UL << PG_writeback)))
         pc_bug(PC_BUG_BAD_PAGE, p, "__free_page", flags, 0);
     WRITE_ONCE(p->flags, 0);

@@ -59,6 +59,8 @@
 #define pc_percpu_init PC_SYM(pc_percpu_init)
 #ifdef PAGECORE_INSTRUMENT
 #define pc_x_point PC_SYM(pc_x_point)
+#define pc_x_note PC_SYM(pc_x_note)
+#define pc_x_note_bit PC_SYM(pc_x_note_bit)
 #define pc_race PC_SYM(pc_race)
 #define pc_touch_addr PC_SYM(pc_touch_addr)
 #endif
