@@ -401,8 +401,7 @@ static inline void memcg_rstat_updated(struct mem_cgroup *memcg, int val)
 		 */
 		pc_ev(PC_EV_FOLD);
 		if (atomic_read(&stats_flush_threshold) <= num_online_cpus())
-			__atomic_fetch_add(&stats_flush_threshold.counter,
-					   x / MEMCG_CHARGE_BATCH, __ATOMIC_RELAXED);
+			pc_stat_atomic_add(x / MEMCG_CHARGE_BATCH, &stats_flush_threshold);
 		__this_cpu_write(stats_updates, 0);
 	}
 }

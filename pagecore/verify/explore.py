@@ -308,6 +308,7 @@ def bounded_job(runner, job, max_schedules):
     return st
 
 
+DPOR_CHUNK = 20000      # runs a DPOR job makes before it hands back its frontier
 _runners = {}       # (variant, scenario, setup) -> Runner: building the Model is the cost
 
 
@@ -349,7 +350,11 @@ def run_job(task, max_schedules, scenario=None):
             # dynamic partial-order reduction, without a bound
             from pagecore.verify.dpor import dpor_job
 
-            res = dpor_job(r, job, max_schedules - runs)
+            # Always the same cap, wherever the job sits in its batch: where
+            # a DPOR job hands back its frontier changes what the reduction
+            # prunes, so it must not depend on how many workers share the
+            # jobs (a batch may run past @max_schedules by one job's cap).
+            res = dpor_job(r, job, DPOR_CHUNK)
         elif job.algo == "bounded":
             res = bounded_job(r, job, max_schedules - runs)
         else:

@@ -55,8 +55,7 @@ int __set_page_dirty_buffers(struct page *page)
  */
 void submit_bh_write(struct buffer_head *bh)
 {
-	__atomic_store_n(&pc_dirty.disk[bh->b_blocknr],
-			 __atomic_load_n(bh->b_data, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	smp_store_release(&pc_dirty.disk[bh->b_blocknr], smp_load_acquire(bh->b_data));
 	bh->b_end_io(bh, 1);
 }
 
@@ -198,9 +197,7 @@ void create_page_buffers(struct page *page)
 		bh->b_end_io = end_buffer_write_sync;
 		bh->pc_nr = i;
 		bh->pc_lost_reported = 0;
-		__atomic_store_n(bh->b_data,
-				 __atomic_load_n(&pc_dirty.disk[bh->b_blocknr], __ATOMIC_ACQUIRE),
-				 __ATOMIC_RELEASE);
+		smp_store_release(bh->b_data, smp_load_acquire(&pc_dirty.disk[bh->b_blocknr]));
 	}
 	if (mapping != NULL)
 		spin_lock(&mapping->private_lock);

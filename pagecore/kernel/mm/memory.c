@@ -72,8 +72,7 @@ int mmap_store(struct vm_area_struct *vma, struct page *page, int nr, unsigned l
 		entry = *pte;
 		if (pte_maps(entry, page) && pte_write(entry)) {
 			WRITE_ONCE(*pte, entry | _PAGE_DIRTY | _PAGE_ACCESSED);
-			__atomic_store_n(&pc_dirty.data[page->pc_id * pc_dirty.nbuffers + nr], value,
-					 __ATOMIC_RELEASE);
+			smp_store_release(&pc_dirty.data[page->pc_id * pc_dirty.nbuffers + nr], value);
 			spin_unlock(&vma->ptl);
 			return faults;
 		}
@@ -162,8 +161,8 @@ int check_lost_write(struct page *page, long *state)
 	if (!page_dirty && ptes_dirty == 0 && bufs_dirty == 0) {
 		for (i = 0; i < pc_dirty.nbuffers; i++) {
 			bh = &head[i];
-			data = __atomic_load_n(bh->b_data, __ATOMIC_ACQUIRE);
-			disk = __atomic_load_n(&pc_dirty.disk[bh->b_blocknr], __ATOMIC_ACQUIRE);
+			data = smp_load_acquire(bh->b_data);
+			disk = smp_load_acquire(&pc_dirty.disk[bh->b_blocknr]);
 			if (data != disk) {
 				lost++;
 				lost_mask |= 1L << i;

@@ -32,6 +32,12 @@ enum pc_x_op {
  * kernel marks every access that races.  Plain accesses are those the
  * kernel makes under a lock, and the lock's own accesses order them.
  */
+/* The kinds of access: a read, a write, and an add whose result nobody
+   uses (a statistic's): two adds commute, an add and a read do not. */
+#define PC_X_READ 0
+#define PC_X_WRITE 1
+#define PC_X_ADD 2
+
 #ifdef PAGECORE_INSTRUMENT
 PC_SHARED int pc_x_active;      /* an exploration is running (one thread) */
 PC_SHARED_FN void pc_x_point(int op, const void *addr, long arg);

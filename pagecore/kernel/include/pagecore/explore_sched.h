@@ -115,7 +115,7 @@ static size_t pc_x_off_refcount, pc_x_off_gen, pc_x_off_free;
 #define PC_X_ALL 0xff
 struct pc_x_acc {
     uintptr_t lo, hi;           /* [lo, hi) */
-    unsigned char write;
+    unsigned char write;        /* PC_X_READ, PC_X_WRITE, PC_X_ADD; 3: add and write */
 };
 static unsigned char pc_x_nacc[PC_X_MAX_STEPS + 1];
 static struct pc_x_acc pc_x_accs[PC_X_MAX_STEPS + 1][PC_X_MAX_ACC];
@@ -189,7 +189,8 @@ static void pc_x_add_range(int step, uintptr_t lo, uintptr_t hi, int write)
     for (k = 0; k < n; k++) {
         struct pc_x_acc *a = &pc_x_accs[step][k];
         if (a->lo == lo && a->hi == hi) {
-            a->write |= (unsigned char)write;
+            if (a->write != write)
+                a->write = 3;   /* two kinds: conflicts as a write does */
             return;
         }
     }
@@ -218,7 +219,14 @@ PC_SHARED_FN void pc_x_note_bit(const volatile void *addr, long nr)
     pc_x_add_bit(pc_x_step_now, (uintptr_t)addr, nr, 0);
 }
 
-/* Two footprints conflict: they overlap and one of them writes there. */
+/* Two accesses conflict: they overlap, and they are not both reads nor
+   both adds. */
+static inline int pc_x_kinds_conflict(int a, int b)
+{
+    return !(a == PC_X_READ && b == PC_X_READ) && !(a == PC_X_ADD && b == PC_X_ADD);
+}
+
+/* Two footprints conflict: two of their accesses do. */
 static int pc_x_conflict(const struct pc_x_acc *a, int na, const struct pc_x_acc *b, int nb)
 {
     int i, j;
@@ -227,7 +235,8 @@ static int pc_x_conflict(const struct pc_x_acc *a, int na, const struct pc_x_acc
         return 1;
     for (i = 0; i < na; i++)
         for (j = 0; j < nb; j++)
-            if ((a[i].write || b[j].write) && a[i].lo < b[j].hi && b[j].lo < a[i].hi)
+            if (pc_x_kinds_conflict(a[i].write, b[j].write) &&
+                a[i].lo < b[j].hi && b[j].lo < a[i].hi)
                 return 1;
     return 0;
 }

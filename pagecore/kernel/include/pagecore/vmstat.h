@@ -152,11 +152,13 @@ static inline long pc_cmpxchg_local_s8(s8 *p, long old, long new_)
 /* atomic_long_t: a fold's adds to the shared totals (counted as the fold). */
 static inline void atomic_long_add(long i, atomic_long_t *v)
 {
+    pc_x_access(&v->counter, sizeof(v->counter), PC_X_ADD);
     __atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
 }
 
 static inline long atomic_long_read(const atomic_long_t *v)
 {
+    pc_x_access(&v->counter, sizeof(v->counter), 0);
     return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
 }
 
@@ -168,9 +170,18 @@ static inline long atomic_long_read(const atomic_long_t *v)
 static inline void pc_stat_atomic_long_add(long i, atomic_long_t *v)
 {
     pc_ev(PC_EV_ATOMIC_RMW);
+    pc_x_access(&v->counter, sizeof(v->counter), PC_X_ADD);
     __atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
 }
 #define atomic_long_inc(v) pc_stat_atomic_long_add(1, (v))
+
+/* memcg_rstat_updated()'s atomic_add() to stats_flush_threshold: counted
+   with the fold it belongs to, not as an RMW of its own. */
+static inline void pc_stat_atomic_add(int i, atomic_t *v)
+{
+    pc_x_access(&v->counter, sizeof(v->counter), PC_X_ADD);
+    __atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
 #define atomic_long_dec(v) pc_stat_atomic_long_add(-1, (v))
 
 static inline int pc_stat_test_and_set_bit(long nr, unsigned long *addr)
@@ -178,6 +189,7 @@ static inline int pc_stat_test_and_set_bit(long nr, unsigned long *addr)
     unsigned long mask = BIT_MASK(nr);
 
     pc_ev(PC_EV_ATOMIC_RMW);
+    pc_x_access(addr, sizeof(*addr), 1);
     return (__atomic_fetch_or(addr, mask, __ATOMIC_SEQ_CST) & mask) != 0;
 }
 
