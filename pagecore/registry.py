@@ -124,6 +124,12 @@ def scenario_ops(include_dir=None):
     return tuple(e[1] for e in entries("PC_SCENARIO_OP", include_dir))
 
 
+def sched_ops(include_dir=None):
+    """What a task can be about to do at a scheduling point of the explorer
+    (PC_XOP), in enum order."""
+    return tuple(e[1] for e in entries("PC_XOP", include_dir))
+
+
 @functools.lru_cache(maxsize=None)
 def ops(include_dir=None):
     """Names of the kernel functions every variant provides (ops.def), in table order.

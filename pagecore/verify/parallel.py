@@ -73,7 +73,7 @@ class Job:
 
 def task_key(task, chunk):
     """A task's name, the same in every run for the same jobs."""
-    job, batch = task
+    job, batch = task[:2]
     h = hashlib.sha1(("%s %d" % (job.key(), chunk)).encode())
     h.update(repr(batch).encode())
     return "explore-%s" % h.hexdigest()[:24]
@@ -344,6 +344,13 @@ class Phase:
 BATCH = 4096    # most jobs in one task: a task is one round trip to a worker
 
 
+def limit_of(p, deadline):
+    """When phase @p stops: its own deadline or the run's, the earlier."""
+    if deadline is None:
+        return p.deadline
+    return deadline if p.deadline is None else min(deadline, p.deadline)
+
+
 def run_phases(phases, ex, chunk=CHUNK, max_schedules=None, progress=None, deadline=None):
     """Run the @phases on executor @ex until each has run whole, been stopped
     by its deadline (or @deadline), or the @max_schedules of its cell ran;
@@ -389,6 +396,9 @@ def run_phases(phases, ex, chunk=CHUNK, max_schedules=None, progress=None, deadl
             p.running += 1
             p.reserved += n
             task = (p.job(key[0], key[1], *batch[0]), tuple(batch))
+            if p.algo == "dpor" and limit_of(p, deadline) is not None:
+                # the budget's end, as a time any worker's clock reads
+                task += (time.time() + limit_of(p, deadline) - time.monotonic(),)
             owner[id(task)] = (p, n, key, batch)
             ex.submit(task, n)
         for p in list(live):

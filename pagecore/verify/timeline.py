@@ -4,10 +4,9 @@ explorer (pagecore/verify/explore.py); drawn as a column per CPU, and told
 as evidence lines (who cleared and set PG_writeback, whose wake released
 whom, which page was freed)."""
 
-_OPS = ("start", "set_bit", "clear_bit", "test_and_set_bit", "test_and_set_bit_lock",
-        "test_and_clear_bit", "clear_bit_unlock", "clear_bit_unlock_is_negative_byte",
-        "xor_unlock_is_negative_byte", "cmpxchg", "atomic_inc", "atomic_dec_and_test",
-        "spin_lock", "spin_unlock", "wake", "sleep", "race", "spin")
+from pagecore.registry import sched_ops
+
+_OPS = sched_ops()
 _BUG_TEXT = {
     "bug_on": "BUG_ON(PageWriteback) after wait_on_page_writeback",
     "freed_page": "touch of a page freed (and maybe reused) meanwhile",
@@ -218,6 +217,8 @@ def _describe(op, touches, arg, bits, names, slot_of):
     if kind == "refcount":
         return {"atomic_inc": "get_page", "atomic_dec_and_test": "put_page"}.get(
             name, name) + " " + page
+    if name == "page_init":
+        return "alloc_page: %s made new (flags, refcount, mapping)" % page
     if kind == "flags":
         if name == "xor_unlock_is_negative_byte":
             bit = bits.get((arg & -arg).bit_length() - 1, arg)
