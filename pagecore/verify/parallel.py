@@ -121,14 +121,21 @@ class InProcess:
 
 
 class LocalPool:
-    """Worker processes forked from multiprocessing's fork server."""
+    """Worker processes, each a fresh interpreter (multiprocessing's spawn).
+
+    Not fork: this process may have run the model's threads (stress, a
+    watchdog), and a child forked from it can inherit a lock one of them
+    held (the allocator's, a sanitizer runtime's) and wait for it forever.
+    Not the fork server either: on Python 3.11 it starts with the current
+    directory first on its path, not this process's path, and in a source
+    tree it imports the uncompiled package there.  A spawned worker gets
+    this process's path and imports the same pagecore."""
 
     def __init__(self, workers):
         import multiprocessing
 
         self.workers = workers
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["pagecore.verify.explore"])
+        ctx = multiprocessing.get_context("spawn")
         self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx)
         self.pending = {}
 
