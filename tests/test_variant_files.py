@@ -80,7 +80,7 @@ def test_template_round_trip_costs_the_same(tmp_path):
     # systematic difference (another object, another layout) could exceed it.
     mine = variants.register_file(renamed_template(tmp_path, "folio-6.7", "mine-aa"))
     best = {}
-    for _ in range(7):
+    for _ in range(15):
         for name in ("folio-6.7", mine.name):
             _core.configure(name)
             _core.bench_end_page_writeback_no_waiters(20000)

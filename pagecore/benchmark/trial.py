@@ -34,15 +34,18 @@ def parse_budget(text):
 
 
 def _plan(budget_s):
-    """How the budget is spent: most of it on the measurements, whose
-    processes pyperf runs; the verdicts take a bounded share."""
+    """How the budget is spent: half on explore, whose verdict is the point
+    (every schedule where the search without a bound ends in a cell's share,
+    else the preemption bounds it covers); the rest on replay, stress and
+    the measurements, whose processes pyperf runs."""
     scale = budget_s / DEFAULT_BUDGET_S
     return {
         "stress_seconds": max(0.5, min(5.0, 1.0 * scale)),
-        "preemptions": 2,
-        "max_schedules": int(max(50_000, 2_000_000 * scale)),
-        # explore's cells all together stop there, wherever the bound has got
-        "explore_seconds": max(10.0, min(300.0, 0.1 * budget_s)),
+        "preemptions": None,
+        "max_schedules": None,
+        # explore's cells all together, the cells of the variants compared
+        # with too where the cache has no verdict for them
+        "explore_seconds": max(10.0, 0.5 * budget_s),
         "starve_seconds": max(0.5, min(5.0, 1.5 * scale)),
         "mode": "fast" if budget_s < 300 else "default",
     }
@@ -143,6 +146,7 @@ def summarize(mdir, v, against, rows):
                            "inconclusive": r.get("inconclusive"), "reach": r.get("reach"),
                            "complete": r.get("complete", True),
                            "schedules": (r.get("counts") or {}).get("schedules"),
+                           "reach": r.get("reach"),
                            "unplaced": r.get("unplaced")}
     counterexamples = {r["scenario"]: r["counterexample"] for r in mine
                        if r.get("counterexample") and r.get("failures")}
@@ -224,6 +228,9 @@ def render(doc, out=sys.stdout):
                 parts.append("%s: %s" % (mode, ", ".join(cell["failures"])))
             elif cell["inconclusive"]:
                 parts.append("%s: inconclusive (%s)" % (mode, cell["inconclusive"]))
+            elif mode == "explore" and cell.get("reach"):
+                # what the search covered: every schedule, or the bounds it ran
+                parts.append("explore: %s" % cell["reach"])
             elif not cell.get("complete", True):
                 parts.append("%s: clean in %s schedules (the bound not exhausted: a larger "
                              "--budget runs more)" % (mode, format(cell["schedules"] or 0, ",")))
