@@ -654,8 +654,9 @@ class _progress:
                 p.cell[0], p.cell[1], "bound %d" % p.bound if p.bound >= 0 else
                 "dpor" if p.algo == "dpor" else "sleep sets, no bound",
                 "{:,}".format(p.schedules),
-                "" if levels is None else ", %s" % coverage_text(p.algo, {"schedules": 0},
-                                                                 False, levels, frac)))
+                "" if levels is None else ", %s" % coverage_text(
+                    p.algo, {"schedules": 0, "classes": sum(st["classes"] for st in p.setups)},
+                    False, levels, frac)))
         if self.deadline is not None:
             left = "%.0f s of the budget left" % max(0.0, self.deadline - now)
         elif self.done:
