@@ -275,3 +275,19 @@ def test_a_search_without_a_bound_that_does_not_end_gives_way_to_the_bounds():
     assert k >= 0 and res["reach"].startswith("racy: ")
     # the shortest failure is the least over both searches, fewest preemptions first
     assert res["by_kind"]["bug_on"]["preemptions"] <= k + 1
+
+
+def test_a_cell_the_budget_left_no_time_is_inconclusive_and_loads(tmp_path):
+    from pagecore.report.results import load_results
+    from pagecore.verify import matrix
+
+    cells = [("original", "writeback-set-again"), ("shipped-5.10", "page-reuse")]
+    rows = list(explore_cells(cells, 1, jobs=1, budget=1e-6))
+    idle = [r for r in rows if not r["counts"]["schedules"]]
+    assert idle, [r["counts"] for r in rows]
+    for r in idle:
+        assert r["inconclusive"].startswith("no schedule ran before the budget")
+        assert "per_second" not in r["counts"]
+    path = tmp_path / "verify.json"
+    matrix.write_json(str(path), rows)
+    assert load_results([str(path)]).has_verify

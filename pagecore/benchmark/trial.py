@@ -146,7 +146,6 @@ def summarize(mdir, v, against, rows):
                            "inconclusive": r.get("inconclusive"), "reach": r.get("reach"),
                            "complete": r.get("complete", True),
                            "schedules": (r.get("counts") or {}).get("schedules"),
-                           "reach": r.get("reach"),
                            "unplaced": r.get("unplaced")}
     counterexamples = {r["scenario"]: r["counterexample"] for r in mine
                        if r.get("counterexample") and r.get("failures")}

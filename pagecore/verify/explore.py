@@ -429,8 +429,8 @@ def _result(phase, *, budget=None, earlier=None):
     counts["points"] = points
     seconds = phase.seconds + (earlier.seconds if earlier is not None else 0.0)
     counts["seconds"] = round(seconds, 3)
-    counts["per_second"] = (round(counts["schedules"] / phase.seconds, 1)
-                            if phase.seconds > 0 else None)
+    if phase.seconds > 0:
+        counts["per_second"] = round(counts["schedules"] / phase.seconds, 1)
     if phase.algo == "dpor":
         counts["classes"] = sum(st["classes"] for st in phase.setups)
     failures = [k for k in ("bug_on", "freed_page", "not_under_writeback", "bad_page",
@@ -444,6 +444,10 @@ def _result(phase, *, budget=None, earlier=None):
                       "bounded" if phase.bound >= 0 else "deepening")}
     if budget is not None:
         res["budget"] = budget
+    if not counts["schedules"] and not phase.complete:
+        # the budget ended before this cell's first schedule: no verdict
+        res["inconclusive"] = "no schedule ran before %s" % (
+            "the budget (%g s) ended" % budget if budget is not None else "the search stopped")
     if phase.bound < 0:
         res["coverage"] = coverage_text(phase.algo, counts, phase.complete, levels, frac)
         res["levels"] = None if phase.complete else levels
