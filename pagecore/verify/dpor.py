@@ -42,7 +42,8 @@ machines run them.
 
 from dataclasses import dataclass, replace
 
-from pagecore._errors import PagecoreError
+from pagecore.verify.explore import MAX_STEPS, Failure, diverged
+from pagecore.verify.explore import _bits as _bits
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,6 @@ class DporJob:
     level: int = 0
     fixed: int = 0
     algo: str = "dpor"
-
-
-def _bits(mask):
-    i = 0
-    while mask:
-        if mask & 1:
-            yield i
-        mask >>= 1
-        i += 1
 
 
 def _lowest(mask):
@@ -118,8 +110,6 @@ def dpor_job(runner, job, max_schedules=None, deadline=None, clock=None):
     by_preemptions, failures (kind -> Failure, the shortest), and frontier
     (jobs not run: empty when the subtree is done).  @max_schedules and
     @deadline (a @clock() time) stop it early."""
-    from pagecore.verify.explore import MAX_STEPS, Failure
-
     c = runner.c
     prefix = bytes(job.prefix)
     P = len(prefix)
@@ -132,9 +122,7 @@ def dpor_job(runner, job, max_schedules=None, deadline=None, clock=None):
     for s in _bits(job.sleep0 & ~(1 << prefix[-1] if P else 0)):
         end, n = _run(runner, prefix[:-1] + bytes((s,)), {}, P)
         if end == "diverged" or n < P:
-            raise PagecoreError("explore: %s / %s: the model did not repeat a schedule "
-                                "(a nondeterministic step)" % (runner.variant,
-                                                                runner.setup.title))
+            raise diverged(runner)
         sleep[s] = c.x_footprint(P - 1)
     stack = []          # _Node for steps P, P+1, ...
     schedule, run_sleep = prefix, sleep
@@ -142,9 +130,7 @@ def dpor_job(runner, job, max_schedules=None, deadline=None, clock=None):
         end, n = _run(runner, schedule, run_sleep, MAX_STEPS)
         ch, en, sl = c.x_masks()
         if end == "diverged":
-            raise PagecoreError("explore: %s / %s: the model did not repeat a schedule "
-                                "(a nondeterministic step)" % (runner.variant,
-                                                                runner.setup.title))
+            raise diverged(runner)
         st["schedules"] += 1
         st["steps"] += n
         st["max_steps"] = max(st["max_steps"], n)

@@ -164,6 +164,33 @@ class Failure:
         return (self.preemptions, self.steps, self.schedule)
 
 
+def diverged(r):
+    """The error of a schedule that did not run again as it ran before."""
+    return PagecoreError("explore: %s / %s: the model did not repeat a schedule (a "
+                         "nondeterministic step)" % (r.variant, r.setup.title))
+
+
+def tally(st, best, r, end, n, ch, preemptions):
+    """Count a run of @r that ended with @end after @n steps, choosing @ch,
+    with @preemptions, into @st, and its failures into @best (kind ->
+    shortest Failure)."""
+    if end == "diverged":
+        raise diverged(r)
+    if end == "sleep_blocked":
+        st["pruned"] += 1
+        return
+    st["schedules"] += 1
+    st["steps"] += n
+    st["max_steps"] = max(st["max_steps"], n)
+    st["by_preemptions"][preemptions] = st["by_preemptions"].get(preemptions, 0) + 1
+    kinds = r.failures(end)
+    if kinds:
+        f = Failure(kinds, preemptions, ch[:n], end)
+        for k in kinds:
+            if k not in best or f.key() < best[k].key():
+                best[k] = f
+
+
 def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, por=True):
     """Every schedule of @setup within @preemptions; a dict of counts and
     the shortest failure of each kind.  The search whole, in this process,
@@ -186,22 +213,7 @@ def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, p
             prefix, z0 = stack.pop()
             end, n = r.run(prefix, z0 if por else 0)
             ch, en, sl = c.x_masks()
-            if end == "diverged":
-                raise PagecoreError("explore: %s / %s: the model did not repeat a schedule "
-                                    "(a nondeterministic step)" % (variant, setup.title))
-            if end == "sleep_blocked":
-                st["pruned"] += 1
-            else:
-                st["schedules"] += 1
-                st["steps"] += n
-                st["max_steps"] = max(st["max_steps"], n)
-                st["by_preemptions"][b] = st["by_preemptions"].get(b, 0) + 1
-                kinds = r.failures(end)
-                if kinds:
-                    f = Failure(kinds, b, ch[:n], end)
-                    for k in kinds:
-                        if k not in best or f.key() < best[k].key():
-                            best[k] = f
+            tally(st, best, r, end, n, ch, b)
             last = n if end == "sleep_blocked" else n - 1
             for i in range(len(prefix), last + 1):
                 E = en[i]
@@ -264,22 +276,7 @@ def bounded_job(runner, job, max_schedules):
         runs += 1
         end, n = r.run(prefix, z0 if por else 0)
         ch, en, sl = c.x_masks()
-        if end == "diverged":
-            raise PagecoreError("explore: %s / %s: the model did not repeat a schedule "
-                                "(a nondeterministic step)" % (r.variant, r.setup.title))
-        if end == "sleep_blocked":
-            st["pruned"] += 1
-        else:
-            st["schedules"] += 1
-            st["steps"] += n
-            st["max_steps"] = max(st["max_steps"], n)
-            st["by_preemptions"][b] = st["by_preemptions"].get(b, 0) + 1
-            kinds = r.failures(end)
-            if kinds:
-                f = Failure(kinds, b, ch[:n], end)
-                for k in kinds:
-                    if k not in st["failures"] or f.key() < st["failures"][k].key():
-                        st["failures"][k] = f
+        tally(st, st["failures"], r, end, n, ch, b)
         nxt = bound < 0 or b + 1 <= bound
         into = deeper if bound < 0 else stack
         last = n if end == "sleep_blocked" else n - 1
