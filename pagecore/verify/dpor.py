@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 
 from pagecore.verify.explore import MAX_STEPS, Failure, diverged
 from pagecore.verify.explore import _bits as _bits
+from pagecore.verify.parallel import add_counts, merge_failure
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,7 @@ def dpor_job(runner, job, max_schedules=None, deadline=None, clock=None):
             if kinds:
                 f = Failure(kinds, k, ch[:n], end)
                 for kind in kinds:
-                    best = st["failures"].get(kind)
-                    if best is None or (f.key(), f.schedule) < (best.key(), best.schedule):
-                        st["failures"][kind] = f
+                    merge_failure(st["failures"], kind, f)
         # The step the new choice took, at the node it was made in.
         L = len(schedule)
         if L > P:
@@ -226,13 +225,5 @@ def dpor_setup(runner, max_schedules=None, jobs_limit=None):
 def merge(total, r):
     """Add job result @r into @total, in any order: the same sums and the
     same shortest failures."""
-    for k in ("schedules", "pruned", "classes", "steps"):
-        total[k] += r[k]
-    total["max_steps"] = max(total["max_steps"], r["max_steps"])
-    for k, v in r["by_preemptions"].items():
-        total["by_preemptions"][k] = total["by_preemptions"].get(k, 0) + v
-    for kind, f in r["failures"].items():
-        best = total["failures"].get(kind)
-        if best is None or (f.key(), f.schedule) < (best.key(), best.schedule):
-            total["failures"][kind] = f
+    add_counts(total, r)
     total["jobs"] = total.get("jobs", 0) + 1

@@ -185,10 +185,11 @@ def tally(st, best, r, end, n, ch, preemptions):
     st["by_preemptions"][preemptions] = st["by_preemptions"].get(preemptions, 0) + 1
     kinds = r.failures(end)
     if kinds:
+        from pagecore.verify.parallel import merge_failure
+
         f = Failure(kinds, preemptions, ch[:n], end)
         for k in kinds:
-            if k not in best or f.key() < best[k].key():
-                best[k] = f
+            merge_failure(best, k, f)
 
 
 def explore_setup(variant, setup, preemptions=PREEMPTIONS, max_schedules=None, por=True):
@@ -337,7 +338,7 @@ def run_job(task, max_schedules, scenario=None):
         SCENARIOS[job0.scenario] = scenario
         for key in [k for k in _runners if k[1] == job0.scenario]:
             del _runners[key]
-    from pagecore.verify.parallel import merge_frontier
+    from pagecore.verify.parallel import add_counts, merge_frontier
 
     r = runner_for(job0.variant, job0.scenario, job0.setup)
     t0 = time.monotonic()
@@ -364,14 +365,7 @@ def run_job(task, max_schedules, scenario=None):
         else:
             raise PagecoreError("explore: no search named %r (dpor, bounded)" % job.algo)
         out["taken"] += 1
-        for k in ("schedules", "pruned", "steps", "classes"):
-            out[k] += res.get(k, 0)
-        out["max_steps"] = max(out["max_steps"], res["max_steps"])
-        for b, n in res["by_preemptions"].items():
-            out["by_preemptions"][b] = out["by_preemptions"].get(b, 0) + n
-        for k, f in res["failures"].items():
-            if k not in out["failures"] or f.key() < out["failures"][k].key():
-                out["failures"][k] = f
+        add_counts(out, res)
         merge_frontier(out["frontier"], res["frontier"])
     out["seconds"] = time.monotonic() - t0
     return out
@@ -390,7 +384,7 @@ def _result(phase, *, budget=None, earlier=None):
     """One verify result from a cell's Phase (the search its verdict rests on);
     @earlier: a phase that ran before it on the same cell and did not end
     (its failures count too)."""
-    from pagecore.verify.parallel import failure_key
+    from pagecore.verify.parallel import merge_failure
 
     variant, scenario = phase.cell
     sc = SCENARIOS[scenario]
@@ -401,8 +395,7 @@ def _result(phase, *, budget=None, earlier=None):
         best = dict(st["failures"])
         if earlier is not None:
             for k, f in earlier.setups[i]["failures"].items():
-                if k not in best or failure_key(f) < failure_key(best[k]):
-                    best[k] = f
+                merge_failure(best, k, f)
         for k in ("schedules", "pruned", "steps"):
             counts[k] += st[k]
         points = max(points, st["max_steps"])

@@ -79,15 +79,24 @@ def task_key(task, chunk):
     return "explore-%s" % h.hexdigest()[:24]
 
 
-def failure_key(f):
-    """Shortest first: fewest preemptions, then fewest steps, then the
-    schedule's bytes, so that a tie has one answer whoever found it first."""
-    return (f.preemptions, len(f.schedule), bytes(f.schedule))
-
-
 def merge_failure(best, kind, f):
-    if kind not in best or failure_key(f) < failure_key(best[kind]):
+    """Keep in @best the shorter of its @kind and @f (Failure.key(): fewest
+    preemptions, fewest steps, then the schedule's bytes, so that a tie has
+    one answer whoever found it first)."""
+    if kind not in best or f.key() < best[kind].key():
         best[kind] = f
+
+
+def add_counts(into, res):
+    """Add a job's (or a batch's) result @res into @into: sums, a maximum and
+    the shortest failures, so that any order of adding gives the same."""
+    for k in ("schedules", "pruned", "steps", "classes"):
+        into[k] = into.get(k, 0) + res.get(k, 0)
+    into["max_steps"] = max(into.get("max_steps", 0), res["max_steps"])
+    for b, n in res["by_preemptions"].items():
+        into["by_preemptions"][b] = into["by_preemptions"].get(b, 0) + n
+    for k, f in res["failures"].items():
+        merge_failure(into["failures"], k, f)
 
 
 def _scenario(task):
@@ -324,14 +333,7 @@ class Phase:
         """Fold in what a task ran: the first res["taken"] jobs of @batch, of
         queue @key; the rest go back."""
         setup, level = key
-        s = self.setups[setup]
-        for k in ("schedules", "pruned", "steps", "classes"):
-            s[k] += res.get(k, 0)
-        s["max_steps"] = max(s["max_steps"], res["max_steps"])
-        for b, n in res["by_preemptions"].items():
-            s["by_preemptions"][b] = s["by_preemptions"].get(b, 0) + n
-        for k, f in res["failures"].items():
-            merge_failure(s["failures"], k, f)
+        add_counts(self.setups[setup], res)
         self.done[level] = self.done.get(level, 0) + res["taken"]
         self.seconds += res.get("seconds", 0.0)
         self.push(setup, res["frontier"])
