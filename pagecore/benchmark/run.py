@@ -57,18 +57,6 @@ PLANS = {
     "rigorous": {s: (40, 5, 1, 0.01) for s in SUITES},
 }
 
-# mode -> seconds of stress per verify cell (replay always runs whole)
-VERIFY_STRESS_SECONDS = {"smoke": 0.2, "fast": 0.5, "default": 2.0, "rigorous": 10.0}
-# mode -> preemption bound of explore (every schedule within it is run); None:
-# no bound, the budget below decides how far each cell goes
-VERIFY_PREEMPTIONS = {"smoke": 1, "fast": 1, "default": None, "rigorous": None}
-# mode -> seconds explore may take for all its cells (with a bound, it only
-# stops the bounded search): on 2 cores, the whole default run stays within
-# its 10 minutes
-VERIFY_EXPLORE_BUDGET = {"smoke": 20, "fast": 60, "default": 120, "rigorous": 900}
-# mode -> seconds the writers of writeback-starvation run (None: its default)
-VERIFY_STARVE_SECONDS = {"smoke": 0.5, "fast": None, "default": None, "rigorous": None}
-
 # --fast measures fewer points of the sweeps
 FAST_CHAINS = "0,4,63,64,256"
 FAST_BITS = "8"
@@ -354,23 +342,16 @@ def _verify(mdir, mode, variants):
     re-raises."""
     from pagecore.verify import cache as _cache
     from pagecore.verify import matrix as _verify
-    from pagecore.verify.options import verify_all
+    from pagecore.verify.options import plan_text, verify_plan
 
     path = os.path.join(mdir, "verify.json")
     results = []
     t0 = time.monotonic()
-    k = VERIFY_PREEMPTIONS[mode]
-    budget = VERIFY_EXPLORE_BUDGET[mode]
-    reach = ("explore up to %d preemption%s within %g s" % (k, "" if k == 1 else "s", budget)
-             if k is not None else "explore %g s: every schedule, else the bounds it covers"
-             % budget)
-    print("== verify (%s, replay, stress %g s per cell; verdicts kept in %s): %s"
-          % (reach, VERIFY_STRESS_SECONDS[mode], _cache.root(), path), flush=True)
+    print("== verify (%s; verdicts kept in %s): %s" % (plan_text(mode), _cache.root(), path),
+          flush=True)
     try:
-        verify_all(variants or [], results, stress_seconds=VERIFY_STRESS_SECONDS[mode],
-                   preemptions=VERIFY_PREEMPTIONS[mode], budget=budget,
-                   starve_seconds=VERIFY_STARVE_SECONDS[mode],
-                   progress=lambda text: print("   " + text, flush=True))
+        verify_plan(mode, variants or [], results,
+                    progress=lambda text: print("   " + text, flush=True))
     except KeyboardInterrupt as e:
         from pagecore import _signals
 

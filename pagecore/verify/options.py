@@ -309,6 +309,44 @@ def verify_all(variants, rows, *, stress_seconds, preemptions, max_schedules=Non
     return rows
 
 
+# What a run verifies with, by the mode of the run that asks (`pagecore bench`'s
+# --smoke, --fast, default and --rigorous; `pagecore report` and `choose` take the
+# default): seconds of stress per cell (replay always runs whole); explore's
+# preemption bound (None: none, the budget decides how far each cell goes); the
+# seconds explore may take for all its cells (with a bound, it only stops the
+# bounded search; on 2 cores the whole default bench stays within its 10 minutes);
+# the seconds the writers of writeback-starvation run (None: its default).
+VERIFY_PLANS = {
+    "smoke": {"stress_seconds": 0.2, "preemptions": 1, "budget": 20, "starve_seconds": 0.5},
+    "fast": {"stress_seconds": 0.5, "preemptions": 1, "budget": 60, "starve_seconds": None},
+    "default": {"stress_seconds": 2.0, "preemptions": None, "budget": 120,
+                "starve_seconds": None},
+    "rigorous": {"stress_seconds": 10.0, "preemptions": None, "budget": 900,
+                 "starve_seconds": None},
+}
+
+
+def plan_text(mode):
+    """What VERIFY_PLANS[@mode] runs, in words."""
+    p = VERIFY_PLANS[mode]
+    k = p["preemptions"]
+    reach = ("explore up to %d preemption%s within %g s" % (k, "" if k == 1 else "s",
+                                                             p["budget"])
+             if k is not None else "explore %g s: every schedule, else the bounds it covers"
+             % p["budget"])
+    return "%s, replay, stress %g s per cell" % (reach, p["stress_seconds"])
+
+
+def verify_plan(mode, variants, rows, progress=None):
+    """verify_all() of @variants (empty: every variant) under VERIFY_PLANS[@mode],
+    into @rows; cells with a verdict for their variant's current source come from
+    the cache."""
+    if mode not in VERIFY_PLANS:
+        raise PagecoreError("the verification plan must be %s, not %r"
+                            % (", ".join(VERIFY_PLANS), mode))
+    return verify_all(variants, rows, progress=progress, **VERIFY_PLANS[mode])
+
+
 def _search(opts):
     """The Job algo of the search without a bound that @opts asks for."""
     from pagecore.verify.explore import SEARCHES
