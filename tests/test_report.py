@@ -34,8 +34,14 @@ def only_report_commands(monkeypatch):
     monkeypatch.setattr(_cli, "_registrars", lambda: iter([cli_report.register]))
 
 
-def run_cli(capsys, *argv):
-    rc = _cli.main(list(argv))
+def run_cli(capsys, *argv, verify=False):
+    """main(@argv); report and choose with --no-verify unless @verify: the synthetic
+    results measure variants they hold no verdict for, and these tests read what they
+    hold (test_report_verifies_what_has_no_verdict runs the verification)."""
+    argv = list(argv)
+    if argv and argv[0] in ("report", "choose") and not verify:
+        argv.append("--no-verify")
+    rc = _cli.main(argv)
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -719,3 +725,78 @@ def test_choose_says_when_the_baseline_was_not_measured(tmp_path, capsys):
     assert rc == 0, err
     md = read(str(tmp_path / "r" / "m" / "report.md"))
     assert "`original` was not measured: writeback changes are against `folio-6.7`" in md
+
+
+def _without_verdicts_of(tmp_path, variant):
+    """alpha's results, less every verify row of @variant."""
+    import shutil
+
+    d = tmp_path / "alpha"
+    shutil.copytree(ALPHA, d)
+    doc = json.loads((d / "verify.json").read_text())
+    doc["results"] = [r for r in doc["results"] if r["variant"] != variant]
+    (d / "verify.json").write_text(json.dumps(doc))
+    return d
+
+
+def test_report_verifies_what_has_no_verdict_and_the_cache_keeps_it(tmp_path, capsys):
+    d = _without_verdicts_of(tmp_path, "get-put")
+    rc, out, err = run_cli(capsys, "report", str(d), "-o", str(tmp_path / "r"), "--name", "x",
+                           "--verify-plan", "smoke", verify=True)
+    assert rc in (0, 1), err
+    assert "verify: verifying get-put: no verdict in these results" in err
+    assert "explore [1/" in err         # progress, cell by cell
+    doc = json.loads(read(tmp_path / "r" / "x" / "report.json"))
+    md = read(tmp_path / "r" / "x" / "report.md")
+    assert "Verdicts of get-put were not in these results: 0 of their" in md
+    # every mode of every scenario of get-put has a row now, from running it
+    from pagecore.model.variants import VARIANTS
+
+    rows = [r for r in _verify_rows(doc) if r["variant"] == "get-put"]
+    assert {r["scenario"] for r in rows} == set(VARIANTS["get-put"].all_scenarios)
+    assert {"explore", "replay"} <= {r["mode"] for r in rows}
+    n = len(rows)
+    # choose finds them all in the cache now: nothing runs again
+    rc, out, err = run_cli(capsys, "choose", str(d), "--kind", "writeback", "--verify-plan",
+                           "smoke", verify=True)
+    assert rc in (0, 1), err
+    assert "explore [1/" not in err
+    assert f"{n} of their {n} cells came from the cache of verdicts" in out
+    # a variant that has verdicts in the results is not verified again
+    assert "verifying original" not in err and "verifying get-put, " not in err
+
+
+def _verify_rows(doc):
+    found = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "variant" in x and "scenario" in x and "mode" in x:
+                found.append(x)
+            else:
+                for v in x.values():
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(doc)
+    return found
+
+
+def test_choose_without_verify_excludes_the_unjudged_as_not_verified(tmp_path, capsys):
+    d = _without_verdicts_of(tmp_path, "get-put")
+    rc, out, err = run_cli(capsys, "choose", str(d), "--kind", "writeback", "--json",
+                           "--weight", "hashchain/end_page_writeback/bits=8/chain=4/entries=cold=0")
+    assert "verify:" not in err
+    excluded = {e["variant"]: e["reason"] for e in json.loads(out)["choices"][0]["excluded"]}
+    assert excluded["get-put"].startswith("not verified: ")
+
+
+def test_bad_input_is_refused_before_any_verification(tmp_path, capsys):
+    d = _without_verdicts_of(tmp_path, "get-put")
+    for argv in (["choose", str(d), "--weight", "bogus/case=1"],
+                 ["report", str(d), "-o", str(tmp_path / "r"), "--name", "a/b"],
+                 ["choose", str(d), "--predict", str(tmp_path / "missing.json")]):
+        rc, out, err = run_cli(capsys, *argv, verify=True)
+        assert rc == 2, (argv, err)
+        assert "verify:" not in err and err.count("\n") == 1, err

@@ -16,8 +16,8 @@ from pagecore.report.choose import (
 from pagecore.report.compare import compare_runs
 from pagecore.report.formats import fmt_cost
 from pagecore.report.results import load_results
-from pagecore.report.verdicts import add_cached, verdicts
-from pagecore.report.writer import _write, check_baseline, default_name
+from pagecore.report.verdicts import add_cached, verdicts, verify_missing
+from pagecore.report.writer import _write, check_baseline, check_name, default_name
 
 
 def _mix_from_args(args, rs):
@@ -28,12 +28,25 @@ def _mix_from_args(args, rs):
     return mix
 
 
-def _load(paths):
-    """The results, and the cached verdicts of measured variants they hold none for (a
-    note of rs.notes says which: the report shows it, and choose prints it)."""
-    rs = load_results(paths)
-    add_cached(rs)
-    return rs
+def _load(args):
+    """The results; _judge() then gives verdicts to the variants they hold none for, once
+    the rest of the input is found good (bad input is one line, before minutes of
+    verification)."""
+    return load_results(args.results)
+
+
+def _judge(args, rs):
+    """Verdicts for the measured variants @rs holds none for: verified now, the cache
+    giving every cell it holds for the variant's current source (with --no-verify, only
+    what the cache holds).  A note of rs.notes says which: the report shows it, and choose
+    prints it; progress goes to stderr, which keeps --json's stdout clean."""
+    import sys
+
+    if args.no_verify:
+        add_cached(rs)
+    else:
+        verify_missing(rs, args.verify_plan, progress=lambda text: print("verify: " + text,
+                                                                  file=sys.stderr, flush=True))
 
 
 EXIT_HELP = """exit status:
@@ -55,10 +68,11 @@ def _nothing_left(choices):
 def _cmd_report(args):
     if args.print_weights:
         return _print_weights(args)
-    rs = _load(args.results)
+    rs = _load(args)
     check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
-    name = default_name(rs) if args.name is None else args.name
+    name = check_name(default_name(rs) if args.name is None else args.name)
+    _judge(args, rs)
     answers = []
     page = _write(rs, args.output, name, args.baseline, mix,
                   exclude_starving=args.exclude_starving, full=args.full, answers=answers)
@@ -96,14 +110,16 @@ def _cmd_choose(args):
 
     if args.print_weights:
         return _print_weights(args)
-    rs = _load(args.results)
+    rs = _load(args)
     if args.baseline:
         check_baseline(rs, args.baseline)
     mix = _mix_from_args(args, rs)
-    table = verdicts(rs)
     kinds = [args.kind] if args.kind else ["writeback", "dirty"]
+    floor = load_results([args.predict]) if args.predict else None
+    _judge(args, rs)
+    table = verdicts(rs)
     if args.predict:
-        return _choose_predicted(args, rs, mix, kinds)
+        return _choose_predicted(args, rs, floor, mix, kinds)
     choices = [c for kind in kinds for c in choose(rs, mix, kind, args.baseline,
                                                         exclude_starving=args.exclude_starving)]
     if not choices:
@@ -141,13 +157,12 @@ def _cmd_choose(args):
     return _nothing_left(choices)
 
 
-def _choose_predicted(args, rs, mix, kinds):
+def _choose_predicted(args, rs, floor, mix, kinds):
     import json
     import sys
 
     from tabulate import tabulate
 
-    floor = load_results([args.predict])
     out = []
     for kind in kinds:
         try:
@@ -217,6 +232,22 @@ def _cmd_compare(args):
     return 0
 
 
+def _add_verify_arg(p):
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("--no-verify", action="store_true",
+                   help="verify nothing: take the verdicts the results hold and, for a "
+                        "measured variant they hold none for, those the cache of verdicts "
+                        "keeps for its current source; the others rank by cost alone, marked "
+                        "unverified (by default such a variant is verified first and the "
+                        "cache keeps its verdicts)")
+    # bench's modes, whose plans pagecore.verify.options.VERIFY_PLANS gives
+    v.add_argument("--verify-plan", choices=("smoke", "fast", "default", "rigorous"),
+                   default="default", metavar="MODE",
+                   help="verify a measured variant the results hold no verdict for as `pagecore "
+                        "bench` in MODE does: smoke, fast, default (the default: explore "
+                        "without a bound for 120 s in all) or rigorous")
+
+
 def _add_mix_args(p):
     p.add_argument("--weights", metavar="FILE",
                    help="TOML file of workload weights, [weights] \"suite/case[/k=v]\" = w "
@@ -251,6 +282,7 @@ def register(sub):
                    help="report.md with every fold and all the evidence (large; by default "
                         "it keeps to the answer, the tables and the failing cells' stories, "
                         "and report.html has the rest)")
+    _add_verify_arg(p)
     _add_mix_args(p)
     p.set_defaults(func=_cmd_report)
 
@@ -276,6 +308,7 @@ def register(sub):
                    help="rank by cost predicted from another machine's floor suite (its "
                         "floor.json or results directory): events counted here × its unit "
                         "costs")
+    _add_verify_arg(p)
     _add_mix_args(p)
     p.set_defaults(func=_cmd_choose)
 

@@ -6,6 +6,7 @@ import sys
 import time
 
 from pagecore._errors import EXIT_OK, PagecoreError
+from pagecore._paths import doc
 from pagecore.model.variants import VARIANTS
 from pagecore.verify import matrix
 from pagecore.verify.matrix import SCENARIOS
@@ -66,7 +67,7 @@ def register(sub):
                    help="explore: the time for all the cells (90s, 10m, 1h or seconds); "
                         "without --preemptions each cell searches every schedule, reduced "
                         "(a verified verdict when that ends), else deepens the preemption "
-                        "bound 0, 1, 2, ... and says how far it got (docs/EXPLORE.md)")
+                        "bound 0, 1, 2, ... and says how far it got (%s)" % doc("EXPLORE.md"))
     p.add_argument("--max-schedules", type=int, default=None, metavar="N",
                    help="explore: stop a cell after N schedules (its verdict then says so)")
     p.add_argument("--no-por", action="store_true",

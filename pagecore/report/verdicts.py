@@ -66,6 +66,21 @@ def verdicts(rs):
     return out
 
 
+def _unjudged(rs):
+    """The measured built-in variants @rs holds no verdict for (a variant of a file that
+    `pagecore try` measured cannot be judged again without its file: it stays unverified)."""
+    from pagecore.model.variants import VARIANTS
+
+    have = {row["variant"] for _, row in rs.verify_rows()}
+    return [v for v in rs.variants() if v in VARIANTS and v not in have]
+
+
+def _attach(rs, variant, rows):
+    m = next(m for m in rs.machines.values() if any(r.variant == variant
+                                                      for r in m.results.values()))
+    m.verify.extend(rows)
+
+
 def add_cached(rs):
     """Give each measured variant that has no verdict in @rs the verdicts the cache holds for
     its current source (pagecore.verify.cache), and say so in rs.notes; the variants given."""
@@ -75,10 +90,8 @@ def add_cached(rs):
     try:
         from pagecore.verify import cache
 
-        have = {row["variant"] for _, row in rs.verify_rows()}
-        todo = [v for v in rs.variants() if v in VARIANTS and v not in have]
         found = {}
-        for v in todo:
+        for v in _unjudged(rs):
             rows = [r for s in VARIANTS[v].all_scenarios for mode in MODES
                     for r in [cache.best(v, s, mode)] if r is not None]
             if rows:
@@ -86,14 +99,46 @@ def add_cached(rs):
     except ImportError:     # no compiled harness to key verdicts by: nothing to add
         return []
     for v, rows in found.items():
-        m = next(m for m in rs.machines.values() if any(r.variant == v
-                                                          for r in m.results.values()))
-        m.verify.extend(rows)
+        _attach(rs, v, rows)
     if found:
         rs.notes.append("Verdicts of {} come from the cache of verdicts ({}): kept by `pagecore "
                         "verify` or `bench` for the variant's current source, not from these "
                         "results.".format(", ".join(found), cache.root()))
     return list(found)
+
+
+def verify_missing(rs, mode="default", progress=None):
+    """Verify, under the plan of bench's @mode (pagecore.verify.options.VERIFY_PLANS), each
+    measured variant that has no verdict in @rs, taking from the cache of verdicts every
+    cell it holds for the variant's current source and running the others (which the cache
+    then keeps); add the rows to @rs and say so in rs.notes.  The variants judged."""
+    import time
+
+    from pagecore.verify import cache
+    from pagecore.verify.options import plan_text, verify_plan
+
+    todo = _unjudged(rs)
+    if not todo:
+        return []
+    say = progress or (lambda text: None)
+    say("verifying {}: no verdict in these results ({}; verdicts kept in {})".format(
+        ", ".join(todo), plan_text(mode), cache.root()))
+    rows, t0 = [], time.monotonic()
+    try:
+        verify_plan(mode, todo, rows, progress=say)
+    finally:
+        # interrupted, the cells that finished are in the cache for the next run
+        for v in todo:
+            mine = [r for r in rows if r["variant"] == v]
+            if mine:
+                _attach(rs, v, mine)
+    ran = [r for r in rows if not r.get("cached")]
+    rs.notes.append("Verdicts of {} were not in these results: {} of their {} cells came from "
+                    "the cache of verdicts ({}) and {} were verified for this report in {:.0f} s "
+                    "({}).".format(", ".join(todo), len(rows) - len(ran), len(rows),
+                                   cache.root(), len(ran), time.monotonic() - t0,
+                                   plan_text(mode)))
+    return todo
 
 
 def expected_scenarios(variant, table):
