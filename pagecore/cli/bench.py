@@ -37,9 +37,11 @@ def register(sub):
                    help="the report's baseline (default: original when measured, else the "
                         "first variant named)")
     p.add_argument("--no-verify", action="store_true",
-                   help="verify nothing: the report ranks the variants without a verdict "
-                        "by cost alone (by default the variants with no verdict for their "
-                        "current source are verified first; verdicts are cached)")
+                   help="verify nothing: the report takes the verdicts the cache keeps for "
+                        "each variant's current source and leaves the variants without one "
+                        "out of its ranking, marked not verified (by default the cells with "
+                        "no verdict for their variant's current source are verified first; "
+                        "verdicts are cached)")
     p.add_argument("--check", action="store_true",
                    help="only print the performance bars from DIR/<machine>/")
     p.set_defaults(func=_cmd_bench)
