@@ -23,13 +23,21 @@ def environ():
     return dict(os.environ, PYTHONPATH=where + (os.pathsep + path if path else ""))
 
 
+def sigint_default():
+    """Start the child with SIGINT's default action: a shell without job control starts a
+    background command (a test run started with `&` from a script) with SIGINT ignored, and
+    Python, as every command, keeps it so; the command's own handling is under test here."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Proc:
     """A pagecore process whose stderr is read as it comes."""
 
     def __init__(self, args, cwd):
         self.p = subprocess.Popen([sys.executable, "-m", "pagecore"] + args, cwd=cwd,
                                   env=environ(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=sigint_default)
         self.err = []
         self.out = []
         self._t = [threading.Thread(target=self._read, args=(self.p.stderr, self.err)),
@@ -145,7 +153,8 @@ def test_bench_stopped_by_a_signal_to_its_pid_alone(tmp_path, sig, rc, word):
     p = subprocess.Popen([sys.executable, "-m", "pagecore", "bench", "--fast", "--no-verify",
                           "--no-report", "--suite", "hotpath", "-o", "results",
                           "--machine", "ci"], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=sigint_default)
     suite = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not suite:
