@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+import hashchain
+import hotpath
 from _harness import Case, Suite, configure, cpu_count
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,6 +99,26 @@ PLAIN_C = ("empty_loop", "locked_rmw", "cmpxchg", "spinlock", "wake_no_waiter",
            "cacheline_bounce")
 
 
+# The calibration paths: the kernel paths the hot-path suite times and the default mix's
+# hash-chain term, each as the pre-fix kernel (original) runs it, in the loop its own suite
+# times.  The events count a path's atomics, locks, calls and statistics; what they do not
+# count (the loads of the page's, the mapping's and the xarray's lines, branches, the work
+# between the counted steps) is the path's own, about the same for every variant of the path,
+# and it differs between machines: measured here, on the machine whose floor this is, it
+# prices that part of every variant's path there (pagecore.report.predict).
+# (suite, case, ((k, v), ...)) -> (loop function, its arguments, single-threaded)
+PATHS = {("hotpath", case, ()): (hotpath.bench_case, (case,), spec[2])
+         for case, spec in hotpath.CASES.items()}
+PATHS[("hashchain", "end_page_writeback",
+       (("bits", "8"), ("chain", "4"), ("entries", "cold")))] = (
+    hashchain.bench_end_page_writeback, (8, 4, True), True)
+
+
+def bench_path(loops, core, variant, term):
+    fn, args, _ = PATHS[term]
+    return fn(loops, core, "original", *args)
+
+
 def bench_floor(loops, core, variant, case, exe):
     if variant == "plain-c":
         # the program times its own loop; start-up is not in the value
@@ -155,10 +177,11 @@ def compile_floor(src, cc, exe):
 
 def main():
     suite = Suite("floor", __doc__, lists=[
-        ("--case", str, list(CASES), "floor cases to run")],
+        ("--case", str, list(CASES) + ["path"], "floor cases to run ('path': the "
+         "calibration paths)")],
         scalars=[("--floor-program", "the compiled bench/floor.c (set by the manager)")])
     cases = suite.option("--case")
-    bad = [c for c in cases if c not in CASES]
+    bad = [c for c in cases if c not in CASES and c != "path"]
     if bad:
         suite.error("unknown case %s (known: %s)" % (", ".join(bad), ", ".join(CASES)))
     if suite.args.worker is not None:
@@ -170,7 +193,7 @@ def main():
         plain = compile_floor(src, cc, exe)
         suite.set_scalar("--floor-program", exe if plain else None)
     out = []
-    for case in dict.fromkeys(cases):
+    for case in dict.fromkeys(c for c in cases if c != "path"):
         loop, ops, what = CASES[case]
         if case in ("cacheline_bounce", "wake_sleeping_thread") and cpu_count() < 2:
             print("floor: %s needs two CPUs: left out" % case, file=sys.stderr)
@@ -184,6 +207,17 @@ def main():
                                                                "wake_sleeping_thread"),
             events_from=(bench_pagecore, (case, exe)),
             size_by_value=two))
+    if "path" in cases:
+        for term, (_, _, pin) in PATHS.items():
+            if not pin and cpu_count() < 2:
+                continue
+            suite_, case, params = term
+            out.append(Case(
+                "floor/path", bench_path, ["pagecore"],
+                "%s/%s%s as original runs it: a calibration path (what its events do not "
+                "count, priced on this machine)" % (suite_, case, "".join(
+                    "/%s=%s" % kv for kv in params)),
+                args=(term,), params=(("suite", suite_), ("case", case)) + params, pin=pin))
     suite.run(out)
 
 

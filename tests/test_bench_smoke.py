@@ -63,6 +63,14 @@ def expected_names():
     floor += ["floor/%s/pagecore" % c for c in (
         "lock_rmw", "percpu_add", "percpu_cmpxchg", "fold", "call", "call_rmw", "fcall",
         "tailcall", "xa_mark", "cold_line", "walk", "wake_running", "start_writeback")]
+    # the calibration paths: every hot-path case and the mix's hash-chain term, as original
+    # runs them (bench/floor.py PATHS)
+    floor += ["floor/path/pagecore/suite=hotpath/case=%s" % c for c in (
+        "end_page_writeback_no_waiters", "end_page_writeback_one_waiter",
+        "end_page_writeback_sleeping_waiter", "wait_on_page_writeback_clear", "writeback_cycle",
+        "unlock_page_no_waiters", "unlock_page_one_waiter", "unlock_page_sleeping_waiter")]
+    floor.append("floor/path/pagecore/suite=hashchain/case=end_page_writeback/bits=8/chain=4/"
+                 "entries=cold")
     if (os.cpu_count() or 1) < 2:
         floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (

@@ -113,6 +113,69 @@ def test_predictions_follow_the_machine_between_floor_and_suite():
     assert p.ratio == pytest.approx(1, abs=0.02)
 
 
+EPW = {"atomic_rmw": 1, "lock": 1, "percpu": 8, "percpu_cmpxchg": 2, "fcall": 16, "call": 1,
+       "xa_mark": 2}
+
+
+def _path(case, ev, extra_ns, machine="m"):
+    """The floor's calibration path of hotpath/@case: its events, and @extra_ns of work they
+    do not count (the page's lines, branches)."""
+    return _result(machine, f"floor/path/pagecore/suite=hotpath/case={case}",
+                   _cost(ev) + extra_ns, events=ev, sd=0.002)
+
+
+def test_a_path_the_floor_times_adds_its_uncounted_work_to_every_variant_of_it():
+    # a third of the path is work no event counts: the events alone predict 2/3 of it; with
+    # the floor's path, each variant is that work plus its own events
+    plus2 = dict(EPW, atomic_rmw=3)
+    rows = _floor() + [_path("end_page_writeback_no_waiters", EPW, 30.0)] + [
+        _result("m", f"hotpath/end_page_writeback_no_waiters/{v}", _cost(ev) + 30.0,
+                events=ev) for v, ev in (("original", EPW), ("get-put", plus2))] + [
+        _result("m", "hotpath/unlock_page_no_waiters/get-put", _cost(FLOOR["call_rmw"]),
+                events=FLOOR["call_rmw"])]
+    rs = _rs(rows)
+    u = fit_units(rs)
+    term = ("hotpath", "end_page_writeback_no_waiters", frozenset())
+    assert u.paths[term] / NS == pytest.approx(30.0, abs=1.0)
+    lo, hi = u.interval(EPW, term)
+    assert lo <= u.predict(EPW, term) <= hi
+    preds = {(p.result.case, p.result.variant): p for p in predictions(rs)}
+    for v in ("original", "get-put"):
+        p = preds[("end_page_writeback_no_waiters", v)]
+        assert p.ratio == pytest.approx(1, abs=0.02) and p.path and p.holds
+        assert p.calibrating == (v == "original")
+    # a case whose path the floor does not time: its events alone
+    q = preds[("unlock_page_no_waiters", "get-put")]
+    assert not q.path and q.ratio == pytest.approx(1, abs=0.02)
+    # the same benchmarks without the path: the uncounted third is missed
+    rs2 = _rs([r for r in rows if r.case != "path"])
+    p2 = {(p.result.case, p.result.variant): p for p in predictions(rs2)}
+    assert p2[("end_page_writeback_no_waiters", "get-put")].flagged
+    assert summary(preds.values()) == (3, 3)
+    assert summary(preds.values(), calibrating=False) == (2, 2)
+
+
+def test_predicted_ranking_ties_equal_events_and_orders_an_extra_rmw():
+    from pagecore.report.predict import fit_units as _fit
+
+    plus2 = dict(EPW, atomic_rmw=3)
+    floor = _rs(_floor() + [_path("end_page_writeback_no_waiters", EPW, 30.0)])
+    here = _rs([_result("h", f"hotpath/end_page_writeback_no_waiters/{v}", 1.0, events=ev)
+                for v, ev in (("shipped-5.10", EPW), ("folio-6.7", EPW),
+                              ("get-put", plus2))], machine="h")
+    mix = {"hotpath/end_page_writeback_no_waiters": 1.0}
+    ranked, excluded, used, units, gaps = choose.choose_predicted(
+        here, floor, mix, "writeback")
+    assert isinstance(units, type(_fit(floor)))
+    names = [v for v, _, _ in ranked]
+    assert names[-1] == "get-put" and set(names[:2]) == {"shipped-5.10", "folio-6.7"}
+    # equal events: the same prediction; the extra RMWs: 8 ns dearer, beyond the floor's noise
+    assert ranked[0][1] == ranked[1][1]
+    assert ranked[2][1] - ranked[1][1] == pytest.approx(2 * UNITS["atomic_rmw"] * NS, rel=0.05)
+    (a, b, lo, hi) = gaps[1]
+    assert (a, b) == (names[1], "get-put") and 0 < lo <= hi
+
+
 def test_a_floor_from_before_the_calibration_set_still_prices_rmws():
     # locked_rmw (back to back on one line) prices the RMW only where nothing else does
     rows = [_result("m", "floor/empty_loop/pagecore", 0.3, events={}),

@@ -157,6 +157,19 @@ def _cmd_choose(args):
     return _nothing_left(choices)
 
 
+def _predicted_ranks(ranked, gaps):
+    """Rank numbers of @ranked, equal within a predicted tie (a gap whose 95% interval holds
+    0, or equal predictions), and the tied leaders."""
+    ranks, r = [], 1
+    for i in range(len(ranked)):
+        if i:
+            _, _, lo, hi = gaps[i - 1]
+            tied = ranked[i][1] == ranked[i - 1][1] or (lo is not None and lo <= 0 <= hi)
+            r = r if tied else i + 1
+        ranks.append(r)
+    return ranks, [v for (v, _, _), k in zip(ranked, ranks) if k == 1]
+
+
 def _choose_predicted(args, rs, floor, mix, kinds):
     import json
     import sys
@@ -166,36 +179,58 @@ def _choose_predicted(args, rs, floor, mix, kinds):
     out = []
     for kind in kinds:
         try:
-            ranked, excluded, used, units = choose_predicted(
+            ranked, excluded, used, units, gaps = choose_predicted(
                 rs, floor, mix, kind, exclude_starving=args.exclude_starving)
         except PagecoreError:
             if len(kinds) > 1:
                 continue
             raise
-        out.append((kind, ranked, excluded, used, units))
+        out.append((kind, ranked, excluded, used, units, gaps))
     if not out:
         raise PagecoreError("no event counts in the results to predict from")
     if args.json:
-        json.dump({"predicted": [{
-            "kind": kind, "floor": args.predict, "mix": used,
-            "unit_costs_ns": {k: v * 1e9 for k, v in units.items()},
-            "winner": ranked[0][0] if ranked else None,
-            "ranking": [{"rank": i + 1, "variant": v, "predicted_ns": cost * 1e9,
-                         "terms_ns": {k: t * 1e9 for k, t in per.items()}}
-                        for i, (v, cost, per) in enumerate(ranked)],
-            "excluded": [{"variant": v, "reason": why} for v, why in excluded]}
-            for kind, ranked, excluded, used, units in out]}, sys.stdout, indent=2)
+        doc = []
+        for kind, ranked, excluded, used, units, gaps in out:
+            ranks, lead = _predicted_ranks(ranked, gaps)
+            doc.append({
+                "kind": kind, "floor": args.predict, "mix": used,
+                "unit_costs_ns": {k: v * 1e9 for k, v in units.cost.items()},
+                "uncounted_ns": {"/".join([t[0], t[1]] + ["%s=%s" % kv for kv in sorted(t[2])]):
+                                 v * 1e9 for t, v in units.paths.items()},
+                "winner": lead[0] if len(lead) == 1 else None,
+                "tie": lead if len(lead) > 1 else [],
+                "ranking": [{"rank": k, "variant": v, "predicted_ns": cost * 1e9,
+                             "terms_ns": {t: x * 1e9 for t, x in per.items()}}
+                            for k, (v, cost, per) in zip(ranks, ranked)],
+                "gaps": [{"cheaper": a, "dearer": b,
+                          "ci95_ns": None if lo is None else [lo * 1e9, hi * 1e9]}
+                         for a, b, lo, hi in gaps],
+                "excluded": [{"variant": v, "reason": why} for v, why in excluded]})
+        json.dump({"predicted": doc}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    for kind, ranked, excluded, used, units in out:
+    for kind, ranked, excluded, used, units, gaps in out:
         print(f"{kind} variants, predicted from {args.predict}: Σ events × that machine's "
-              "unit costs (ns per operation of the mix)")
-        print("unit costs: " + ", ".join(f"{k} {v * 1e9:.2f} ns" for k, v in units.items()))
-        print(tabulate([[i + 1, v, "%.2f" % (cost * 1e9)]
-                        + ["%.2f" % (per[k] * 1e9) for k in used]
-                        for i, (v, cost, per) in enumerate(ranked)],
-                       headers=["rank", "variant", "predicted"] + list(used),
-                       disable_numparse=True))
+              "unit costs, plus each path's uncounted work where that floor timed it (ns per "
+              "operation of the mix)")
+        print("unit costs: " + ", ".join(f"{k} {v * 1e9:.2f} ns" for k, v in units.cost.items()))
+        ranks, lead = _predicted_ranks(ranked, gaps)
+        rows = []
+        for i, (k, (v, cost, per)) in enumerate(zip(ranks, ranked)):
+            nxt = ""
+            if i + 1 < len(ranked):
+                _, _, lo, hi = gaps[i]
+                d = ranked[i + 1][1] - cost
+                nxt = ("tie (same events)" if d == 0 else "%+.2f [%.2f, %.2f]%s" % (
+                    -d * 1e9, -hi * 1e9, -lo * 1e9, "" if lo > 0 else " tie")
+                    if lo is not None else "%+.2f" % (-d * 1e9))
+            rows.append([k, v, "%.2f" % (cost * 1e9), nxt]
+                        + ["%.2f" % (per[t] * 1e9) for t in used])
+        print(tabulate(rows, headers=["rank", "variant", "predicted", "vs next (95%)"]
+                       + list(used), disable_numparse=True))
+        if len(lead) > 1:
+            print("- predicted tie: %s (their predicted costs differ by less than the floor's "
+                  "noise, or not at all)" % ", ".join(lead))
         for v, why in excluded:
             print(f"- {v} is excluded: {why}.")
     return 0

@@ -561,12 +561,14 @@ def predict(events, units):
 def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
                      exclude_starving=False):
     """Rank the correct variants of @rs by cost predicted from another machine's floor suite
-    (@floor_rs): each term's events, as counted here, times that machine's unit costs.
+    (@floor_rs): each term's events, as counted here, times that machine's unit costs, plus
+    the term's uncounted work where that floor timed its path (pagecore.report.predict).
     Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
-    and the excluded [(variant, reason)]; with @exclude_starving, as choose()."""
+    the excluded [(variant, reason)], the mix used and the fitted Units; with
+    @exclude_starving, as choose()."""
     from pagecore.report.predict import fit_units
 
-    units = fit_units(floor_rs).cost
+    units = fit_units(floor_rs)
     mix = DEFAULT_MIX if mix is None else mix
     kmix = {k: w for k, w in mix.items() if w > 0 and _kind_of_key(k) == kind}
     table = verdicts(rs)
@@ -579,7 +581,7 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
         raise PagecoreError("no event counts for the %s mix in the results: run "
                             "`pagecore bench` here first (events do not depend on the machine)"
                             % kind)
-    ranked, excluded = [], []
+    ranked, excluded, boot = [], [], {}
     variants = _order_variants({v for t in events.values() for v in t})
     for v in variants:
         terms = {k: events[parse_key(k)].get(v) for k in used}
@@ -591,7 +593,26 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
         elif exclude_starving and liveness(rs, v, table)[0] == "starved":
             excluded.append((v, liveness(rs, v, table)[1]))
         else:
-            per = {k: predict(e, units) for k, e in terms.items()}
+            per = {k: units.predict(e, parse_key(k)) for k, e in terms.items()}
             ranked.append((v, math.fsum(used[k] * t for k, t in per.items()), per))
+            boot[v] = [math.fsum(x) for x in zip(*(
+                [used[k] * t for t in units.samples(e, parse_key(k))]
+                for k, e in terms.items()))]
     ranked.sort(key=lambda x: x[1])
-    return ranked, excluded, used, units
+    return ranked, excluded, used, units, predicted_gaps(ranked, boot)
+
+
+def predicted_gaps(ranked, boot):
+    """[(cheaper, dearer, lo, hi)] of each consecutive pair of @ranked: the 95% interval of
+    the predicted difference over the floor's bootstrap resamples (@boot: variant -> its mix
+    cost in each), (0, 0) for variants whose events are the same (their predictions are
+    equal in every resample).  An interval that holds 0 is a predicted tie."""
+    out = []
+    for (a, _, _), (b, _, _) in zip(ranked, ranked[1:]):
+        d = sorted(y - x for x, y in zip(boot.get(a, ()), boot.get(b, ())))
+        if len(d) < 10:
+            out.append((a, b, None, None))
+            continue
+        k = int(len(d) * 0.025)
+        out.append((a, b, d[k], d[-1 - k]))
+    return out

@@ -79,27 +79,38 @@ def section_lock_holds(doc, rs):
 
 # -- predicted beside measured ------------------------------------------------------------------
 
-def section_predicted(doc, rs):
-    """Costs predicted from the floor suite (pagecore.report.predict) beside the measured."""
+def section_predicted(doc, rs, choices=(), mix=None):
+    """Costs predicted from the floor suite (pagecore.report.predict) beside the measured, and
+    the ranking of @choices (measured) beside the one predicted for the same @mix."""
     from pagecore.report.predict import fit_units, predictions, summary
 
     preds = predictions(rs)
     if not preds:
         return
     held, total = summary(preds)
+    others, n_others = summary(preds, calibrating=False)
     within = sum(p.within10 for p in preds)
+    within_others = sum(p.within10 for p in preds if not p.calibrating)
     doc.heading(2, "Predicted from the floor, beside measured", "predicted")
     doc.para("Unit costs per kind of event are fitted to the floor suite alone (non-negative "
              "least squares, each row weighted by its own value; 95% intervals from a "
-             "bootstrap over the floor's worker processes); a benchmark's prediction is its "
-             "own events times those units. No benchmark outside the floor suite enters the "
-             "fit: every one below is held out. `pagecore choose --predict FLOOR.json` ranks "
-             "the fixes for another machine the same way, from its floor suite alone. "
-             f"**{held} of {total}** hot-path benchmarks are predicted within 10% of the "
-             f"measured cost or within its noise ({within} within 10%). Where a prediction "
-             "stays off, the last column says what the events do not count there. The "
-             "floor and the hot path run minutes apart: the machine's drift between them is "
-             "part of every residual.")
+             "bootstrap over the floor's worker processes). The floor also times each kernel "
+             "path of the hot path as the pre-fix kernel (original) runs it: what its events "
+             "do not count there (the loads of the page's, the mapping's and the xarray's "
+             "lines, branches, the work between the counted steps) is that path's uncounted "
+             "work on this machine. A benchmark's prediction is its own events times the "
+             "units, plus its path's uncounted work: variants of a path differ by what they "
+             "count. No benchmark outside the floor suite enters the fit: every one below is "
+             "held out; original's own hot-path benchmarks run the very code of the "
+             "calibration paths (in other processes, minutes apart), so they are counted "
+             "apart. `pagecore choose --predict FLOOR.json` ranks the fixes for another "
+             "machine the same way, from its floor suite alone. "
+             f"**{others} of {n_others}** hot-path benchmarks of the other variants are "
+             f"predicted within 10% of the measured cost or within its noise ({within_others} "
+             f"within 10%); {held} of {total} with original's ({within} within 10%). Where a "
+             "prediction stays off, the last column says what the events do not count there. "
+             "The floor and the hot path run minutes apart: the machine's drift between them "
+             "is part of every residual.")
     for m in rs.machines:
         try:
             u = fit_units(rs, m)
@@ -110,17 +121,23 @@ def section_predicted(doc, rs):
             lo, hi = _unit_interval(u, k)
             rows.append([k, fmt_ns(v), f"{fmt_ns(lo)} to {fmt_ns(hi)}",
                          "not exercised by the floor" if k in u.uncalibrated else ""])
+        for t, v in u.paths.items():
+            rows.append(["uncounted: " + "/".join([t[0], t[1]] + ["%s=%s" % kv
+                                                                 for kv in sorted(t[2])]),
+                         fmt_ns(v), "", "per operation of that path"])
         t = Doc("")
         t.table(["kind", "ns per event", "95% interval", ""], rows,
                 ["left", "right", "right", "left"],
                 caption="Floor cases fitted: " + ", ".join(u.rows) + "; residuals of the fit: "
                 + ", ".join(f"{c} {r * 100:+.0f}%" for c, r in u.residuals.items()) + ".")
         doc.details(f"{m}: unit costs fitted to the floor", t)
+    _predicted_ranking(doc, rs, choices, mix)
     rows = []
     for p in sorted(preds, key=lambda p: (p.result.machine, p.result.case,
                                           _order_variants([p.result.variant]))):
         r = p.result
-        rows.append([r.case, r.variant, fmt_events(r.events),
+        rows.append([r.case, r.variant + (" (calibration)" if p.calibrating else ""),
+                     fmt_events(r.events),
                      f"{fmt_ns(p.predicted)} [{fmt_ns(p.lo)}, {fmt_ns(p.hi)}]",
                      f"{fmt_ns(r.mean)} ±{fmt_ns(r.ci)}", f"{p.ratio:.2f}",
                      Cell("off", "unverified") if p.flagged else Cell("holds", "clean"),
@@ -130,6 +147,62 @@ def section_predicted(doc, rs):
              "pred/meas", "", "what the events do not count"], rows,
             ["left", "left", "wrap", "right", "right", "right", "left", "wrap"])
     doc.details(f"Hot path: {total} benchmarks, {held} held ({within} within 10%)", t)
+
+
+def tie_groups(names, tied):
+    """@names in order, cut into groups where consecutive @tied[i] (names[i], names[i+1]) is
+    False: [[name, ...], ...]."""
+    out = []
+    for i, v in enumerate(names):
+        if i and tied[i - 1]:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return out
+
+
+def _predicted_ranking(doc, rs, choices, mix):
+    """Per machine and kind measured: the correct fixes' ranking for @mix as measured (tied
+    where the paired gap's interval holds 0) and as predicted from this machine's own floor
+    (tied where the predicted gap's bootstrap interval holds 0, or the events are equal)."""
+    from pagecore._errors import PagecoreError
+    from pagecore.report.choose import choose_predicted
+    from pagecore.report.results import ResultSet
+
+    rows = []
+    for c in choices:
+        if not c.ranked:
+            continue
+        one = ResultSet()
+        one.machines = {c.machine: rs.machines[c.machine]}
+        try:
+            ranked, _, used, _, gaps = choose_predicted(one, one, c.mix, c.kind)
+        except PagecoreError:
+            continue
+        names = [rk.variant for rk in c.ranked]
+        ranked = [x for x in ranked if x[0] in names]
+        pg = {(a, b): (lo, hi) for a, b, lo, hi in gaps}
+        pnames = [v for v, _, _ in ranked]
+        ptied = []
+        for (a, ca, _), (b, cb, _) in zip(ranked, ranked[1:]):
+            lo, hi = pg.get((a, b), (None, None))
+            ptied.append(ca == cb or (lo is not None and lo <= 0 <= hi))
+        measured = tie_groups(names, [g.tie for g in c.gaps()])
+        predicted = tie_groups(pnames, ptied)
+        same = [set(g) for g in measured] == [set(g) for g in predicted]
+        cost = {v: x for v, x, _ in ranked}
+        rows.append([c.machine, c.kind,
+                     " < ".join(" = ".join(g) for g in measured),
+                     " < ".join(" = ".join(f"{v} ({fmt_ns(cost[v])})" for v in g)
+                                for g in predicted),
+                     Cell("same", "clean") if same else Cell("differs", "unverified")])
+    if rows:
+        doc.para("The correct fixes ranked for the mix, as measured (\"=\": the paired "
+                 "difference's 95% interval holds zero) and as predicted from this machine's "
+                 "floor alone (\"=\": equal events, or the predicted difference's bootstrap "
+                 "interval holds zero):")
+        doc.table(["machine", "kind", "measured ranking", "predicted ranking (ns/op of mix)",
+                   "rank"], rows, ["left", "left", "wrap", "wrap", "left"])
 
 
 def _unit_interval(u, kind):

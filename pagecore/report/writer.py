@@ -321,10 +321,10 @@ def _section_aa(doc, rs):
     doc.details(f"The {len(groups)} identical-source groups", t)
 
 
-def _section_predicted(doc, rs):
+def _section_predicted(doc, rs, choices, mix):
     from pagecore.report.costs import section_predicted
 
-    section_predicted(doc, rs)
+    section_predicted(doc, rs, choices, mix)
 
 
 def _section_costs(doc, rs, choices):
@@ -392,7 +392,7 @@ def build(rs, d, baseline, mix, exclude_starving=False, full=False, answers=None
     _section_costs(doc, rs, choices)
     _section_matrix(doc, rs, table, d)
     _section_aa(doc, rs)
-    _section_predicted(doc, rs)
+    _section_predicted(doc, rs, choices, mix)
     suites = rs.suites()
     for suite in suites:
         if suite == "contention":
