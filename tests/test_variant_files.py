@@ -196,3 +196,24 @@ def test_try_exit_status_gates_the_file_or_every_variant():
     assert exit_status(doc(other={"page-reuse": ["bug_on"]})) == 0
     assert exit_status(doc(other={"page-reuse": ["bug_on"]}), fail_on_race=True) == 1
     assert exit_status(doc(unsure=["writeback-set-again"])) == 3
+
+
+@pytest.mark.parametrize("text,want", [("90s", 90.0), ("10m", 600.0), ("1h", 3600.0),
+                                       ("45", 45.0), (".5m", 30.0), (120, 120.0)])
+def test_try_reads_a_budget_as_verify_does(text, want):
+    from pagecore.benchmark.trial import parse_budget
+
+    assert parse_budget(text) == want
+
+
+@pytest.mark.parametrize("text,why", [
+    ("5x", "--budget must be a time: 90s, 10m, 1h or seconds, not '5x'"),
+    ("10s", "--budget must be between 30s and 24h, not '10s'"),
+    ("25h", "--budget must be between 30s and 24h, not '25h'")])
+def test_try_refuses_a_budget_it_cannot_spend(text, why):
+    from pagecore._errors import PagecoreError
+    from pagecore.benchmark.trial import parse_budget
+
+    with pytest.raises(PagecoreError) as e:
+        parse_budget(text)
+    assert str(e.value) == why
