@@ -378,3 +378,37 @@ def test_floor_cases_the_host_places_are_shown_not_tested():
     assert ch["floor/cacheline_bounce/pagecore"].significant is None
     assert ch["floor/cacheline_bounce/pagecore"].pct < -80
     assert ch["floor/locked_rmw/pagecore"].significant is False
+
+
+def test_the_harness_error_of_a_pair_is_its_cases_own():
+    # a futex case whose identical-source pairs come out 10% apart, and a loop of atomics
+    # whose pairs agree within 0.3%: two more RMWs (+4%) in the second must stand out, as they
+    # would not against an error pooled over both
+    from pagecore.report.results import calibrate
+    from pagecore.report.stats import change
+
+    rng = random.Random(7)
+    rows = []
+    for k in range(4):
+        rows.append(_result("m", f"hotpath/sleeping/v{k}", 7000 * (1 + 0.1 * (-1) ** k),
+                            sd=0.02, rng=rng))
+        rows.append(_result("m", f"hotpath/loop/v{k}", 80 * (1 + 0.003 * (-1) ** k), sd=0.01,
+                            rng=rng))
+    for r in rows:
+        r.impl = "same"
+    plus2 = _result("m", "hotpath/loop/get-put", 80 * 1.04, sd=0.01, rng=rng)
+    plus2.impl = "other"
+    lone = [_result("m", f"hotpath/lone/v{k}", 50.0, sd=0.01, rng=rng) for k in range(2)]
+    for r in lone:
+        r.impl = "same"
+    rs = _rs(rows + [plus2] + lone)
+    calibrate(rs)
+    loop = rs.machines["m"].results["hotpath/loop/v0"]
+    sleeping = rs.machines["m"].results["hotpath/sleeping/v0"]
+    assert loop.harness_err < 0.01 < 0.05 < sleeping.harness_err
+    # a variant with no identical twin takes its case's error; a case with fewer pairs
+    # than CALIBRATE_MIN_PAIRS, its suite's, pooled over every case
+    assert plus2.harness_err == loop.harness_err
+    assert loop.harness_err < lone[0].harness_err < sleeping.harness_err
+    ch = change(loop, plus2)
+    assert ch.significant and 2 < ch.pct < 6

@@ -222,30 +222,40 @@ def load_results(paths=None):
     return rs
 
 
+# identical-source pairs a case needs for an error of its own (fewer: its suite's)
+CALIBRATE_MIN_PAIRS = 3
+
+
 def calibrate(rs):
     """Set each result's harness_err: the root mean square of the paired changes between
-    variants that ran identical source, in its machine and suite (the machine's suites pooled
-    where a suite has no such pair).  Identical code should measure a ratio of exactly 1;
-    what it measures instead is the error this harness adds to every pair of that run, which
-    the spread between processes does not show (a CPU slowed for the whole of a few processes
-    slows both halves of their pairs, but not always by the same amount).  Intervals of paired
-    changes add it."""
+    variants that ran identical source, in its case (suite, case and parameters) where the
+    case has CALIBRATE_MIN_PAIRS such pairs, else in its suite, else in its machine's suites
+    pooled.  Identical code should measure a ratio of exactly 1; what it measures instead is
+    the error this harness adds to every pair of that run, which the spread between processes
+    does not show (a CPU slowed for the whole of a few processes slows both halves of their
+    pairs, but not always by the same amount).  Intervals of paired changes add it.  The error
+    is the case's own because it differs between cases by far more than between pairs of one
+    case: a futex wake of a thread asleep on another CPU pairs within 10%, a 64-page loop of
+    atomics within 1%, and an error pooled over both would hide an RMW in the second."""
     for m in rs.machines.values():
         groups = {}
         for r in m.results.values():
             if r.impl is not None and r.by_worker:
                 groups.setdefault((r.suite, r.case, r.params, r.impl), []).append(r)
-        sq = {}
-        for (suite, *_), members in groups.items():
+        sq, by_case = {}, {}
+        for (suite, case, params, _), members in groups.items():
             first = members[0]
             for r in members[1:]:
                 ws = set(first.by_worker) & set(r.by_worker)
                 if len(ws) >= 2:
                     ratio = statistics.fmean(r.by_worker[w] / first.by_worker[w] for w in ws)
                     sq.setdefault(suite, []).append((ratio - 1) ** 2)
+                    by_case.setdefault((suite, case, params), []).append((ratio - 1) ** 2)
         pooled = [x for v in sq.values() for x in v]
         for r in m.results.values():
-            xs = sq.get(r.suite) or pooled
+            xs = by_case.get((r.suite, r.case, r.params), [])
+            if len(xs) < CALIBRATE_MIN_PAIRS:
+                xs = sq.get(r.suite) or pooled
             r.harness_err = math.sqrt(statistics.fmean(xs)) if xs else 0.0
 
 
