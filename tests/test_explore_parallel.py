@@ -11,6 +11,7 @@ from pagecore.verify import scenarios as sc
 from pagecore.verify.explore import (
     Failure,
     bounded_job,
+    explore,
     explore_cells,
     explore_setup,
     runner_for,
@@ -273,8 +274,13 @@ def test_a_search_without_a_bound_that_does_not_end_gives_way_to_the_bounds():
     assert res["counts"]["seconds"] >= 2.5
     k = res["levels"]
     assert k >= 0 and res["reach"].startswith("racy: ")
-    # the shortest failure is the least over both searches, fewest preemptions first
-    assert res["by_kind"]["bug_on"]["preemptions"] <= k + 1
+    # the shortest failure is the least over both searches, fewest preemptions first: the
+    # least a bounded search finds, once the bounds reached it (how far they reach in the
+    # share depends on the machine's load; short of it, the search without a bound's, which
+    # cannot be fewer)
+    least = explore("original", "page-reuse", preemptions=1)["by_kind"]["bug_on"]["preemptions"]
+    got = res["by_kind"]["bug_on"]["preemptions"]
+    assert got == least if k >= least else got >= least
 
 
 def test_a_cell_the_budget_left_no_time_is_inconclusive_and_loads(tmp_path):
