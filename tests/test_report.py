@@ -719,3 +719,29 @@ def test_choose_says_when_the_baseline_was_not_measured(tmp_path, capsys):
     assert rc == 0, err
     md = read(str(tmp_path / "r" / "m" / "report.md"))
     assert "`original` was not measured: writeback changes are against `folio-6.7`" in md
+
+
+def test_a_table_of_long_benchmark_names_can_wrap_to_the_page(tmp_path):
+    # headers such as hotpath/unlock_page_no_waiters have no space to break at: without a
+    # break opportunity after / and _ a table of a few of them runs off a 1400 px page
+    from pagecore.report.html import Doc, render_html, render_markdown
+
+    doc = Doc("t")
+    doc.table(["variant", "hotpath/unlock_page_no_waiters (w 0.25)", "`dirty/state_x`"],
+              [["get-put", "8%", "1%"]], ["left", "right", "right"])
+    page = render_html(doc, str(tmp_path))
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", page)
+    assert heads[1] == "hotpath/<wbr>unlock_<wbr>page_<wbr>no_<wbr>waiters (w 0.25)"
+    assert heads[2] == "<code>dirty/<wbr>state_<wbr>x</code>"     # never inside a tag
+    # cells keep to one line and the Markdown has no markup of the HTML's
+    assert "<td>get-put</td>" in page
+    assert "wbr" not in render_markdown(doc)
+
+
+def test_identical_source_groups_wrap_their_members(full_report):
+    # a group's members are many variants on one line: that column wraps, not the page
+    html = read(full_report)
+    i = html.index("identical-source groups</summary>")
+    row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", html[i:]).group(1)
+    members = re.search(r"<td[^>]*>get-put [\d.]+, shipped-5\.10 [\d.]+</td>", row)
+    assert members.group(0).startswith('<td class="w">')

@@ -316,8 +316,10 @@ def _section_aa(doc, rs):
     headers = (["machine"] if len(rs.machines) > 1 else []) + [
         "benchmark", "same source: variant ns/op", "spread", "largest paired change", "A/A"]
     t = Doc("")
-    t.table(headers, rows, caption="Largest paired change: of any member against the first, "
-            "per worker process, with its 95% interval.")
+    # the members of a group can be many: their column wraps, the others keep to a line
+    align = ["left"] * (len(headers) - 4) + ["wrap", "right", "right", "left"]
+    t.table(headers, rows, align, caption="Largest paired change: of any member against the "
+            "first, per worker process, with its 95% interval.")
     doc.details(f"The {len(groups)} identical-source groups", t)
 
 
