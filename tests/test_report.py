@@ -650,6 +650,25 @@ def test_one_process_gives_no_interval_and_no_significance():
     assert d.includes_zero and d.as_dict() == {"diff": 1.0, "lo": None, "hi": None, "n": 2}
 
 
+def test_one_process_shows_no_interval_rather_than_one_of_width_zero():
+    # a reader takes "±0.0%" or "[-29.4, -29.4]" for an exact measurement: one process per
+    # variant (a --smoke run) measured no spread at all
+    from pagecore.report import costs
+
+    def one(variant, value):
+        return results.Result("m", f"hotpath/x/{variant}", "hotpath", "x", variant, (),
+                              (value,))
+    ch = stats.change(one("original", 1e-8), one("get-put", 1.2e-8))
+    assert ch.text() == "+20.0% ±? ?"
+    assert ch.interval_text() == "[?, ?]"
+    assert costs._ci(one("get-put", 1.2e-8)) == "?"
+    rs = results.load_results([ALPHA])
+    res = rs.machines["alpha"].results
+    two = [res[f"hotpath/end_page_writeback_no_waiters/{v}"] for v in ("original", "get-put")]
+    assert re.fullmatch(r"\[[-+]\d+\.\d, [-+]\d+\.\d\]", stats.change(*two).interval_text())
+    assert costs._ci(two[0]) == formats.fmt_ns(two[0].ci)
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))

@@ -309,7 +309,7 @@ def _section_aa(doc, rs):
         rows.append([g.machine if len(rs.machines) > 1 else "", g.key,
                      ", ".join(f"{r.variant} {fmt_ns(r.mean)}" for r in g.members),
                      f"{g.spread * 100:.1f}% ({g.spread_ns:.2f} ns)",
-                     f"{w.pct:+.1f}% [{w.lo:+.1f}, {w.hi:+.1f}]",
+                     f"{w.pct:+.1f}% {w.interval_text()}",
                      Cell("artefact", "racy") if g.artefact else Cell("ok", "clean")])
     if len(rs.machines) == 1:
         rows = [r[1:] for r in rows]
