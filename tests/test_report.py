@@ -669,6 +669,17 @@ def test_one_process_shows_no_interval_rather_than_one_of_width_zero():
     assert costs._ci(two[0]) == formats.fmt_ns(two[0].ci)
 
 
+def test_stress_evidence_gives_the_seed_to_pass_back_and_no_python_reprs():
+    # seed=699,469,994 cannot be pasted into pagecore verify --seed; widened=['a', 'b'] is
+    # Python's repr, not the report's
+    row = {"mode": "stress", "evidence": [
+        {"seed": 699469994, "ops": 4210, "widened": ["ewb_after_clear", "wake_after_clear"],
+         "race_point_hits": {"ewb_after_clear": 1418}}]}
+    line = verdicts._chunks(row)[0][0]
+    assert line == ("seed=699469994, ops=4,210, widened=[ewb_after_clear, wake_after_clear], "
+                    "race_point_hits={ewb_after_clear: 1418}")
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))

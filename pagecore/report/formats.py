@@ -46,6 +46,19 @@ def _fmt_count(v):
     return str(v)
 
 
+def fmt_field(key, v):
+    """`key=value` of a verify record as a reader takes it: a count with its thousands
+    separated, a seed as the number to pass back to --seed, a list or a mapping without
+    Python's quotes."""
+    if key == "seed" or key.endswith("_seed"):
+        return f"{key}={v}"
+    if isinstance(v, (list, tuple)):
+        return "%s=[%s]" % (key, ", ".join(map(str, v)))
+    if isinstance(v, dict):
+        return "%s={%s}" % (key, ", ".join(f"{k}: {x}" for k, x in v.items()))
+    return f"{key}={_fmt_count(v)}"
+
+
 def _ns(seconds):
     return fmt_ns(seconds) + " ns"
 
