@@ -201,7 +201,15 @@ def test_wait_times_say_where_the_run_cut_them(figures):
     assert cut, "no line where the run ended"
     lo, hi = ax.get_xlim()
     waits = [x for coll in ax.collections for x, _ in coll.get_offsets()]
-    assert lo <= min(waits) and max(waits) <= 500.0 < hi
+    # the axis ends just past the longest wait, not a decade beyond it to fit a label
+    assert lo <= min(waits) and max(waits) <= 500.0 < hi <= 2 * 500.0
+    # both lines' labels inside the axes and clear of each other
+    r = renderer(fig)
+    box = ax.get_window_extent(r)
+    labels = [t.get_window_extent(r) for t in ax.texts]
+    assert len(labels) == 2
+    assert all(box.x0 <= b.x0 and b.x1 <= box.x1 + 1 for b in labels)
+    assert not labels[0].overlaps(labels[1])
     assert "The writers ran for 0.5 s" in md
 
 
