@@ -680,6 +680,14 @@ def test_stress_evidence_gives_the_seed_to_pass_back_and_no_python_reprs():
                     "race_point_hits={ewb_after_clear: 1418}")
 
 
+def test_differences_against_the_baseline_are_written_as_costs_are():
+    # the answer and the ranking said -2393.80 ns where the sentences beside them say 2,394
+    assert formats.fmt_signed_ns(-2393.8e-9) == "-2,394"
+    assert formats.fmt_signed_ns(36.79e-9) == "+36.8"
+    assert formats.fmt_signed_ns(0.0) == "+0.00"
+    assert formats.fmt_signed_ns(math.nan) == "?"
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))

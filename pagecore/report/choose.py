@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 
 from pagecore._errors import PagecoreError
-from pagecore.report.formats import _ns, fmt_ns
+from pagecore.report.formats import _ns, fmt_ns, fmt_signed_ns
 from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _term, _variant_kind
 from pagecore.report.stats import Diff, combine, common_workers
 from pagecore.report.verdicts import liveness, status, verdicts
@@ -532,7 +532,7 @@ def ranking_table(c):
         vsb = ""
         if rk.vs_baseline is not None and c.baseline is not None and rk is not c.baseline:
             d = rk.vs_baseline
-            vsb = "{:+.2f} ns [{}, {}]{}".format(d.mean * 1e9, fmt_ns(d.lo), fmt_ns(d.hi),
+            vsb = "{} ns [{}, {}]{}".format(fmt_signed_ns(d.mean), fmt_ns(d.lo), fmt_ns(d.hi),
                                                  " ~" if d.includes_zero else " *")
         rows.append([str(i + 1), rk.variant, fmt_ns(rk.cost), "±" + fmt_ns(rk.ci),
                      vsb, nxt, f"{key} ({share * 100:.0f}%)"])

@@ -16,6 +16,14 @@ def fmt_ns(seconds):
     return f"{ns:.2f}"
 
 
+def fmt_signed_ns(seconds):
+    """A difference in ns with its sign, written as fmt_ns() writes a cost: `+36.8`,
+    `-2,394`."""
+    if not math.isfinite(seconds):
+        return "?"
+    return ("-" if seconds < 0 else "+") + fmt_ns(abs(seconds))
+
+
 def fmt_cost(r):
     """`45.2 ±0.8%`: the mean and the spread between processes; ⚠ where pyperf check calls
     the benchmark unstable (report/stability.py)."""

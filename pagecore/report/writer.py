@@ -17,7 +17,7 @@ from pagecore.report.choose import (
     ranking_table,
     reasoning,
 )
-from pagecore.report.formats import _ns, fmt_ns
+from pagecore.report.formats import _ns, fmt_ns, fmt_signed_ns
 from pagecore.report.html import Cell, Doc
 from pagecore.report.results import (
     FLOOR_BASELINE,
@@ -265,7 +265,7 @@ def _answer_line(c):
                 fmt_ns(g.diff.hi))
     if c.baseline is not None and c.baseline is not best and best.vs_baseline is not None:
         d = best.vs_baseline
-        s += f"; {d.mean * 1e9:+.2f} ns against {c.baseline.variant}"
+        s += f"; {fmt_signed_ns(d.mean)} ns against {c.baseline.variant}"
         if c.baseline.state == "racy":
             s += " (racy)"
     return s + "."
