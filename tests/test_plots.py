@@ -182,6 +182,23 @@ def test_contention_lines_are_told_apart(figures):
         assert lo <= min(ys) and max(ys) <= hi <= max(ys) * 10
 
 
+def test_contention_names_nproc_where_no_point_can_cover_it(figures):
+    # " nproc=2" written at the foot of its line sat on the points measured at 2 threads
+    caught, _ = figures
+    fig = caught["fig-contention.png"]
+    r = renderer(fig)
+    named = 0
+    for ax in fig.axes:
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        named += sum("(nproc)" in t for t in ticks)
+        points = [ax.transData.transform(xy) for c in ax.containers
+                  for xy in c.lines[0].get_xydata()]
+        for t in ax.texts:
+            box = t.get_window_extent(r).expanded(1.0, 1.0)
+            assert not any(box.contains(x, y) for x, y in points), t.get_text()
+    assert named
+
+
 def test_the_palette_tells_every_builtin_apart():
     from pagecore.model.variants import VARIANTS
 

@@ -283,11 +283,13 @@ def scaling(path, title, panels, racy=()):
             handles.setdefault(variant + (" (racy)" if bad else ""), h)
         if nproc:
             ax.axvline(nproc, color="#555", ls=":", lw=1.2)
-            ax.text(nproc, 0.02, f" nproc={nproc}", transform=ax.get_xaxis_transform(),
-                    fontsize=8, color="#444")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xticks(threads, [str(t) for t in threads])
+        # nproc is named under its tick, where no point or line can sit on it
+        ax.set_xticks(threads, [f"{t}\n(nproc)" if t == nproc else str(t) for t in threads])
+        if nproc and nproc not in threads:
+            ax.text(nproc, 1.0, f" nproc={nproc}", transform=ax.get_xaxis_transform(),
+                    fontsize=8, color="#444", va="bottom")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
