@@ -688,6 +688,27 @@ def test_differences_against_the_baseline_are_written_as_costs_are():
     assert formats.fmt_signed_ns(math.nan) == "?"
 
 
+def test_an_explore_that_ran_nothing_is_not_called_clean_in_the_matrix():
+    # a --smoke budget can end before explore runs one schedule: the cell said "clean ...
+    # replay, stress agree" (or "disagree: explore clean") for a search that never ran
+    from pagecore.report.verification import _cell
+
+    def vd(stress_failures):
+        return verdicts.Verdict([
+            ("vm", {"mode": "explore", "failures": [], "preemptions": 1, "complete": False,
+                    "counts": {"schedules": 0},
+                    "inconclusive": "no schedule ran before the budget (20 s) ended"}),
+            ("vm", {"mode": "stress", "failures": stress_failures,
+                    "counts": {"ops": 5000}})])
+    cell, _ = _cell(vd([]))
+    assert (cell.text, cell.cls) == ("inconclusive", "unverified")
+    assert cell.sub == ("explore ≤1 preemption: no schedule ran before the budget (20 s) "
+                        "ended; stress: 5,000 ops")
+    cell, _ = _cell(vd(["bug_on"]))
+    assert (cell.text, cell.cls) == ("racy: bug_on", "racy")
+    assert "explore clean" not in cell.text
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))
