@@ -709,6 +709,24 @@ def test_an_explore_that_ran_nothing_is_not_called_clean_in_the_matrix():
     assert "explore clean" not in cell.text
 
 
+def test_term_by_term_says_why_a_variant_is_not_ranked(tmp_path):
+    # every variant left out of the ranking was labelled "(racy)", an unverified one too
+    import shutil
+
+    d = tmp_path / "alpha"
+    shutil.copytree(ALPHA, d)
+    doc = json.loads((d / "verify.json").read_text())
+    for r in doc["results"]:
+        if r["variant"] == "shipped-5.10":
+            r["failures"], r["inconclusive"] = [], "the harness could not run it"
+    (d / "verify.json").write_text(json.dumps(doc))
+    page = writer.write_report([str(d)], str(tmp_path / "out"))
+    md = read(os.path.join(os.path.dirname(page), "report.md"))
+    assert re.search(r"^\| shipped-5\.10 \(unverified\) +\|", md, re.M)
+    assert "shipped-5.10 (racy)" not in md
+    assert re.search(r"^\| original \(racy\) +\|", md, re.M)
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))

@@ -31,7 +31,6 @@ from pagecore.report.sections import (
     _section_contention,
     _section_hashchain,
     _suite_baseline,
-    _vlabel,
 )
 from pagecore.report.verdicts import add_cached, liveness, status, verdicts
 from pagecore.report.verification import _section_matrix
@@ -194,8 +193,12 @@ def _section_choosing(doc, rs, choices, mix, table, baseline):
         if every:
             terms = list(c.mix)
             rows = []
+            out = {x for x, _, _ in c.excluded}
             for rk in every:
-                rows.append([_vlabel(rk.variant, {x for x, _, _ in c.excluded})]
+                # why it is not ranked, as the matrix says it: not every one left out is racy
+                why = ({"racy": "racy", "unverified": "unverified"}.get(rk.state, "excluded")
+                       if rk.variant in out else "")
+                rows.append([rk.variant + (f" ({why})" if why else "")]
                             + [fmt_ns(rk.parts[k][1].mean) for k in terms]
                             + [fmt_ns(rk.cost)])
             brk = Doc("")
