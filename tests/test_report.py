@@ -727,6 +727,26 @@ def test_term_by_term_says_why_a_variant_is_not_ranked(tmp_path):
     assert re.search(r"^\| original \(racy\) +\|", md, re.M)
 
 
+def test_a_tie_of_one_process_each_does_not_speak_of_an_interval(tmp_path, capsys):
+    # a --smoke run: the tie bullet spoke of "the 95% interval of each one's paired
+    # difference" where the next one says there is none
+    import shutil
+
+    d = tmp_path / "alpha"
+    shutil.copytree(ALPHA, d)
+    for suite in ("hotpath", "hashchain"):
+        doc = json.loads((d / f"{suite}.json").read_text())
+        for b in doc["benchmarks"]:
+            b["runs"] = b["runs"][:1]
+            b["runs"][0]["values"] = b["runs"][0]["values"][:1]
+        (d / f"{suite}.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli(capsys, "choose", str(d), "--kind", "writeback")
+    assert rc == 0, err
+    tie = next(ln for ln in out.splitlines() if ln.startswith("- Tie between"))
+    assert "one process per variant gives no interval" in tie
+    assert "includes zero" not in tie
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))

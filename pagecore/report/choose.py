@@ -447,9 +447,13 @@ def reasoning(c, table=None):
     key, share = best.dominant()
     tied = c.tied_with_leader()
     if len(tied) > 1:
-        lines.append("**Tie** between {}: the 95% interval of each one's paired difference "
-                     "to {} includes zero, so the data do not order them.".format(
-                         ", ".join(f"**{rk.variant}**" for rk in tied), best.variant))
+        diffs = [gap(best, rk).diff for rk in tied[1:]]
+        why = ("one process per variant gives no interval of the paired difference to {} "
+               "to order them by" if not any(math.isfinite(d.hi - d.lo) for d in diffs) else
+               "the 95% interval of each one's paired difference to {} includes zero, so "
+               "the data do not order them")
+        lines.append("**Tie** between {}: {}.".format(
+            ", ".join(f"**{rk.variant}**" for rk in tied), why.format(best.variant)))
     else:
         lines.append(f"**{best.variant}** is cheapest: {_ns(best.cost)} per operation of the "
                      f"mix (95% CI ±{_ns(best.ci)}); its largest term is `{key}` "
