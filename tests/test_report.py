@@ -842,3 +842,6 @@ def test_identical_source_groups_wrap_their_members(full_report):
     row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", html[i:]).group(1)
     members = re.search(r"<td[^>]*>get-put [\d.]+, shipped-5\.10 [\d.]+</td>", row)
     assert members.group(0).startswith('<td class="w">')
+    # the spread in ns is written as every cost is (93,840 ns, not 93840.00 ns)
+    spreads = re.findall(r"<td[^>]*>\d+\.\d% \(([^)]*) ns\)</td>", html[i:])
+    assert spreads and all(re.fullmatch(r"[\d,]+|\d{2}\.\d|\d\.\d\d", x) for x in spreads)

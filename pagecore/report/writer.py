@@ -311,7 +311,7 @@ def _section_aa(doc, rs):
         w = g.worst_pair()
         rows.append([g.machine if len(rs.machines) > 1 else "", g.key,
                      ", ".join(f"{r.variant} {fmt_ns(r.mean)}" for r in g.members),
-                     f"{g.spread * 100:.1f}% ({g.spread_ns:.2f} ns)",
+                     f"{g.spread * 100:.1f}% ({fmt_ns(g.spread_ns * 1e-9)} ns)",
                      f"{w.pct:+.1f}% {w.interval_text()}",
                      Cell("artefact", "racy") if g.artefact else Cell("ok", "clean")])
     if len(rs.machines) == 1:
