@@ -182,6 +182,23 @@ def test_contention_lines_are_told_apart(figures):
         assert lo <= min(ys) and max(ys) <= hi <= max(ys) * 10
 
 
+def test_contention_names_nproc_where_no_point_can_cover_it(figures):
+    # " nproc=2" written at the foot of its line sat on the points measured at 2 threads
+    caught, _ = figures
+    fig = caught["fig-contention.png"]
+    r = renderer(fig)
+    named = 0
+    for ax in fig.axes:
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        named += sum("(nproc)" in t for t in ticks)
+        points = [ax.transData.transform(xy) for c in ax.containers
+                  for xy in c.lines[0].get_xydata()]
+        for t in ax.texts:
+            box = t.get_window_extent(r).expanded(1.0, 1.0)
+            assert not any(box.contains(x, y) for x, y in points), t.get_text()
+    assert named
+
+
 def test_the_palette_tells_every_builtin_apart():
     from pagecore.model.variants import VARIANTS
 
@@ -201,7 +218,15 @@ def test_wait_times_say_where_the_run_cut_them(figures):
     assert cut, "no line where the run ended"
     lo, hi = ax.get_xlim()
     waits = [x for coll in ax.collections for x, _ in coll.get_offsets()]
-    assert lo <= min(waits) and max(waits) <= 500.0 < hi
+    # the axis ends just past the longest wait, not a decade beyond it to fit a label
+    assert lo <= min(waits) and max(waits) <= 500.0 < hi <= 2 * 500.0
+    # both lines' labels inside the axes and clear of each other
+    r = renderer(fig)
+    box = ax.get_window_extent(r)
+    labels = [t.get_window_extent(r) for t in ax.texts]
+    assert len(labels) == 2
+    assert all(box.x0 <= b.x0 and b.x1 <= box.x1 + 1 for b in labels)
+    assert not labels[0].overlaps(labels[1])
     assert "The writers ran for 0.5 s" in md
 
 

@@ -656,6 +656,103 @@ def test_one_process_gives_no_interval_and_no_significance():
     assert d.includes_zero and d.as_dict() == {"diff": 1.0, "lo": None, "hi": None, "n": 2}
 
 
+def test_one_process_shows_no_interval_rather_than_one_of_width_zero():
+    # a reader takes "±0.0%" or "[-29.4, -29.4]" for an exact measurement: one process per
+    # variant (a --smoke run) measured no spread at all
+    from pagecore.report import costs
+
+    def one(variant, value):
+        return results.Result("m", f"hotpath/x/{variant}", "hotpath", "x", variant, (),
+                              (value,))
+    ch = stats.change(one("original", 1e-8), one("get-put", 1.2e-8))
+    assert ch.text() == "+20.0% ±? ?"
+    assert ch.interval_text() == "[?, ?]"
+    assert costs._ci(one("get-put", 1.2e-8)) == "?"
+    rs = results.load_results([ALPHA])
+    res = rs.machines["alpha"].results
+    two = [res[f"hotpath/end_page_writeback_no_waiters/{v}"] for v in ("original", "get-put")]
+    assert re.fullmatch(r"\[[-+]\d+\.\d, [-+]\d+\.\d\]", stats.change(*two).interval_text())
+    assert costs._ci(two[0]) == formats.fmt_ns(two[0].ci)
+
+
+def test_stress_evidence_gives_the_seed_to_pass_back_and_no_python_reprs():
+    # seed=699,469,994 cannot be pasted into pagecore verify --seed; widened=['a', 'b'] is
+    # Python's repr, not the report's
+    row = {"mode": "stress", "evidence": [
+        {"seed": 699469994, "ops": 4210, "widened": ["ewb_after_clear", "wake_after_clear"],
+         "race_point_hits": {"ewb_after_clear": 1418}}]}
+    line = verdicts._chunks(row)[0][0]
+    assert line == ("seed=699469994, ops=4,210, widened=[ewb_after_clear, wake_after_clear], "
+                    "race_point_hits={ewb_after_clear: 1418}")
+
+
+def test_differences_against_the_baseline_are_written_as_costs_are():
+    # the answer and the ranking said -2393.80 ns where the sentences beside them say 2,394
+    assert formats.fmt_signed_ns(-2393.8e-9) == "-2,394"
+    assert formats.fmt_signed_ns(36.79e-9) == "+36.8"
+    assert formats.fmt_signed_ns(0.0) == "+0.00"
+    assert formats.fmt_signed_ns(math.nan) == "?"
+
+
+def test_an_explore_that_ran_nothing_is_not_called_clean_in_the_matrix():
+    # a --smoke budget can end before explore runs one schedule: the cell said "clean ...
+    # replay, stress agree" (or "disagree: explore clean") for a search that never ran
+    from pagecore.report.verification import _cell
+
+    def vd(stress_failures):
+        return verdicts.Verdict([
+            ("vm", {"mode": "explore", "failures": [], "preemptions": 1, "complete": False,
+                    "counts": {"schedules": 0},
+                    "inconclusive": "no schedule ran before the budget (20 s) ended"}),
+            ("vm", {"mode": "stress", "failures": stress_failures,
+                    "counts": {"ops": 5000}})])
+    cell, _ = _cell(vd([]))
+    assert (cell.text, cell.cls) == ("inconclusive", "unverified")
+    assert cell.sub == ("explore ≤1 preemption: no schedule ran before the budget (20 s) "
+                        "ended; stress: 5,000 ops")
+    cell, _ = _cell(vd(["bug_on"]))
+    assert (cell.text, cell.cls) == ("racy: bug_on", "racy")
+    assert "explore clean" not in cell.text
+
+
+def test_term_by_term_says_why_a_variant_is_not_ranked(tmp_path):
+    # every variant left out of the ranking was labelled "(racy)", an unverified one too
+    import shutil
+
+    d = tmp_path / "alpha"
+    shutil.copytree(ALPHA, d)
+    doc = json.loads((d / "verify.json").read_text())
+    for r in doc["results"]:
+        if r["variant"] == "shipped-5.10":
+            r["failures"], r["inconclusive"] = [], "the harness could not run it"
+    (d / "verify.json").write_text(json.dumps(doc))
+    page = writer.write_report([str(d)], str(tmp_path / "out"))
+    md = read(os.path.join(os.path.dirname(page), "report.md"))
+    assert re.search(r"^\| shipped-5\.10 \(unverified\) +\|", md, re.M)
+    assert "shipped-5.10 (racy)" not in md
+    assert re.search(r"^\| original \(racy\) +\|", md, re.M)
+
+
+def test_a_tie_of_one_process_each_does_not_speak_of_an_interval(tmp_path, capsys):
+    # a --smoke run: the tie bullet spoke of "the 95% interval of each one's paired
+    # difference" where the next one says there is none
+    import shutil
+
+    d = tmp_path / "alpha"
+    shutil.copytree(ALPHA, d)
+    for suite in ("hotpath", "hashchain"):
+        doc = json.loads((d / f"{suite}.json").read_text())
+        for b in doc["benchmarks"]:
+            b["runs"] = b["runs"][:1]
+            b["runs"][0]["values"] = b["runs"][0]["values"][:1]
+        (d / f"{suite}.json").write_text(json.dumps(doc))
+    rc, out, err = run_cli(capsys, "choose", str(d), "--kind", "writeback")
+    assert rc == 0, err
+    tie = next(ln for ln in out.splitlines() if ln.startswith("- Tie between"))
+    assert "one process per variant gives no interval" in tie
+    assert "includes zero" not in tie
+
+
 def test_report_md_is_small_and_every_image_is_inlined_once(full_report):
     d = os.path.dirname(full_report)
     md = read(os.path.join(d, "report.md"))
@@ -800,3 +897,32 @@ def test_bad_input_is_refused_before_any_verification(tmp_path, capsys):
         rc, out, err = run_cli(capsys, *argv, verify=True)
         assert rc == 2, (argv, err)
         assert "verify:" not in err and err.count("\n") == 1, err
+
+
+def test_a_table_of_long_benchmark_names_can_wrap_to_the_page(tmp_path):
+    # headers such as hotpath/unlock_page_no_waiters have no space to break at: without a
+    # break opportunity after / and _ a table of a few of them runs off a 1400 px page
+    from pagecore.report.html import Doc, render_html, render_markdown
+
+    doc = Doc("t")
+    doc.table(["variant", "hotpath/unlock_page_no_waiters (w 0.25)", "`dirty/state_x`"],
+              [["get-put", "8%", "1%"]], ["left", "right", "right"])
+    page = render_html(doc, str(tmp_path))
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", page)
+    assert heads[1] == "hotpath/<wbr>unlock_<wbr>page_<wbr>no_<wbr>waiters (w 0.25)"
+    assert heads[2] == "<code>dirty/<wbr>state_<wbr>x</code>"     # never inside a tag
+    # cells keep to one line and the Markdown has no markup of the HTML's
+    assert "<td>get-put</td>" in page
+    assert "wbr" not in render_markdown(doc)
+
+
+def test_identical_source_groups_wrap_their_members(full_report):
+    # a group's members are many variants on one line: that column wraps, not the page
+    html = read(full_report)
+    i = html.index("identical-source groups</summary>")
+    row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", html[i:]).group(1)
+    members = re.search(r"<td[^>]*>get-put [\d.]+, shipped-5\.10 [\d.]+</td>", row)
+    assert members.group(0).startswith('<td class="w">')
+    # the spread in ns is written as every cost is (93,840 ns, not 93840.00 ns)
+    spreads = re.findall(r"<td[^>]*>\d+\.\d% \(([^)]*) ns\)</td>", html[i:])
+    assert spreads and all(re.fullmatch(r"[\d,]+|\d{2}\.\d|\d\.\d\d", x) for x in spreads)

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 
 from pagecore._errors import PagecoreError
-from pagecore.report.formats import _ns, fmt_ns
+from pagecore.report.formats import _ns, fmt_ns, fmt_signed_ns
 from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _term, _variant_kind
 from pagecore.report.stats import Diff, combine, common_workers
 from pagecore.report.verdicts import liveness, status, verdicts
@@ -447,9 +447,13 @@ def reasoning(c, table=None):
     key, share = best.dominant()
     tied = c.tied_with_leader()
     if len(tied) > 1:
-        lines.append("**Tie** between {}: the 95% interval of each one's paired difference "
-                     "to {} includes zero, so the data do not order them.".format(
-                         ", ".join(f"**{rk.variant}**" for rk in tied), best.variant))
+        diffs = [gap(best, rk).diff for rk in tied[1:]]
+        why = ("one process per variant gives no interval of the paired difference to {} "
+               "to order them by" if not any(math.isfinite(d.hi - d.lo) for d in diffs) else
+               "the 95% interval of each one's paired difference to {} includes zero, so "
+               "the data do not order them")
+        lines.append("**Tie** between {}: {}.".format(
+            ", ".join(f"**{rk.variant}**" for rk in tied), why.format(best.variant)))
     else:
         lines.append(f"**{best.variant}** is cheapest: {_ns(best.cost)} per operation of the "
                      f"mix (95% CI ±{_ns(best.ci)}); its largest term is `{key}` "
@@ -532,7 +536,7 @@ def ranking_table(c):
         vsb = ""
         if rk.vs_baseline is not None and c.baseline is not None and rk is not c.baseline:
             d = rk.vs_baseline
-            vsb = "{:+.2f} ns [{}, {}]{}".format(d.mean * 1e9, fmt_ns(d.lo), fmt_ns(d.hi),
+            vsb = "{} ns [{}, {}]{}".format(fmt_signed_ns(d.mean), fmt_ns(d.lo), fmt_ns(d.hi),
                                                  " ~" if d.includes_zero else " *")
         rows.append([str(i + 1), rk.variant, fmt_ns(rk.cost), "±" + fmt_ns(rk.ci),
                      vsb, nxt, f"{key} ({share * 100:.0f}%)"])

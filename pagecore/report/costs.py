@@ -71,7 +71,7 @@ def section_lock_holds(doc, rs):
         rows = []
         for v in _order_variants(per):
             r = per[v]
-            rows.append([v, fmt_ns(r.mean), "±" + fmt_ns(r.ci), fmt_events(r.events)])
+            rows.append([v, fmt_ns(r.mean), "±" + _ci(r), fmt_events(r.events)])
         doc.table(["variant", "ns held/op", "95% CI", "events inside the holds, per op"], rows,
                   ["left", "right", "right", "wrap"],
                   caption=(f"{m}: " if len(rs.machines) > 1 else "") + label + ".")
@@ -119,7 +119,8 @@ def section_predicted(doc, rs, choices=(), mix=None):
         rows = []
         for k, v in sorted(u.cost.items(), key=lambda kv: kv[0]):
             lo, hi = _unit_interval(u, k)
-            rows.append([k, fmt_ns(v), f"{fmt_ns(lo)} to {fmt_ns(hi)}",
+            rows.append([k, fmt_ns(v), f"{fmt_ns(lo)} to {fmt_ns(hi)}" if len(u.boot) >= 10
+                         else "?",
                          "not exercised by the floor" if k in u.uncalibrated else ""])
         for t, v in u.paths.items():
             rows.append(["uncounted: " + "/".join([t[0], t[1]] + ["%s=%s" % kv
@@ -138,8 +139,10 @@ def section_predicted(doc, rs, choices=(), mix=None):
         r = p.result
         rows.append([r.case, r.variant + (" (calibration)" if p.calibrating else ""),
                      fmt_events(r.events),
-                     f"{fmt_ns(p.predicted)} [{fmt_ns(p.lo)}, {fmt_ns(p.hi)}]",
-                     f"{fmt_ns(r.mean)} ±{fmt_ns(r.ci)}", f"{p.ratio:.2f}",
+                     # too few floor processes to resample give no interval, not [p, p]
+                     f"{fmt_ns(p.predicted)} " + (f"[{fmt_ns(p.lo)}, {fmt_ns(p.hi)}]"
+                                                  if p.hi > p.lo else "[?, ?]"),
+                     f"{fmt_ns(r.mean)} ±{_ci(r)}", f"{p.ratio:.2f}",
                      Cell("off", "unverified") if p.flagged else Cell("holds", "clean"),
                      p.note])
     t = Doc("")
@@ -203,6 +206,13 @@ def _predicted_ranking(doc, rs, choices, mix):
                  "interval holds zero):")
         doc.table(["machine", "kind", "measured ranking", "predicted ranking (ns/op of mix)",
                    "rank"], rows, ["left", "left", "wrap", "wrap", "left"])
+
+
+def _ci(r):
+    """The half-width of @r's 95% interval; `?` for one process, whose spread is unknown
+    (mean_ci() gives it as 0)."""
+    return fmt_ns(r.ci) if r.n >= 2 else "?"
+
 
 
 def _unit_interval(u, kind):

@@ -16,6 +16,14 @@ def fmt_ns(seconds):
     return f"{ns:.2f}"
 
 
+def fmt_signed_ns(seconds):
+    """A difference in ns with its sign, written as fmt_ns() writes a cost: `+36.8`,
+    `-2,394`."""
+    if not math.isfinite(seconds):
+        return "?"
+    return ("-" if seconds < 0 else "+") + fmt_ns(abs(seconds))
+
+
 def fmt_cost(r):
     """`45.2 ±0.8%`: the mean and the spread between processes; ⚠ where pyperf check calls
     the benchmark unstable (report/stability.py)."""
@@ -44,6 +52,19 @@ def _fmt_count(v):
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     return str(v)
+
+
+def fmt_field(key, v):
+    """`key=value` of a verify record as a reader takes it: a count with its thousands
+    separated, a seed as the number to pass back to --seed, a list or a mapping without
+    Python's quotes."""
+    if key == "seed" or key.endswith("_seed"):
+        return f"{key}={v}"
+    if isinstance(v, (list, tuple)):
+        return "%s=[%s]" % (key, ", ".join(map(str, v)))
+    if isinstance(v, dict):
+        return "%s={%s}" % (key, ", ".join(f"{k}: {x}" for k, x in v.items()))
+    return f"{key}={_fmt_count(v)}"
 
 
 def _ns(seconds):

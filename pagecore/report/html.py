@@ -300,10 +300,18 @@ def render_html(doc, basedir):
     return "\n".join(out) + "\n"
 
 
+# after a / or _ outside a tag: where a long identifier may break
+_BREAK_AFTER = re.compile(r"(?<=[/_])(?![^<>]*>)")
+
+
 def _html_cell(c, align, tag="td"):
     text = _cell_text(c)
     classes = {"right": ["r"], "wrap": ["w"]}.get(align, [])
     inner = _inline(text)
+    if tag == "th":
+        # a header is often a benchmark's path (hotpath/unlock_page_no_waiters): let it
+        # break after / and _, or a table of a few such columns runs off the page
+        inner = _BREAK_AFTER.sub("<wbr>", inner)
     if isinstance(c, Cell):
         if c.link:
             inner = f'<a href="#{_attr(c.link)}">{inner}</a>'

@@ -283,11 +283,13 @@ def scaling(path, title, panels, racy=()):
             handles.setdefault(variant + (" (racy)" if bad else ""), h)
         if nproc:
             ax.axvline(nproc, color="#555", ls=":", lw=1.2)
-            ax.text(nproc, 0.02, f" nproc={nproc}", transform=ax.get_xaxis_transform(),
-                    fontsize=8, color="#444")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xticks(threads, [str(t) for t in threads])
+        # nproc is named under its tick, where no point or line can sit on it
+        ax.set_xticks(threads, [f"{t}\n(nproc)" if t == nproc else str(t) for t in threads])
+        if nproc and nproc not in threads:
+            ax.text(nproc, 1.0, f" nproc={nproc}", transform=ax.get_xaxis_transform(),
+                    fontsize=8, color="#444", va="bottom")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
@@ -344,16 +346,21 @@ def wait_times(path, title, series, bound_ms=None, run_ms=None):
     ax.set_xscale("log")
     ax.set_xlabel("wait_on_page_writeback() of the slow waiter, ms (log scale; box: "
                   "quartiles, whiskers: 1st-99th percentile)")
+    # each line's label on its left, inside the waits' range: the bound's under the last
+    # row, the cut's over the first, so that neither runs into the other nor needs the axis
+    # to reach past the longest wait
+    label = {"fontsize": 8, "va": "bottom", "ha": "right",
+             "bbox": {"facecolor": "white", "edgecolor": "none", "pad": 0.5}}
     if bound_ms:
         ax.axvline(bound_ms, color="#555", linestyle=":", linewidth=1)
-        ax.text(bound_ms, ys[0] + 0.45, " bound %g ms" % bound_ms, fontsize=8, color="#555",
-                va="bottom", ha="right")
+        ax.text(bound_ms, -0.64, "bound %g ms " % bound_ms, color="#555", **label)
     if run_ms:
         ax.axvline(run_ms, color="#a31515", linestyle="--", linewidth=1)
-        ax.text(run_ms, ys[0] + 0.45, " the writers stopped (%g s): waits cut here" %
-                (run_ms / 1000), fontsize=8, color="#a31515", va="bottom", ha="left")
-        left, right = ax.get_xlim()
-        ax.set_xlim(left, max(right, run_ms * 8))
+        ax.text(run_ms, ys[0] + 0.45, "the writers stopped (%g s): waits cut here " %
+                (run_ms / 1000), color="#a31515", **label)
+    # room past the longest wait (or the cut) for the markers drawn on it, and no more
+    longest = max([max(ms) for _, ms, _ in series] + [run_ms or 0, bound_ms or 0])
+    ax.set_xlim(ax.get_xlim()[0], longest * 1.5)
     ax.set_ylim(-0.7, len(series) - 0.1)
     ax.set_title(title)
     ax.grid(axis="y", visible=False)

@@ -65,8 +65,21 @@ class Change:
         if self.same_source:
             return f"{self.pct:+.1f}% (same source)"
         mark = {True: " *", False: " ~", None: " ?"}[self.significant]
+        if not self.has_interval():
+            return f"{self.pct:+.1f}% ±?{mark}"
         half = (self.hi - self.lo) / 2
         return f"{self.pct:+.1f}% ±{half:.1f}%{mark}"
+
+    def has_interval(self):
+        """False where one process measured a side: no spread to judge by, so lo and hi
+        are the change itself, not an interval of width zero."""
+        return self.n >= 2 and math.isfinite(self.hi - self.lo)
+
+    def interval_text(self):
+        """`[lo, hi]` in percent, `[?, ?]` where there is no interval."""
+        if not self.has_interval():
+            return "[?, ?]"
+        return f"[{self.lo:+.1f}, {self.hi:+.1f}]"
 
     def css(self):
         if self.same_source:

@@ -8,7 +8,7 @@ never makes a variant racy.
 import re
 from dataclasses import dataclass, field
 
-from pagecore.report.formats import _fmt_count
+from pagecore.report.formats import fmt_field
 from pagecore.verify.matrix import LIVENESS_SCENARIOS, STARVED
 
 
@@ -217,7 +217,7 @@ def _chunks(row):
         if isinstance(item, dict):
             if "kind" in item:
                 continue
-            item = ", ".join(f"{k}={_fmt_count(v)}" for k, v in item.items())
+            item = ", ".join(fmt_field(k, v) for k, v in item.items())
             out.append([item])
             cur = None
             continue
@@ -262,7 +262,7 @@ def counts_lines(verdict):
         if row.get("cached"):
             head += " (a verdict kept for this source)"
         if isinstance(counts, dict) and counts:
-            head += ": " + ", ".join(f"{k}={_fmt_count(v)}" for k, v in counts.items())
+            head += ": " + ", ".join(fmt_field(k, v) for k, v in counts.items())
         out.append(head)
     return out
 
@@ -273,12 +273,12 @@ def evidence_lines(verdict):
         counts = row.get("counts")
         head = "**{}, {}**".format(machine, row.get("mode", "?"))
         if isinstance(counts, dict) and counts:
-            head += ": " + ", ".join(f"{k}={_fmt_count(v)}" for k, v in counts.items())
+            head += ": " + ", ".join(fmt_field(k, v) for k, v in counts.items())
         lines.append(head)
         ev = row.get("evidence") or []
         for item in (ev if isinstance(ev, list) else [ev]):
             if isinstance(item, dict):
-                lines.append(", ".join(f"{k}={_fmt_count(v)}" for k, v in item.items()))
+                lines.append(", ".join(fmt_field(k, v) for k, v in item.items()))
             else:
                 lines.append(str(item))
     return lines

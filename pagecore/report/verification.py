@@ -85,6 +85,8 @@ def _short_reach(r):
         return (f"explore {bound}: shortest failing schedule {sh.get('preemptions', '?')} "
                 f"preemption{'' if sh.get('preemptions') == 1 else 's'}, "
                 f"{sh.get('steps', '?')} steps")
+    if r.get("inconclusive"):
+        return f"explore {bound}: {r['inconclusive']}"
     if r.get("coverage") and not isinstance(k, int):
         return f"explore: {r['coverage']}"
     done = "all" if r.get("complete", True) else "stopped after"
@@ -109,6 +111,15 @@ def _cell(vd):
                key=lambda r: (r["counterexample"].get("preemptions", 0),
                               r["counterexample"].get("steps", 0)), default=None)
     tl = best["counterexample"] if best else None
+    if ex and all(r.get("inconclusive") and not r.get("failures") for r in ex):
+        # explore ran nothing to judge by (its budget ended first): it neither agrees nor
+        # disagrees; the cell says what replay and stress found, or that nothing decided
+        ot_f = sorted({f for r in others for f in r.get("failures") or []})
+        reach = "; ".join(dict.fromkeys([_short_reach(r) for r in ex]
+                                        + [_mode_reach(r) for r in others]))
+        if ot_f:
+            return Cell("racy: " + ", ".join(ot_f), "racy", sub=reach), tl
+        return Cell("inconclusive", "unverified", sub=reach), tl
     if ex:
         ex_f = sorted({f for r in ex for f in r.get("failures") or []})
         ot_f = sorted({f for r in others for f in r.get("failures") or []})

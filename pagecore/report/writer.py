@@ -17,7 +17,7 @@ from pagecore.report.choose import (
     ranking_table,
     reasoning,
 )
-from pagecore.report.formats import _ns, fmt_ns
+from pagecore.report.formats import _ns, fmt_ns, fmt_signed_ns
 from pagecore.report.html import Cell, Doc
 from pagecore.report.results import (
     FLOOR_BASELINE,
@@ -31,7 +31,6 @@ from pagecore.report.sections import (
     _section_contention,
     _section_hashchain,
     _suite_baseline,
-    _vlabel,
 )
 from pagecore.report.verdicts import add_cached, liveness, status, verdicts
 from pagecore.report.verification import _section_matrix
@@ -194,8 +193,12 @@ def _section_choosing(doc, rs, choices, mix, table, baseline):
         if every:
             terms = list(c.mix)
             rows = []
+            out = {x for x, _, _ in c.excluded}
             for rk in every:
-                rows.append([_vlabel(rk.variant, {x for x, _, _ in c.excluded})]
+                # why it is not ranked, as the matrix says it: not every one left out is racy
+                why = ({"racy": "racy", "unverified": "unverified"}.get(rk.state, "excluded")
+                       if rk.variant in out else "")
+                rows.append([rk.variant + (f" ({why})" if why else "")]
                             + [fmt_ns(rk.parts[k][1].mean) for k in terms]
                             + [fmt_ns(rk.cost)])
             brk = Doc("")
@@ -265,7 +268,7 @@ def _answer_line(c):
                 fmt_ns(g.diff.hi))
     if c.baseline is not None and c.baseline is not best and best.vs_baseline is not None:
         d = best.vs_baseline
-        s += f"; {d.mean * 1e9:+.2f} ns against {c.baseline.variant}"
+        s += f"; {fmt_signed_ns(d.mean)} ns against {c.baseline.variant}"
         if c.baseline.state == "racy":
             s += " (racy)"
     return s + "."
@@ -308,16 +311,18 @@ def _section_aa(doc, rs):
         w = g.worst_pair()
         rows.append([g.machine if len(rs.machines) > 1 else "", g.key,
                      ", ".join(f"{r.variant} {fmt_ns(r.mean)}" for r in g.members),
-                     f"{g.spread * 100:.1f}% ({g.spread_ns:.2f} ns)",
-                     f"{w.pct:+.1f}% [{w.lo:+.1f}, {w.hi:+.1f}]",
+                     f"{g.spread * 100:.1f}% ({fmt_ns(g.spread_ns * 1e-9)} ns)",
+                     f"{w.pct:+.1f}% {w.interval_text()}",
                      Cell("artefact", "racy") if g.artefact else Cell("ok", "clean")])
     if len(rs.machines) == 1:
         rows = [r[1:] for r in rows]
     headers = (["machine"] if len(rs.machines) > 1 else []) + [
         "benchmark", "same source: variant ns/op", "spread", "largest paired change", "A/A"]
     t = Doc("")
-    t.table(headers, rows, caption="Largest paired change: of any member against the first, "
-            "per worker process, with its 95% interval.")
+    # the members of a group can be many: their column wraps, the others keep to a line
+    align = ["left"] * (len(headers) - 4) + ["wrap", "right", "right", "left"]
+    t.table(headers, rows, align, caption="Largest paired change: of any member against the "
+            "first, per worker process, with its 95% interval.")
     doc.details(f"The {len(groups)} identical-source groups", t)
 
 
