@@ -412,3 +412,18 @@ def test_the_harness_error_of_a_pair_is_its_cases_own():
     assert loop.harness_err < lone[0].harness_err < sleeping.harness_err
     ch = change(loop, plus2)
     assert ch.significant and 2 < ch.pct < 6
+
+
+def test_one_process_hit_by_the_host_does_not_decide_a_paired_change():
+    # twenty processes agree on +2% (two RMWs on a 150 ns path); a slow host episode hit one
+    # process in one half of its pairs: the plain mean's t interval takes in zero, the trimmed
+    # mean's does not
+    from pagecore.report.stats import mean_ci, ratio_mean_ci
+
+    ratios = [1.02 + 0.01 * ((k % 5) - 2) for k in range(19)] + [2.2]
+    m, half = mean_ci(ratios)
+    assert m - half <= 1.0
+    tm, th = ratio_mean_ci(ratios)
+    assert tm == pytest.approx(1.02, abs=0.005) and tm - th > 1.0
+    # few processes: nothing to trim, the t interval as before
+    assert ratio_mean_ci(ratios[:5]) == mean_ci(ratios[:5])

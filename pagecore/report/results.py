@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from pagecore._errors import PagecoreError
-from pagecore.report.stats import mean_ci
+from pagecore.report.stats import mean_ci, ratio_mean_ci
 
 SUITES = ("floor", "hotpath", "contention", "hashchain", "dirty")
 
@@ -229,34 +229,44 @@ CALIBRATE_MIN_PAIRS = 3
 def calibrate(rs):
     """Set each result's harness_err: the root mean square of the paired changes between
     variants that ran identical source, in its case (suite, case and parameters) where the
-    case has CALIBRATE_MIN_PAIRS such pairs, else in its suite, else in its machine's suites
-    pooled.  Identical code should measure a ratio of exactly 1; what it measures instead is
-    the error this harness adds to every pair of that run, which the spread between processes
-    does not show (a CPU slowed for the whole of a few processes slows both halves of their
-    pairs, but not always by the same amount).  Intervals of paired changes add it.  The error
-    is the case's own because it differs between cases by far more than between pairs of one
-    case: a futex wake of a thread asleep on another CPU pairs within 10%, a 64-page loop of
-    atomics within 1%, and an error pooled over both would hide an RMW in the second."""
+    case has CALIBRATE_MIN_PAIRS such pairs; else the median of its suite's cases' errors,
+    else of its machine's.  Identical code should measure a ratio of exactly 1; what it
+    measures instead is the error this harness adds to every pair of that run, which the
+    spread between processes does not show (a CPU slowed for the whole of a few processes
+    slows both halves of their pairs, but not always by the same amount).  Intervals of paired
+    changes add it.  The error is the case's own because it differs between cases by far more
+    than between pairs of one case: a futex wake of a thread asleep on another CPU pairs
+    within 10% on a busy machine and can spread by 300% on an idle one (the host wakes the
+    idle CPU late), a 64-page loop of atomics within 1%; an error pooled over both would hide
+    an RMW in the second.  For the same reason a case without pairs of its own takes the
+    median of the others, not a pool that one such case decides."""
     for m in rs.machines.values():
         groups = {}
         for r in m.results.values():
             if r.impl is not None and r.by_worker:
                 groups.setdefault((r.suite, r.case, r.params, r.impl), []).append(r)
-        sq, by_case = {}, {}
+        by_case = {}
         for (suite, case, params, _), members in groups.items():
             first = members[0]
             for r in members[1:]:
                 ws = set(first.by_worker) & set(r.by_worker)
                 if len(ws) >= 2:
-                    ratio = statistics.fmean(r.by_worker[w] / first.by_worker[w] for w in ws)
-                    sq.setdefault(suite, []).append((ratio - 1) ** 2)
+                    ratio = ratio_mean_ci([r.by_worker[w] / first.by_worker[w]
+                                           for w in ws])[0]
                     by_case.setdefault((suite, case, params), []).append((ratio - 1) ** 2)
-        pooled = [x for v in sq.values() for x in v]
+        err = {k: math.sqrt(statistics.fmean(xs)) for k, xs in by_case.items()}
+        by_suite = {}
+        for (suite, _, _), e in err.items():
+            by_suite.setdefault(suite, []).append(e)
+        machine = statistics.median(err.values()) if err else 0.0
         for r in m.results.values():
-            xs = by_case.get((r.suite, r.case, r.params), [])
-            if len(xs) < CALIBRATE_MIN_PAIRS:
-                xs = sq.get(r.suite) or pooled
-            r.harness_err = math.sqrt(statistics.fmean(xs)) if xs else 0.0
+            key = (r.suite, r.case, r.params)
+            if len(by_case.get(key, ())) >= CALIBRATE_MIN_PAIRS:
+                r.harness_err = err[key]
+            elif by_suite.get(r.suite):
+                r.harness_err = statistics.median(by_suite[r.suite])
+            else:
+                r.harness_err = machine
 
 
 def _json_files(d):

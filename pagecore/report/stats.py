@@ -4,7 +4,8 @@ The unit of independence is a worker process (a pyperf run): every value of a pr
 its CPU, its placement and its moment.  The suites measure every variant of a case in each
 process, so a variant and its baseline form a pair per process (the `pagecore_worker`
 metadata), and a change is judged on the per-process ratios: whatever slowed a process slowed
-both halves of its pairs.  Its interval is the t interval of the ratios widened by the
+both halves of its pairs.  Its interval is the interval of the ratios' 10% trimmed mean
+(a t interval where there are fewer than ten) widened by the
 harness's own error of a pair, measured in the same run on variants with identical source
 (results.calibrate): the A/A check feeds every A/B interval.  Results without that pairing
 (other pyperf files) fall back to Welch's two-sample test on the per-run means.
@@ -34,6 +35,28 @@ def mean_ci(samples):
     if n < 2:
         return m, 0.0
     return m, t95(n - 1) * float(stats.sem(samples))
+
+
+# the fraction of the per-process ratios cut from each end before their mean, where there
+# are TRIM_MIN of them or more: a process that a slow host episode hit in one half of its pairs
+# and not the other (a ratio of 2.2 among twenty of 1.00 to 1.04) would otherwise decide the
+# mean and the interval
+TRIM = 0.1
+TRIM_MIN = 10
+
+
+def ratio_mean_ci(ratios):
+    """(mean, half-width of its 95% interval) of per-process ratios: the 10% trimmed mean and
+    its Tukey-McLaughlin interval (scipy.stats.mstats.trimmed_mean_ci) where there are
+    TRIM_MIN ratios or more, else the mean and its t interval."""
+    if len(ratios) < TRIM_MIN:
+        return mean_ci(ratios)
+    from scipy.stats import mstats
+
+    m = float(mstats.trimmed_mean(ratios, limits=(TRIM, TRIM)))
+    lo, hi = (float(x) for x in mstats.trimmed_mean_ci(ratios, limits=(TRIM, TRIM),
+                                                          alpha=ALPHA))
+    return m, max(m - lo, hi - m)
 
 
 def welch(a, b):
@@ -105,7 +128,7 @@ def change(base, new, same_source=False, paired=True):
     ws = common_workers(base, new) if paired else []
     if len(ws) >= 2:
         ratios = [new.by_worker[w] / base.by_worker[w] for w in ws]
-        m, half = mean_ci(ratios)
+        m, half = ratio_mean_ci(ratios)
         # the t interval of the ratios, widened by the harness's own error of a pair in this
         # run (results.calibrate); significant when the interval excludes 1
         half = math.hypot(half, Z95 * max(base.harness_err, new.harness_err))

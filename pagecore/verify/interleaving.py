@@ -25,6 +25,7 @@ finish() (hang).
         s.asleep("cpu3", bit=m.PG_writeback)    # True: it sleeps on that bit
         s.release("ewb_after_clear")
         s.done("cpu1")
+        s.done("cpu3")      # woken by cpu1's stale wake, with cpu2's writeback in flight
         s.start("cpu2-end", m.core.end_page_writeback_, page)
     print(s.outcome.failures, s.log)            # ['bug_on'], what each step saw
 
@@ -112,9 +113,10 @@ class Interleaving:
     ...     cpu3_asleep = s.asleep("cpu3", bit=m.PG_writeback)
     ...     s.release("ewb_after_clear")
     ...     cpu1_done = s.done("cpu1")
+    ...     cpu3_done = s.done("cpu3")
     ...     _ = s.start("cpu2-end", m.core.end_page_writeback_, page)
-    >>> cpu1_parked, cpu2_done, cpu3_asleep, cpu1_done
-    (True, True, True, True)
+    >>> cpu1_parked, cpu2_done, cpu3_asleep, cpu1_done, cpu3_done
+    (True, True, True, True, True)
     >>> s.outcome.failures
     ['bug_on']
     """
