@@ -926,3 +926,17 @@ def test_identical_source_groups_wrap_their_members(full_report):
     # the spread in ns is written as every cost is (93,840 ns, not 93840.00 ns)
     spreads = re.findall(r"<td[^>]*>\d+\.\d% \(([^)]*) ns\)</td>", html[i:])
     assert spreads and all(re.fullmatch(r"[\d,]+|\d{2}\.\d|\d\.\d\d", x) for x in spreads)
+
+
+def test_the_hot_path_table_is_a_fold_and_the_floor_shows_primitives_only(full_report):
+    # report.md keeps to the answer and the figures: the 96-row hot-path table is in the
+    # HTML page (and in report.md with --full); the floor's calibration paths are in the
+    # section on predictions, not among the primitives
+    md = read(os.path.join(os.path.dirname(full_report), "report.md"))
+    html = read(full_report)
+    hot_md = md[md.index("## Hot path"):md.index("## Contention")]
+    assert "Every hotpath benchmark" in hot_md and "end_page_writeback_no_waiters |" not in hot_md
+    i = html.index("Every hotpath benchmark")
+    assert "end_page_writeback_no_waiters" in html[i:html.index("</details>", i)]
+    floor_md = md[md.index("## Floor"):md.index("## Hot path")]
+    assert "| path" not in floor_md

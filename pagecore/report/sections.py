@@ -157,8 +157,19 @@ def _section_bars(doc, rs, d, suite, baseline, racy, ncols):
     if intro:
         doc.para(intro)
     doc.para(f"Change is against `{base}`.")
-    _cost_table(doc, rs, suite, base, racy)
-    panels, machines = _bar_panels(rs, suite)
+    # the floor's calibration paths are kernel paths, not primitives: the section on
+    # predictions shows them, with what they price
+    where = (lambda r: r.case != "path") if suite == "floor" else None
+    if suite == "hotpath":
+        # 8 cases x 12 variants: the figure is the overview, the table a fold (report.md
+        # keeps to the answer and the figures; --full writes it here too)
+        t = Doc("")
+        _cost_table(t, rs, suite, base, racy)
+        doc.details(f"Every {suite} benchmark: ns per operation, change against {base}, "
+                    "events", t)
+    else:
+        _cost_table(doc, rs, suite, base, racy, where)
+    panels, machines = _bar_panels(rs, suite, where)
     _fig(doc, d, f"fig-{suite}.png", f"{suite}: cost per variant",
          "Cost per variant, bars are means, whiskers 95% confidence intervals over runs; "
          "hatched bars fail verification.", plots.cost_bars, title, panels, machines,
