@@ -59,7 +59,11 @@ BUILDS = {
                   # (redzones, quarantine) and its slowdown change both, not the model
                   "--deselect", "tests/test_loops.py::test_colliding_order_is_seeded",
                   "--deselect",
-                  "tests/test_loops.py::test_sleeping_waiter_chain_cold_and_freed"],
+                  "tests/test_loops.py::test_sleeping_waiter_chain_cold_and_freed",
+                  # times two objects of one source against each other: at -O1 with every
+                  # access checked, their layouts differ by up to 25% in one run
+                  "--deselect",
+                  "tests/test_variant_files.py::test_template_round_trip_costs_the_same"],
     },
     "thread": {
         "flags": ["-fsanitize=thread", "-g", "-O1"],
