@@ -10,6 +10,7 @@ from pagecore.report.choose import (
     load_weights_file,
     make_mix,
     parse_weight_args,
+    predicted_ties,
     ranking_table,
     reasoning,
 )
@@ -161,11 +162,8 @@ def _predicted_ranks(ranked, gaps):
     """Rank numbers of @ranked, equal within a predicted tie (a gap whose 95% interval holds
     0, or equal predictions), and the tied leaders."""
     ranks, r = [], 1
-    for i in range(len(ranked)):
-        if i:
-            _, _, lo, hi = gaps[i - 1]
-            tied = ranked[i][1] == ranked[i - 1][1] or (lo is not None and lo <= 0 <= hi)
-            r = r if tied else i + 1
+    for i, tied in enumerate([False] + predicted_ties(ranked, gaps)):
+        r = r if tied else i + 1
         ranks.append(r)
     return ranks, [v for (v, _, _), k in zip(ranked, ranks) if k == 1]
 

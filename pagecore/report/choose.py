@@ -620,3 +620,10 @@ def predicted_gaps(ranked, boot):
         k = int(len(d) * 0.025)
         out.append((a, b, d[k], d[-1 - k]))
     return out
+
+
+def predicted_ties(ranked, gaps):
+    """Per consecutive pair of @ranked (choose_predicted), whether the prediction ties them:
+    equal predictions (equal events), or a gap whose 95% interval holds 0."""
+    return [ca == cb or (lo is not None and lo <= 0 <= hi)
+            for (_, ca, _), (_, cb, _), (_, _, lo, hi) in zip(ranked, ranked[1:], gaps)]

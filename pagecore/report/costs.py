@@ -169,7 +169,7 @@ def _predicted_ranking(doc, rs, choices, mix):
     where the paired gap's interval holds 0) and as predicted from this machine's own floor
     (tied where the predicted gap's bootstrap interval holds 0, or the events are equal)."""
     from pagecore._errors import PagecoreError
-    from pagecore.report.choose import choose_predicted
+    from pagecore.report.choose import choose_predicted, predicted_ties
     from pagecore.report.results import ResultSet
 
     rows = []
@@ -184,12 +184,11 @@ def _predicted_ranking(doc, rs, choices, mix):
             continue
         names = [rk.variant for rk in c.ranked]
         ranked = [x for x in ranked if x[0] in names]
-        pg = {(a, b): (lo, hi) for a, b, lo, hi in gaps}
         pnames = [v for v, _, _ in ranked]
-        ptied = []
-        for (a, ca, _), (b, cb, _) in zip(ranked, ranked[1:]):
-            lo, hi = pg.get((a, b), (None, None))
-            ptied.append(ca == cb or (lo is not None and lo <= 0 <= hi))
+        # the gaps of the pairs left once variants not ranked as measured are dropped
+        pg = {(a, b): (a, b, lo, hi) for a, b, lo, hi in gaps}
+        ptied = predicted_ties(ranked, [pg.get((a, b), (a, b, None, None))
+                                        for (a, _, _), (b, _, _) in zip(ranked, ranked[1:])])
         measured = tie_groups(names, [g.tie for g in c.gaps()])
         predicted = tie_groups(pnames, ptied)
         same = [set(g) for g in measured] == [set(g) for g in predicted]
