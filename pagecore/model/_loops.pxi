@@ -47,8 +47,9 @@ def region_events_reset():
 
 
 def region_events():
-    """Events counted inside timed regions since region_events_reset(),
-    summed over threads (instrumented build; zeros in the timed build)."""
+    """Events counted inside timed regions since region_events_reset()
+    (instrumented build; zeros in the timed build): a region of one timed
+    thread counts that thread's own events, a team's the sum of its threads'."""
     return {name: pc_region_acc[i] for i, name in enumerate(EVENTS)}
 
 

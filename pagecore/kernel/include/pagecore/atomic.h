@@ -95,9 +95,19 @@ enum pc_window_name {
 };
 
 PC_SHARED unsigned long pc_events[PC_EV_NR];
+/*
+ * Each thread's own counts, beside the sum: a timed region of one thread
+ * counts what that thread executed.  A waiter woken inside the region runs
+ * its finish_wait() whenever the scheduler lets it, on a loaded machine
+ * before the waker's region ends, and that is the waiter's work, not the
+ * operation's.  A team's region still takes the sum of every thread.
+ */
+PC_SHARED __thread unsigned long pc_thread_events[PC_EV_NR];
 #ifdef PAGECORE_INSTRUMENT
-#define pc_ev(e) __atomic_fetch_add(&pc_events[(e)], 1, __ATOMIC_RELAXED)
-#define pc_ev_n(e, n) __atomic_fetch_add(&pc_events[(e)], (n), __ATOMIC_RELAXED)
+#define pc_ev(e) pc_ev_n(e, 1)
+#define pc_ev_n(e, n)                                                          \
+    (pc_thread_events[(e)] += (n),                                             \
+     __atomic_fetch_add(&pc_events[(e)], (n), __ATOMIC_RELAXED))
 #define PC_INSTRUMENTED 1
 #else
 #define pc_ev(e) ((void)0)

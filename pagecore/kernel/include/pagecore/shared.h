@@ -38,6 +38,7 @@
 
 /* Data. */
 #define pc_events PC_SYM(pc_events)
+#define pc_thread_events PC_SYM(pc_thread_events)
 #define pc_abort PC_SYM(pc_abort)
 #define pc_current_task PC_SYM(pc_current_task)
 #define pc_x_active PC_SYM(pc_x_active)

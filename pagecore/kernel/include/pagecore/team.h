@@ -65,21 +65,30 @@ static int64_t pc_clock_pair_ns(void)
 static unsigned long pc_region_ev0[PC_EV_NR];
 static unsigned long pc_region_acc[PC_EV_NR];
 
-static inline void pc_region_snap(void)
+/*
+ * A region of one thread (pc_region_begin()/pc_region_end()) snapshots that
+ * thread's own counts (pc_thread_events); a team's region, the sum over
+ * threads (@all).
+ */
+static inline unsigned long pc_region_read(int all, int i)
 {
-    int i;
-    if (PC_INSTRUMENTED)
-        for (i = 0; i < PC_EV_NR; i++)
-            pc_region_ev0[i] = __atomic_load_n(&pc_events[i], __ATOMIC_SEQ_CST);
+    return all ? __atomic_load_n(&pc_events[i], __ATOMIC_SEQ_CST) : pc_thread_events[i];
 }
 
-static inline void pc_region_accum(void)
+static inline void pc_region_snap_of(int all)
 {
     int i;
     if (PC_INSTRUMENTED)
         for (i = 0; i < PC_EV_NR; i++)
-            pc_region_acc[i] += __atomic_load_n(&pc_events[i], __ATOMIC_SEQ_CST) -
-                                pc_region_ev0[i];
+            pc_region_ev0[i] = pc_region_read(all, i);
+}
+
+static inline void pc_region_accum_of(int all)
+{
+    int i;
+    if (PC_INSTRUMENTED)
+        for (i = 0; i < PC_EV_NR; i++)
+            pc_region_acc[i] += pc_region_read(all, i) - pc_region_ev0[i];
 }
 
 /* Events outside a timed region that still belong to the operation. */
@@ -96,14 +105,14 @@ static inline unsigned long pc_event_count(int ev)
 
 static inline int64_t pc_region_begin(void)
 {
-    pc_region_snap();
+    pc_region_snap_of(0);
     return pc_clock_ns();
 }
 
 static inline int64_t pc_region_end(int64_t t0)
 {
     int64_t t1 = pc_clock_ns();
-    pc_region_accum();
+    pc_region_accum_of(0);
     return t1 - t0;
 }
 
@@ -514,7 +523,7 @@ static int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int 
     while (__atomic_load_n(&t->arrived, __ATOMIC_ACQUIRE) < n)
         pc_backoff(&spins);
 
-    pc_region_snap();
+    pc_region_snap_of(1);
     t0 = pc_clock_ns();
     __atomic_store_n(&t->go, 1, __ATOMIC_RELEASE);
 
@@ -529,7 +538,7 @@ static int64_t pc_team_run(int n, pc_team_body body, void *arg, long loops, int 
     }
     for (i = 0; i < n; i++)
         pthread_join(t->m[i].tid, NULL);
-    pc_region_accum();
+    pc_region_accum_of(1);
     last = t0;
     for (i = 0; i < n; i++)
         if (t->m[i].t_end > last)
