@@ -11,6 +11,7 @@ import pyperf
 import pytest
 
 from pagecore import registry
+from pagecore.model.machine import cpu_count
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENTS = set(registry.events())
@@ -71,7 +72,7 @@ def expected_names():
         "unlock_page_no_waiters", "unlock_page_one_waiter", "unlock_page_sleeping_waiter")]
     floor.append("floor/path/pagecore/suite=hashchain/case=end_page_writeback/bits=8/chain=4/"
                  "entries=cold")
-    if (os.cpu_count() or 1) < 2:
+    if cpu_count() < 2:
         floor = [n for n in floor if "cacheline_bounce" not in n and "sleeping" not in n]
     hot = ["hotpath/%s/%s" % (c, v) for c in (
         "end_page_writeback_no_waiters", "end_page_writeback_one_waiter",

@@ -568,9 +568,9 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
     (@floor_rs): each term's events, as counted here, times that machine's unit costs, plus
     the term's uncounted work where that floor timed its path (pagecore.report.predict).
     Returns [(variant, predicted seconds per op of the mix, {term: seconds})], cheapest first,
-    the excluded [(variant, reason)], the mix used and the fitted Units; with
-    @exclude_starving, as choose()."""
-    from pagecore.report.predict import fit_units
+    the excluded [(variant, reason)], the mix used, the fitted Units and the gaps
+    (predicted_gaps); with @exclude_starving, as choose()."""
+    from pagecore.report.predict import fit_units, predictions
 
     units = fit_units(floor_rs)
     mix = DEFAULT_MIX if mix is None else mix
@@ -603,22 +603,46 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
                 [used[k] * t for t in units.samples(e, parse_key(k))]
                 for k, e in terms.items()))]
     ranked.sort(key=lambda x: x[1])
-    return ranked, excluded, used, units, predicted_gaps(ranked, boot)
+    # what the events leave out between variants of a path, as the results' own measurements
+    # show it (their machine's floor where they have one, else this one's units)
+    try:
+        measured = predictions(rs, suites={parse_key(k)[0] for k in used})
+    except PagecoreError:
+        measured = []
+    if not measured:
+        measured = predictions(rs, suites={parse_key(k)[0] for k in used}, units=units)
+    return ranked, excluded, used, units, predicted_gaps(ranked, boot, used, measured)
 
 
-def predicted_gaps(ranked, boot):
+def predicted_gaps(ranked, boot, mix=None, measured=()):
     """[(cheaper, dearer, lo, hi)] of each consecutive pair of @ranked: the 95% interval of
     the predicted difference over the floor's bootstrap resamples (@boot: variant -> its mix
     cost in each), (0, 0) for variants whose events are the same (their predictions are
-    equal in every resample).  An interval that holds 0 is a predicted tie."""
+    equal in every resample).  An interval that holds 0 is a predicted tie.
+
+    With @measured (predictions of measured benchmarks, pagecore.report.predict), each gap is
+    widened by the model's own error: per term of @mix, the relative error of the held-out
+    predictions of the variants other than the pair (model_error), applied to each of the
+    two predictions of the term, the terms and the two taken as independent.  A difference
+    of events the floor prices at less than the variants of a path differ by anyway is not
+    a predicted order."""
+    from pagecore.report.predict import model_error
+
     out = []
-    for (a, _, _), (b, _, _) in zip(ranked, ranked[1:]):
+    for (a, _, pa), (b, _, pb) in zip(ranked, ranked[1:]):
         d = sorted(y - x for x, y in zip(boot.get(a, ()), boot.get(b, ())))
         if len(d) < 10:
             out.append((a, b, None, None))
             continue
         k = int(len(d) * 0.025)
-        out.append((a, b, d[k], d[-1 - k]))
+        lo, hi = d[k], d[-1 - k]
+        if measured and mix and pa != pb:
+            err = model_error(measured, exclude={a, b})
+            var = math.fsum((mix[t] * err.get(parse_key(t), 0.0)) ** 2 * (pa[t] ** 2 + pb[t] ** 2)
+                            for t in mix if t in pa and t in pb)
+            w = 1.959964 * math.sqrt(var)
+            lo, hi = lo - w, hi + w
+        out.append((a, b, lo, hi))
     return out
 
 

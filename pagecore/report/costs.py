@@ -89,28 +89,31 @@ def section_predicted(doc, rs, choices=(), mix=None):
         return
     held, total = summary(preds)
     others, n_others = summary(preds, calibrating=False)
-    within = sum(p.within10 for p in preds)
     within_others = sum(p.within10 for p in preds if not p.calibrating)
+    alone = predictions(rs, in_run=False)
+    a_others, a_n = summary(alone, calibrating=False)
+    a_within = sum(p.within10 for p in alone if not p.calibrating)
     doc.heading(2, "Predicted from the floor, beside measured", "predicted")
     doc.para("Unit costs per kind of event are fitted to the floor suite alone (non-negative "
              "least squares, each row weighted by its own value; 95% intervals from a "
-             "bootstrap over the floor's worker processes). The floor also times each kernel "
-             "path of the hot path as the pre-fix kernel (original) runs it: what its events "
-             "do not count there (the loads of the page's, the mapping's and the xarray's "
-             "lines, branches, the work between the counted steps) is that path's uncounted "
-             "work on this machine. A benchmark's prediction is its own events times the "
-             "units, plus its path's uncounted work: variants of a path differ by what they "
-             "count. No benchmark outside the floor suite enters the fit: every one below is "
-             "held out; original's own hot-path benchmarks run the very code of the "
-             "calibration paths (in other processes, minutes apart), so they are counted "
-             "apart. `pagecore choose --predict FLOOR.json` ranks the fixes for another "
-             "machine the same way, from its floor suite alone. "
+             "bootstrap over the floor's worker processes). The events of a path do not count "
+             "all of its work (the loads of the page's, the mapping's and the xarray's lines, "
+             "branches, the work between the counted steps): that part is the path's, and "
+             "the pre-fix kernel's (original's) own benchmark of each path, in the same run "
+             "and the same worker processes, is the calibration set that prices it. Every "
+             "other variant of the path is held out, and predicted as original's measured "
+             "cost plus what its events add or take away, priced by the floor: as a kernel "
+             "developer argues a fix (\"it adds a cmpxchg under the lock\"). "
              f"**{others} of {n_others}** hot-path benchmarks of the other variants are "
              f"predicted within 10% of the measured cost or within its noise ({within_others} "
-             f"within 10%); {held} of {total} with original's ({within} within 10%). Where a "
-             "prediction stays off, the last column says what the events do not count there. "
-             "The floor and the hot path run minutes apart: the machine's drift between them "
-             "is part of every residual.")
+             "within 10%). For a machine of which only the floor is known "
+             "(`pagecore choose --predict FLOOR.json`), the floor also times each path as "
+             "original runs it, in its own processes minutes earlier: from the floor alone, "
+             f"{a_others} of {a_n} hold ({a_within} within 10%); the difference is what "
+             "runs apart (the machine's drift, the objects loaded beside the path, the "
+             "host's wake of a sleeping CPU) and it is common to every variant of a path, "
+             "so it moves no ranking. Where a prediction stays off, the last column says "
+             "what the events do not count there.")
     for m in rs.machines:
         try:
             u = fit_units(rs, m)
@@ -149,7 +152,8 @@ def section_predicted(doc, rs, choices=(), mix=None):
     t.table(["case", "variant", "events/op", "predicted ns [95%]", "measured ns ±95%",
              "pred/meas", "", "what the events do not count"], rows,
             ["left", "left", "wrap", "right", "right", "right", "left", "wrap"])
-    doc.details(f"Hot path: {total} benchmarks, {held} held ({within} within 10%)", t)
+    doc.details(f"Hot path: {n_others} held-out benchmarks, {others} held ({within_others} "
+                f"within 10%); with original's {total - n_others}, {held} of {total}", t)
 
 
 def tie_groups(names, tied):
@@ -201,8 +205,11 @@ def _predicted_ranking(doc, rs, choices, mix):
     if rows:
         doc.para("The correct fixes ranked for the mix, as measured (\"=\": the paired "
                  "difference's 95% interval holds zero) and as predicted from this machine's "
-                 "floor alone (\"=\": equal events, or the predicted difference's bootstrap "
-                 "interval holds zero):")
+                 "floor alone (\"=\": equal events, or the predicted difference's interval "
+                 "holds zero). That interval is the floor's bootstrap, widened by what the "
+                 "events do not tell apart: per term, how far the held-out variants of its "
+                 "path (the two compared left out) came from their predictions here. A "
+                 "difference of events priced below that is no predicted order.")
         doc.table(["machine", "kind", "measured ranking", "predicted ranking (ns/op of mix)",
                    "rank"], rows, ["left", "left", "wrap", "wrap", "left"])
 

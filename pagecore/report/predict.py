@@ -20,20 +20,24 @@ The events count a path's atomics, locks, calls, statistics and walks; they do n
 loads of the page's, the mapping's and the xarray's lines, the branches and the plain work
 between the counted steps, which on a 64-page loop of end_page_writeback() is a third of the
 time.  That part is the path's, about the same in every variant of it (they differ in what
-they count), and it differs between machines.  So the floor suite also times each kernel path
-the hot-path suite measures, and the default mix's hash-chain term, as the pre-fix kernel
-(original) runs it (floor/path/pagecore/suite=.../case=..., bench/floor.py): the path's
-measured cost less its events times the units is that path's uncounted work on that machine,
-and a variant's prediction for the path is
+they count), and it differs between machines.  The pre-fix kernel's (original's) own benchmark
+of each path, measured in the same run and the same worker processes as the other variants,
+is the calibration set that prices it: its measured cost less its events times the units is
+the path's uncounted work, and every other variant of the path, held out, is predicted as
 
     its events x units  +  the path's uncounted work
+      =  original's measured cost  +  (its events - original's) x units
 
 so that the variants of a path differ by what they count, priced by the floor, as a kernel
-developer argues a fix ("it adds a cmpxchg under the lock").  The floor suite is the whole of
-the fit: every other suite is held out (the hot-path benchmarks of original run the code of the
-calibration paths, in other processes, and are told apart in the summary), and a machine on
-which only the floor suite ran gets predictions all the same (`pagecore choose --predict
-FLOOR.json`).
+developer argues a fix ("it adds a cmpxchg under the lock").  For a machine of which only the
+floor is known (`pagecore choose --predict FLOOR.json`), the floor suite also times each kernel
+path the hot-path suite measures, and the default mix's hash-chain term, as original runs it
+(floor/path/pagecore/suite=.../case=..., bench/floor.py), and that calibrates the paths
+instead.  It runs in other processes, minutes apart, with no other variant's object loaded:
+what differs between the two contexts is common to every variant of a path, so it shifts a
+prediction but moves no ranking.  What the events do not tell apart between variants of one
+path (a layout, a line moved) is measured as the held-out predictions' relative error
+(model_error), and a predicted ranking widens each gap by it.
 
 Intervals: the fit is repeated on bootstrap resamples of the floor's worker processes (every
 floor benchmark of a resample takes the same processes, as a process measured them all), and a
@@ -258,9 +262,12 @@ class Prediction:
     predicted: float                # seconds per operation
     lo: float
     hi: float
-    path: bool = False              # with its path's uncounted work, from the floor
-    # the benchmark runs the very code of its calibration path (original's), measured in
-    # another suite's processes: held out, but not a test of what the events predict
+    # where its path's uncounted work came from: "run" (the calibration variant's benchmark of
+    # the path, same suite, same processes), "floor" (the floor's calibration path), "" (none)
+    path: str = ""
+    # the benchmark is the calibration variant's (original's) own run of its path: it set
+    # the path's uncounted work ("run"), or ran its very code in the floor ("floor"), so it
+    # is not a test of what the events predict
     calibrating: bool = False
 
     @property
@@ -303,10 +310,17 @@ def drift(rs, machine, suite, reference="floor"):
     return b / a if a and b else 1.0
 
 
-def predictions(rs, suites=("hotpath",), units=None):
+def predictions(rs, suites=("hotpath",), units=None, in_run=True):
     """Per benchmark of @suites with events: its prediction from the floor suite of the same
     machine (or @units), scaled by the machine's drift between the floor and that suite, beside
-    the measurement.  [] where a machine has no floor to fit."""
+    the measurement.  [] where a machine has no floor to fit.
+
+    With @in_run, a path's uncounted work is taken from the
+    calibration variant's own benchmark of that path in the same suite, measured in the same
+    processes as the others (`path` "run"): the calibration set, whose benchmarks are then not
+    held out.  Otherwise, and for a path the suite did not measure for the calibration variant,
+    from the floor's calibration path (`path` "floor"), as for a machine of which only the
+    floor is known."""
     out = []
     for m in rs.machines:
         u = units
@@ -315,16 +329,57 @@ def predictions(rs, suites=("hotpath",), units=None):
                 u = fit_units(rs, m)
             except PagecoreError:
                 continue
-        for r in rs.results():
-            if r.machine != m or r.suite not in suites or r.events is None:
-                continue
+        mine = [r for r in rs.results()
+                if r.machine == m and r.suite in suites and r.events is not None]
+        calib = {r.term: r for r in mine if r.variant == CALIBRATION_VARIANT} \
+            if in_run else {}
+        for r in mine:
             k = drift(rs, m, r.suite) if units is None else 1.0
-            lo, hi = u.interval(r.events, r.term)
-            path = r.term in u.paths
-            out.append(Prediction(r, k * u.predict(r.events, r.term), k * lo, k * hi,
-                                  path=path,
-                                  calibrating=path and r.variant == CALIBRATION_VARIANT))
+            c = calib.get(r.term)
+            if c is not None:
+                p, lo, hi = _from_calibration(u, r, c, k)
+                source = "run"
+            else:
+                lo, hi = u.interval(r.events, r.term)
+                p, lo, hi = k * u.predict(r.events, r.term), k * lo, k * hi
+                source = "floor" if r.term in u.paths else ""
+            out.append(Prediction(r, p, lo, hi, path=source,
+                                  calibrating=bool(source) and r.variant == CALIBRATION_VARIANT))
     return out
+
+
+def _from_calibration(u, r, c, k):
+    """(prediction, lo, hi) of @r from @c, the calibration variant's benchmark of the same path
+    in the same run: c's measured cost plus what r's events add to or take from c's, priced by
+    the floor's units (times the suite's drift @k).  The interval joins the units' bootstrap
+    spread of that difference with c's own 95% interval."""
+    d = k * (predict(r.events, u.cost) - predict(c.events, u.cost))
+    p = c.mean + d
+    ds = sorted(k * (predict(r.events, b) - predict(c.events, b)) for b in u.boot)
+    if len(ds) >= 10:
+        j = int(len(ds) * ALPHA / 2)
+        dlo, dhi = ds[j], ds[-1 - j]
+    else:
+        dlo = dhi = d
+    ci = c.ci if math.isfinite(c.ci) else 0.0
+    return (p, p - math.hypot(d - dlo, ci), p + math.hypot(dhi - d, ci))
+
+
+def model_error(preds, exclude=()):
+    """term -> the relative error of the held-out predictions of @preds (in_run): the root
+    mean square, over the variants of that path other than the calibration variant and
+    @exclude, of (measured - predicted) / measured.  What the events do not tell apart
+    between variants of one path (a layout, a line moved), as this machine measured it; a
+    ranking made from predictions widens each gap by it.  A term with fewer than two such
+    variants is left out."""
+    err = {}
+    for p in preds:
+        if p.calibrating or p.path != "run" or p.result.variant in exclude \
+                or not p.result.mean:
+            continue
+        err.setdefault(p.result.term, []).append((p.result.mean - p.predicted) / p.result.mean)
+    return {t: math.sqrt(math.fsum(e * e for e in es) / len(es))
+            for t, es in err.items() if len(es) >= 2}
 
 
 # the variant whose paths the floor times (bench/floor.py)
