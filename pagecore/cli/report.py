@@ -228,7 +228,8 @@ def _choose_predicted(args, rs, floor, mix, kinds):
                        + list(used), disable_numparse=True))
         if len(lead) > 1:
             print("- predicted tie: %s (their predicted costs differ by less than the floor's "
-                  "noise, or not at all)" % ", ".join(lead))
+                  "noise and what the events leave out between variants of a path, as the "
+                  "results' measured variants show it, or not at all)" % ", ".join(lead))
         for v, why in excluded:
             print(f"- {v} is excluded: {why}.")
     return 0
