@@ -180,6 +180,31 @@ def test_an_identical_source_group_that_differs_is_flagged_an_artefact():
     assert g.artefact and g.spread == pytest.approx(0.5, rel=0.1)
 
 
+def test_a_group_that_wakes_a_sleeping_cpu_is_judged_by_medians_and_a_test():
+    # 60 values each: 10 to 15 us, a few whole values at 2.8 ms where the host ran both vCPUs
+    # on one CPU; the same distribution in both members, hit 3 and 12 times
+    import random
+
+    rng = random.Random(7)
+
+    def member(variant, slow, scale=1.0):
+        vals = [rng.uniform(10e-6, 15e-6) * scale for _ in range(60 - slow)] + [2.8e-3] * slow
+        rng.shuffle(vals)
+        return results.Result("m", f"hotpath/unlock_page_sleeping_waiter/{variant}", "hotpath",
+                              "unlock_page_sleeping_waiter", variant, (), tuple(vals),
+                              events={"sleeps": 1, "wakeups": 1}, impl="x")
+
+    g = checks.Group("m", "hotpath/unlock_page_sleeping_waiter", "x",
+                     [member("original", 3), member("loop-in-wait", 12)])
+    assert g.host
+    # the means are 4x apart, the medians within a few percent: not an artefact
+    assert max(r.mean for r in g.members) / min(r.mean for r in g.members) > 2
+    assert g.spread < 0.1 and not g.artefact
+    # a member whose values are all 40% slower is one, by both
+    g.members[1] = member("loop-in-wait", 3, scale=1.4)
+    assert g.spread > 0.2 and g.host_p < checks.AA_HOST_P and g.artefact
+
+
 # -- choosing a fix -----------------------------------------------------------------------
 
 def test_choice_ranks_only_clean_variants_by_weighted_cost():

@@ -113,14 +113,17 @@ def check_bars(mdir):
     if groups:
         bad = [g for g in groups if g.artefact]
         ok &= not bad
-        lines.append("  4. A/A hotpath, identical source within %.0f%% or %.1f ns: %d of %d groups "
+        lines.append("  4. A/A hotpath, identical source within %.0f%% or %.1f ns (a wake of a "
+                     "sleeping CPU: medians, and apart by Kruskal-Wallis): %d of %d groups "
                      "%s" % (AA_SPREAD * 100, AA_SPREAD_NS, len(groups) - len(bad),
                              len(groups), "PASS" if not bad else "FAIL"))
         for g in groups:
-            lines.append("     %s %s: %s; spread %.1f%% (%.2f ns)%s" % (
+            lines.append("     %s %s: %s; spread %.1f%% (%.2f ns)%s%s" % (
                 "FAIL" if g.artefact else "ok  ", g.key.split("/", 1)[1],
-                ", ".join("%s %.2f" % (r.variant, ns(r)) for r in g.members),
-                g.spread * 100, g.spread_ns, " ARTEFACT" if g.artefact else ""))
+                ", ".join("%s %.2f" % (r.variant, g.center(r) * 1e9) for r in g.members),
+                g.spread * 100, g.spread_ns,
+                " (medians: a wake of a sleeping CPU, the host's)" if g.host else "",
+                " ARTEFACT" if g.artefact else ""))
     # 5. where the values were taken
     lines += _placement_lines(rs)
     return lines, ok

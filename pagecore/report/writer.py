@@ -302,7 +302,11 @@ def _section_aa(doc, rs):
         "run the same code for a benchmark must measure the same, or the differences this "
         "report shows are the harness's. Their changes against each other are never called "
         f"significant. A group is flagged when its means spread by more than "
-        f"{AA_SPREAD * 100:.0f}% and {AA_SPREAD_NS} ns. "
+        f"{AA_SPREAD * 100:.0f}% and {AA_SPREAD_NS} ns; a group that wakes a thread asleep "
+        "on another CPU, by its medians (marked \"median\"), and only where a Kruskal-Wallis "
+        "test of its members' values also finds them apart (p < 0.01): the host's scheduling "
+        "of the two vCPUs makes its values bimodal, a few microseconds or milliseconds for a "
+        "whole value, and a mean says which values the host hit. "
         + (f"**{len(bad)} of {len(groups)} groups are flagged**: treat differences of that "
            "size elsewhere as noise." if bad else
            f"All {len(groups)} groups agree within that."), "warn" if bad else None)
@@ -310,7 +314,8 @@ def _section_aa(doc, rs):
     for g in groups:
         w = g.worst_pair()
         rows.append([g.machine if len(rs.machines) > 1 else "", g.key,
-                     ", ".join(f"{r.variant} {fmt_ns(r.mean)}" for r in g.members),
+                     ", ".join(f"{r.variant} {fmt_ns(g.center(r))}" for r in g.members)
+                     + (" (median)" if g.host else ""),
                      f"{g.spread * 100:.1f}% ({fmt_ns(g.spread_ns * 1e-9)} ns)",
                      f"{w.pct:+.1f}% {w.interval_text()}",
                      Cell("artefact", "racy") if g.artefact else Cell("ok", "clean")])
