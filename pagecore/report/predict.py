@@ -234,10 +234,12 @@ def _bootstrap(rows, kinds, uncal, paths, n, seed):
 NOT_COUNTED = {
     "sleeping_waiter": "the futex wake of a thread asleep on another CPU, whose cost is the "
                        "host's scheduling of that CPU more than any event",
-    "wait_on_page_writeback_clear": "a test of a clear bit, a few ns, where the layout "
-                                    "decides: the same code runs 2.1 or 3.5 ns a call by where "
-                                    "the pool lies and which variants' objects the process "
-                                    "loaded, and an RMW more costs about nothing beside it",
+    "wait_on_page_writeback_clear": "a test of a clear bit through the harness's call "
+                                    "site, which every variant of a worker shares: the same "
+                                    "code costs 1.7 ns a call while the site has seen only its "
+                                    "own target and 2.8 ns once another variant ran through it "
+                                    "(bench/README.md), and an RMW more costs about nothing "
+                                    "beside that",
     "one_waiter": "the queued waiter's entry, task and stack lines, which the waker loads and "
                   "the coroutine touched last",
     "unlock_page": "a locked RMW on each of 64 pages in turn, and how much of the loop's own "
