@@ -31,7 +31,7 @@ class Group:
         wake, or 2.8 ms for whole values, a fifth of them in one run and none in the next),
         and a mean is then which values were hit: such a group is judged by its members'
         medians."""
-        return any((r.events or {}).get("sleeps") for r in self.members)
+        return any(r.wakes_sleeper for r in self.members)
 
     def center(self, r):
         """@r's mean, or its median where the group is the host's (host)."""

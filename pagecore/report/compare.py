@@ -55,14 +55,12 @@ HOST_PLACED = ("floor/cacheline_bounce/", "floor/wake_sleeping_thread/")
 
 
 def host_placed(r):
-    """@r is a floor benchmark that the host's placement decides: a HOST_PLACED case, or a
-    calibration path that wakes a thread asleep on another CPU (its events count a sleep),
-    which moves with the host's wake of that CPU as floor/wake_sleeping_thread does (9.6 us
-    in one run, 1.9 ms in another made on an idle host).  A suite's own sleeping-waiter
+    """@r is a floor benchmark that the host's placement decides: a HOST_PLACED case, or one
+    that wakes a thread asleep on another CPU (Result.wakes_sleeper: wake_sleeping_thread
+    and the sleeping-waiter calibration paths), which moves with the host's wake of that CPU
+    (9.6 us in one run, 1.9 ms in another made on an idle host).  A suite's own sleeping-waiter
     cases stay tested: their variants are compared against the case's common change."""
-    if r.name.startswith(HOST_PLACED):
-        return True
-    return r.suite == "floor" and r.case == "path" and bool((r.events or {}).get("sleeps"))
+    return r.name.startswith(HOST_PLACED) or (r.suite == "floor" and r.wakes_sleeper)
 # fewer benchmarks than this in a suite (variants in a case): no spread (no common change) can
 # be measured
 MIN_FOR_SPREAD = 5

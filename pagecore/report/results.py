@@ -76,6 +76,13 @@ class Result:
         self.se = self.sd / math.sqrt(self.n) if self.n > 1 else math.inf
 
     @property
+    def wakes_sleeper(self):
+        """Its events count a sleep: each operation wakes a thread asleep on another CPU, and
+        its values are the host's scheduling of that CPU as much as the code (a few us a wake
+        on a busy host, whole values of 2.8 ms or 1.9 ms a wake on an idle one)."""
+        return bool((self.events or {}).get("sleeps"))
+
+    @property
     def rsd(self):
         return self.sd / self.mean if self.mean else 0.0
 
