@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pagecore._errors import PagecoreError
 from pagecore.report.formats import _ns, fmt_ns, fmt_signed_ns
 from pagecore.report.results import DEFAULT_BASELINE, SUITES, _order_variants, _term, _variant_kind
-from pagecore.report.stats import Diff, combine, common_workers
+from pagecore.report.stats import Z95, Diff, combine, common_workers, percentile_interval
 from pagecore.report.verdicts import liveness, status, verdicts
 
 # The chain lengths the hashchain suite measures (bench/hashchain.py's CHAINS): a mix's chain
@@ -630,17 +630,16 @@ def predicted_gaps(ranked, boot, mix=None, measured=()):
 
     out = []
     for (a, _, pa), (b, _, pb) in zip(ranked, ranked[1:]):
-        d = sorted(y - x for x, y in zip(boot.get(a, ()), boot.get(b, ())))
-        if len(d) < 10:
+        iv = percentile_interval([y - x for x, y in zip(boot.get(a, ()), boot.get(b, ()))])
+        if iv is None:
             out.append((a, b, None, None))
             continue
-        k = int(len(d) * 0.025)
-        lo, hi = d[k], d[-1 - k]
+        lo, hi = iv
         if measured and mix and pa != pb:
             err = model_error(measured, exclude={a, b})
             var = math.fsum((mix[t] * err.get(parse_key(t), 0.0)) ** 2 * (pa[t] ** 2 + pb[t] ** 2)
                             for t in mix if t in pa and t in pb)
-            w = 1.959964 * math.sqrt(var)
+            w = Z95 * math.sqrt(var)
             lo, hi = lo - w, hi + w
         out.append((a, b, lo, hi))
     return out

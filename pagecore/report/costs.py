@@ -5,6 +5,7 @@ suite beside the measured ones.  Each is a function of its own that writer.build
 from pagecore.report.formats import fmt_events, fmt_ns
 from pagecore.report.html import Cell, Doc
 from pagecore.report.results import _order_variants
+from pagecore.report.stats import percentile_interval
 
 
 def _pct(x):
@@ -222,9 +223,5 @@ def _ci(r):
 
 
 def _unit_interval(u, kind):
-    vals = sorted(b.get(kind, 0.0) for b in u.boot)
-    if len(vals) < 10:
-        v = u.cost.get(kind, 0.0)
-        return v, v
-    k = int(len(vals) * 0.025)
-    return vals[k], vals[-1 - k]
+    v = u.cost.get(kind, 0.0)
+    return percentile_interval(b.get(kind, 0.0) for b in u.boot) or (v, v)

@@ -49,6 +49,7 @@ import random
 from dataclasses import dataclass, field
 
 from pagecore._errors import PagecoreError
+from pagecore.report.stats import percentile_interval
 
 # The floor cases that calibrate, and their events per operation where a results file does not
 # record them (files written before the floor counted its events).  A floor case left out here
@@ -81,7 +82,6 @@ CALIBRATION = {
 FALLBACK = {"locked_rmw": {"atomic_rmw": 1}, "spinlock": {"lock": 1}}
 LOOP = "loop"
 BOOTSTRAP = 200
-ALPHA = 0.05
 
 
 @dataclass
@@ -111,12 +111,11 @@ class Units:
 
     def interval(self, events, term=None):
         """(lo, hi) of the prediction across the bootstrap resamples (95%)."""
-        vals = sorted(self.samples(events, term))
-        if len(vals) < 10:
+        iv = percentile_interval(self.samples(events, term))
+        if iv is None:
             p = self.predict(events, term)
             return p, p
-        k = int(len(vals) * ALPHA / 2)
-        return vals[k], vals[-1 - k]
+        return iv
 
     def as_dict(self):
         return {k: v * 1e9 for k, v in self.cost.items()}
@@ -358,12 +357,8 @@ def _from_calibration(u, r, c, k):
     spread of that difference with c's own 95% interval."""
     d = k * (predict(r.events, u.cost) - predict(c.events, u.cost))
     p = c.mean + d
-    ds = sorted(k * (predict(r.events, b) - predict(c.events, b)) for b in u.boot)
-    if len(ds) >= 10:
-        j = int(len(ds) * ALPHA / 2)
-        dlo, dhi = ds[j], ds[-1 - j]
-    else:
-        dlo = dhi = d
+    dlo, dhi = percentile_interval(
+        [k * (predict(r.events, b) - predict(c.events, b)) for b in u.boot]) or (d, d)
     ci = c.ci if math.isfinite(c.ci) else 0.0
     return (p, p - math.hypot(d - dlo, ci), p + math.hypot(dhi - d, ci))
 

@@ -59,6 +59,20 @@ def ratio_mean_ci(ratios):
     return m, max(m - lo, hi - m)
 
 
+# fewer resamples than this give no percentile interval
+MIN_RESAMPLES = 10
+
+
+def percentile_interval(vals):
+    """(lo, hi): the 2.5th and 97.5th percentiles of bootstrap resamples @vals (95%), or None
+    where there are fewer than MIN_RESAMPLES of them."""
+    vals = sorted(vals)
+    if len(vals) < MIN_RESAMPLES:
+        return None
+    k = int(len(vals) * ALPHA / 2)
+    return vals[k], vals[-1 - k]
+
+
 def welch(a, b):
     """(significant at 95%, t) for two samples; (None, None) when either has one value."""
     from scipy import stats
