@@ -605,12 +605,8 @@ def choose_predicted(rs, floor_rs, mix=None, kind="writeback", baseline=None,
     ranked.sort(key=lambda x: x[1])
     # what the events leave out between variants of a path, as the results' own measurements
     # show it (their machine's floor where they have one, else this one's units)
-    try:
-        measured = predictions(rs, suites={parse_key(k)[0] for k in used})
-    except PagecoreError:
-        measured = []
-    if not measured:
-        measured = predictions(rs, suites={parse_key(k)[0] for k in used}, units=units)
+    suites = {parse_key(k)[0] for k in used}
+    measured = predictions(rs, suites) or predictions(rs, suites, units=units)
     return ranked, excluded, used, units, predicted_gaps(ranked, boot, used, measured)
 
 
