@@ -310,6 +310,30 @@ def test_a_case_that_drifts_apart_is_its_own_spread():
     assert "cases that moved together: hotpath/writeback_cycle +1" in sh.text()
 
 
+def test_a_variant_doing_other_work_is_not_measured_against_its_case():
+    # end_page_writeback_no_waiters gains a seventh variant that costs 12x the others (a walk
+    # of cold lines under the lock, as wake-under-i_pages holds i_pages): in the second run
+    # the case's six short ones halve (their clock pair), it moves -11%.  Against its case's
+    # -47% it would be +69%; it is no such change, and the six are none either
+    def runs():
+        old, new = _run(1.00, 21), _run(1.00, 22)
+        for rs, f in ((old, 1.0), (new, 0.89)):
+            r = _result("m", "hotpath/end_page_writeback_no_waiters/wake-under-i_pages",
+                        600.0 * f, sd=0.004, rng=random.Random(int(f * 100)))
+            rs.machines["m"].results[r.name] = r
+        for r in new.machines["m"].results.values():
+            if r.case == "end_page_writeback_no_waiters" and r.variant != "wake-under-i_pages":
+                r.by_worker = {w: v * 0.53 for w, v in r.by_worker.items()}
+                r.samples = tuple(v * 0.53 for v in r.samples)
+                r.__post_init__()
+        return old, new
+
+    changes, (sh,) = _verdicts(*runs())
+    assert not any(ch.significant for ch in changes.values())
+    far = changes["hotpath/end_page_writeback_no_waiters/wake-under-i_pages"]
+    assert abs(far.pct) < 30
+
+
 def test_compare_is_calibrated_over_many_runs():
     # over 60 pairs of runs of one commit, few show any change (the false discovery rate is
     # 5% over a comparison); over 60 pairs with one more RMW in one variant of four cases, the

@@ -16,7 +16,11 @@ comparison of two runs takes out what the runs share:
   the host's scheduling by 10%, while the sentinel's RMWs stay put) moved all of them alike.
   Where a case has MIN_FOR_SPREAD variants or more, each one's change is taken relative to the
   median change of the case's other variants: the reference measured in both runs is the
-  case's other variants (not itself, so that its own change does not move its reference);
+  case's other variants (not itself, so that its own change does not move its reference).
+  Only those that cost within PEER_RATIO of it count: a variant that walks four cold lines
+  under the i_pages lock (600 ns) does other work than the variants that hold it for the
+  statistics alone (30 to 60 ns), and moves differently between runs (-11% against -47%);
+  a variant with fewer than MIN_FOR_SPREAD - 1 such peers has no case's reference;
 - the run-level variance: what the two runs' difference leaves beyond that (kinds of work that
   shift by different amounts) is measured across the suite's benchmarks, as the robust spread
   (1.4826 x the median absolute deviation) of their log ratios about zero, less their own
@@ -64,6 +68,8 @@ def host_placed(r):
 # fewer benchmarks than this in a suite (variants in a case): no spread (no common change) can
 # be measured
 MIN_FOR_SPREAD = 5
+# variants of one case whose costs differ by more than this factor do different kinds of work
+PEER_RATIO = 2.0
 MAD_TO_SD = 1.4826
 SHAMOS = 1.0483
 
@@ -80,25 +86,30 @@ class Shift:
     common: float           # the median log ratio after the shift: the suite's common change
     n: int                  # benchmarks of the suite in both runs
     # per case (Result.term) of MIN_FOR_SPREAD variants or more: {name: (log ratio after the
-    # shift, its own log noise)}, which its variants' changes are taken relative to
+    # shift, its own log noise, its cost in the old run)}, which its variants' changes are
+    # taken relative to
     members: dict = None
     within: float = 0.0     # run-level SD of a variant's change beside its case's
 
     @property
     def cases(self):
         """{term: the median log ratio of its variants} of the cases compared within."""
-        return {t: _median([x for x, _ in ms.values()]) for t, ms in (self.members or {}).items()}
+        return {t: _median([x for x, _, _ in ms.values()])
+                for t, ms in (self.members or {}).items()}
 
     def reference(self, r):
         """(log change @r is measured against beyond the shift: the median of its case's other
-        variants, that reference's variance), or None where its case has too few variants."""
+        variants that cost about as much (_peers), that reference's variance), or None where
+        it has too few of them."""
         ms = (self.members or {}).get(r.term)
         if not ms or r.name not in ms:
             return None
-        others = [xv for n, xv in ms.items() if n != r.name]
+        others = [ms[n] for n in _peers(ms, r.name)]
+        if len(others) < MIN_FOR_SPREAD - 1:
+            return None
         # the variance of a median of k: about pi/2 times that of a mean
-        var = math.pi / 2 * (self.within ** 2 + _median([v for _, v in others])) / len(others)
-        return _median([x for x, _ in others]), var
+        var = math.pi / 2 * (self.within ** 2 + _median([v for _, v, _ in others])) / len(others)
+        return _median([x for x, _, _ in others]), var
 
     def text(self):
         shift = (f"machine {(self.ratio - 1) * 100:+.1f}% (sentinel)" if self.sentinel else
@@ -121,6 +132,14 @@ class Shift:
 def _term_text(term):
     suite, case, params = term
     return "/".join([suite, case] + ["%s=%s" % kv for kv in sorted(params)])
+
+
+def _peers(ms, name):
+    """The other variants of @name's case (@ms: Shift.members of one case) whose cost in the
+    old run is within PEER_RATIO of its own: those doing the same kind of work."""
+    size = ms[name][2]
+    return [n for n, (_, _, c) in ms.items()
+            if n != name and max(c, size) <= PEER_RATIO * min(c, size)]
 
 
 def _log_noise(r):
@@ -148,7 +167,7 @@ def _shifts(pairs):
             centre = 0.0 if (so and sn) else common
             by_case = {}
             for (ro, _), x, v in zip(rows, logs, noises):
-                by_case.setdefault(ro.term, {})[ro.name] = (x, v)
+                by_case.setdefault(ro.term, {})[ro.name] = (x, v, ro.mean)
             # (without sentinels no shift was taken out: a case's common change is then the
             # machine's too, and stays in every benchmark)
             members = {t: ms for t, ms in by_case.items()
@@ -160,13 +179,14 @@ def _shifts(pairs):
 
 
 def _within(members):
-    """Shamos's robust SD of the differences between two variants of one case, pooled over the
-    cases, less the variants' own noise."""
+    """Shamos's robust SD of the differences between two variants of one case (peers, _peers),
+    pooled over the cases, less the variants' own noise."""
     diffs, noises = [], []
     for ms in members.values():
-        xs = list(ms.values())
-        noises += [v for _, v in xs]
-        diffs += [abs(a[0] - b[0]) for i, a in enumerate(xs) for b in xs[i + 1:]]
+        names = sorted(ms)
+        noises += [ms[n][1] for n in names]
+        diffs += [abs(ms[a][0] - ms[b][0]) for i, a in enumerate(names) for b in names[i + 1:]
+                  if b in _peers(ms, a)]
     if not diffs:
         return 0.0
     return math.sqrt(max(0.0, (SHAMOS * _median(diffs)) ** 2 - _median(noises)))
